@@ -1,0 +1,120 @@
+"""opcert: the special-operation personnel certification platform (特种作业人员安全技术培训考核发证)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, has_request_context, request, session
+from sqlalchemy import event
+
+from opcert.config import default_instance_path, load_config
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, extensions, access control, blueprints, error pages."""
+    app = Flask(__name__, instance_path=str(default_instance_path()), instance_relative_config=True)
+    load_config(app, config)
+    register_proxy_fix(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    from opcert.errors import register_error_handlers
+
+    register_error_handlers(app)
+    return app
+
+
+def register_proxy_fix(app: Flask) -> None:
+    """Trust one reverse proxy's X-Forwarded-* headers when configured (client IPs in the audit log)."""
+    if app.config["PROXY_FIX"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+
+def _select_locale() -> str:
+    languages = _current_languages()
+    if not has_request_context():
+        return languages[0]
+    chosen = session.get("lang")
+    return chosen if chosen in languages else languages[0]
+
+
+def _current_languages() -> tuple[str, ...]:
+    from flask import current_app
+
+    return tuple(current_app.config["LANGUAGES"])
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the app-less extensions; access control runs before CSRF so refusals are 403, not 400."""
+    from opcert.access import register_access_control
+    from opcert.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+    login_manager.session_protection = None
+    register_access_control(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    bootstrap.init_app(app)
+
+
+def _migrations_dir() -> Any:
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[2] / "migrations"
+
+
+def _configure_sqlite(engine: Any) -> None:
+    """Foreign keys on, WAL, a busy timeout, and transactions that pysqlite does not hide (SAVEPOINTs work)."""
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
+def register_blueprints(app: Flask) -> None:
+    """Import and register every domain's blueprint."""
+    from opcert.accounts import bp as accounts_bp
+    from opcert.audit import bp as audit_bp
+    from opcert.catalogue import bp as catalogue_bp
+    from opcert.main import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(catalogue_bp)
+    app.register_blueprint(audit_bp)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Globals and filters the templates use (dates in the user's language, masked ID numbers)."""
+    from flask_babel import format_date, format_datetime
+
+    from opcert.access import Role
+    from opcert.accounts.forms import ConfirmForm
+    from opcert.accounts.idnumber import mask_id_number
+
+    app.jinja_env.filters["date"] = lambda value: format_date(value, "long") if value else ""
+    app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "medium") if value else ""
+    app.jinja_env.filters["mask_id"] = mask_id_number
+
+    @app.context_processor
+    def inject() -> dict[str, Any]:
+        return {"Role": Role, "nav_form": ConfirmForm, "current_lang": _select_locale(), "request_path": request.path}

@@ -1,0 +1,503 @@
+"""Account rules: registration, login, sessions, two-factor codes, staff and organisations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from typing import Any, cast
+
+import pyotp
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
+
+from opcert.access import STAFF_ROLES, Role
+from opcert.accounts import throttle
+from opcert.accounts.idnumber import IdNumberError, normalise, parse_id_number
+from opcert.accounts.models import ROLE_ORG_KIND, Organisation, OrgKind, User, UserSession
+from opcert.accounts.passwords import check_password_policy, hash_password, needs_rehash, verify_password
+from opcert.audit.services import record_event
+from opcert.db import utcnow
+from opcert.errors import DomainError, NotFoundError
+from opcert.extensions import db
+
+USERNAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{2,39}$")
+MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+NAME_RE = re.compile(r"^[\u3400-\u9fffA-Za-z][\u3400-\u9fffA-Za-z·• .-]*$")
+NAME_MAX = 30
+# Verified against when the account does not exist, so that the answer takes as long either way.
+_DUMMY_HASH: dict[str, str] = {}
+
+
+class LoginRefusedError(DomainError):
+    """Login refused: wrong credentials, locked, or disabled."""
+
+
+def _field_error(field: str, message: str) -> DomainError:
+    return DomainError(message, {field: message})
+
+
+def _check_name(real_name: str) -> str:
+    name = real_name.strip()
+    if not name:
+        raise _field_error("real_name", _("请输入姓名。"))
+    if len(name) > NAME_MAX:
+        raise _field_error("real_name", _("姓名不能超过%(n)d个字符。", n=NAME_MAX))
+    if not NAME_RE.match(name):
+        raise _field_error("real_name", _("姓名只能包含汉字、字母、间隔号“·”和空格。"))
+    return name
+
+
+def _check_mobile(mobile: str) -> str:
+    value = normalise(mobile)
+    if not MOBILE_RE.match(value):
+        raise _field_error("mobile", _("请输入11位中国大陆手机号码。"))
+    return value
+
+
+def _id_number_taken(number: str, *, except_user: int | None = None) -> bool:
+    query = sa.select(User.id).where(User.id_number == number)
+    if except_user is not None:
+        query = query.where(User.id != except_user)
+    return db.session.execute(query).first() is not None
+
+
+def _flush_unique(message_field: str, message: str) -> None:
+    """Flush in a savepoint so a unique-constraint race becomes a DomainError, not a 500."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise _field_error(message_field, message) from None
+
+
+def register_trainee(
+    *, real_name: str, id_number: str, mobile: str, password: str, today: dt.date | None = None
+) -> User:
+    """Create a trainee account after checking identity data, age, uniqueness and password."""
+    name = _check_name(real_name)
+    try:
+        parsed = parse_id_number(id_number, today=today)
+    except IdNumberError as exc:
+        raise _field_error("id_number", str(exc.message)) from None
+    minimum = current_app.config["MIN_AGE"]
+    if parsed.age_on(today or dt.date.today()) < minimum:
+        raise _field_error("id_number", _("未满%(n)d周岁，不能申请特种作业操作证。", n=minimum))
+    phone = _check_mobile(mobile)
+    duplicate = _("该身份证号码已注册。如忘记密码，请联系考点或发证机关重置。")
+    if _id_number_taken(parsed.number):
+        raise _field_error("id_number", duplicate)
+    check_password_policy(password, personal=(parsed.number, phone))
+    user = User(
+        role=Role.TRAINEE, id_number=parsed.number, real_name=name, mobile=phone, password_hash=hash_password(password)
+    )
+    db.session.add(user)
+    _flush_unique("id_number", duplicate)
+    record_event(
+        "user.registered", object_type="user", object_id=user.id, actor_id=user.id, actor_label=user.login_name
+    )
+    return user
+
+
+def find_user_by_login(account: str) -> User | None:
+    """The user an account name (ID number or username) refers to."""
+    value = normalise(account)
+    if not value:
+        return None
+    query = sa.select(User).where(sa.or_(User.id_number == value, User.username == value.lower()))
+    return db.session.execute(query).scalars().first()
+
+
+def _dummy_hash() -> str:
+    key = repr(
+        (
+            current_app.config["ARGON2_TIME_COST"],
+            current_app.config["ARGON2_MEMORY_KIB"],
+            current_app.config["ARGON2_PARALLELISM"],
+        )
+    )
+    if key not in _DUMMY_HASH:
+        _DUMMY_HASH[key] = hash_password(secrets.token_urlsafe(16))
+    return _DUMMY_HASH[key]
+
+
+def _locked_error(seconds: int) -> LoginRefusedError:
+    when = _("%(n)d分钟", n=(seconds + 59) // 60) if seconds >= 60 else _("%(n)d秒", n=seconds)
+    return LoginRefusedError(_("登录失败次数过多，请在%(when)s后再试。", when=when))
+
+
+def authenticate(*, account: str, password: str, ip: str, now: dt.datetime | None = None) -> User:
+    """Check an account name and password under throttling; return the user or raise LoginRefusedError."""
+    now = now or utcnow()
+    store = throttle.get_store()
+    account_key = "acct:" + normalise(account).lower()[:100]
+    ip_key = "ip:" + ip
+    waits = [store.get(account_key, now).wait_seconds(now), store.get(ip_key, now).wait_seconds(now)]
+    if max(waits) > 0:
+        record_event("login.throttled", object_type="account", object_id=account_key[5:][:64])
+        raise _locked_error(max(waits))
+    user = find_user_by_login(account)
+    ok = verify_password(user.password_hash if user else _dummy_hash(), password) and user is not None
+    if not ok or user is None:
+        policy = throttle.account_policy()
+        state = store.record_failure(account_key, now, policy)
+        store.record_failure(ip_key, now, throttle.ip_policy())
+        record_event("login.failed", object_type="account", object_id=account_key[5:][:64])
+        wait = state.wait_seconds(now)
+        if wait:
+            raise _locked_error(wait)
+        left = policy.threshold - state.failures
+        message = _("账号或密码错误。")
+        if left <= 2:
+            message += _("再失败%(n)d次，账号将被暂时锁定。", n=left)
+        raise LoginRefusedError(message)
+    store.reset(account_key)
+    if not user.is_active:
+        record_event("login.disabled_account", object_type="user", object_id=user.id)
+        raise LoginRefusedError(_("该账号已停用，请联系管理员。"))
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def start_session(*, user: User, ip: str, user_agent: str) -> str:
+    """Open a server-side session for a fully authenticated user; return its cookie token."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(UserSession(user_id=user.id, token_hash=_token_hash(token), ip=ip[:45], user_agent=user_agent[:200]))
+    user.last_login_at = utcnow()
+    user.session_token = token
+    db.session.flush()
+    record_event(
+        "login.succeeded", object_type="user", object_id=user.id, actor_id=user.id, actor_label=user.login_name
+    )
+    return token
+
+
+def load_session(token: str, *, now: dt.datetime | None = None) -> tuple[User | None, str | None]:
+    """The user behind a session token, or (None, reason) when it is unknown, revoked, idle or expired."""
+    now = now or utcnow()
+    row = (
+        db.session.execute(sa.select(UserSession).where(UserSession.token_hash == _token_hash(token))).scalars().first()
+    )
+    if row is None or row.revoked_at is not None:
+        return None, "revoked"
+    cfg = current_app.config
+    if not row.user.is_active:
+        return None, "disabled"
+    if now - row.last_seen_at > dt.timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]):
+        row.revoked_at, row.revoked_reason = now, "idle"
+        return None, "idle"
+    if now - row.created_at > cfg["PERMANENT_SESSION_LIFETIME"]:
+        row.revoked_at, row.revoked_reason = now, "expired"
+        return None, "expired"
+    if (now - row.last_seen_at).total_seconds() > cfg["SESSION_TOUCH_SECONDS"]:
+        row.last_seen_at = now
+    row.user.session_token = token
+    return row.user, None
+
+
+def end_session(*, token: str) -> None:
+    """Revoke the session behind `token` (logout): a copied cookie stops working."""
+    row = (
+        db.session.execute(sa.select(UserSession).where(UserSession.token_hash == _token_hash(token))).scalars().first()
+    )
+    if row is not None and row.revoked_at is None:
+        row.revoked_at, row.revoked_reason = utcnow(), "logout"
+        record_event("logout", object_type="user", object_id=row.user_id)
+        db.session.flush()
+
+
+def revoke_user_sessions(*, user: User, reason: str, keep_token: str | None = None) -> int:
+    """Revoke every open session of `user` except `keep_token`; return how many."""
+    query = sa.update(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+    if keep_token:
+        query = query.where(UserSession.token_hash != _token_hash(keep_token))
+    result = cast(CursorResult[Any], db.session.execute(query.values(revoked_at=utcnow(), revoked_reason=reason)))
+    return int(result.rowcount or 0)
+
+
+def list_open_sessions(*, user: User) -> list[UserSession]:
+    """A user's sessions that are still open, newest first."""
+    query = (
+        sa.select(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .order_by(UserSession.last_seen_at.desc())
+    )
+    return list(db.session.execute(query).scalars())
+
+
+def revoke_own_session(*, user: User, session_id: int) -> None:
+    """Let a user end one of their own sessions; someone else's is 'not found'."""
+    row = db.session.get(UserSession, session_id)
+    if row is None or row.user_id != user.id:
+        raise NotFoundError(_("会话不存在。"))
+    if row.revoked_at is None:
+        row.revoked_at, row.revoked_reason = utcnow(), "revoked_by_user"
+        record_event("session.revoked", object_type="user_session", object_id=row.id)
+        db.session.flush()
+
+
+def change_password(*, user: User, current: str, new: str) -> None:
+    """Change a password after checking the current one; other sessions are ended."""
+    if not verify_password(user.password_hash, current):
+        raise _field_error("current_password", _("当前密码不正确。"))
+    try:
+        check_password_policy(new, personal=(user.id_number or "", user.mobile, user.username or ""))
+    except DomainError as exc:
+        raise _field_error("new_password", exc.message) from None
+    user.password_hash = hash_password(new)
+    revoke_user_sessions(user=user, reason="password_changed", keep_token=user.session_token)
+    record_event("user.password_changed", object_type="user", object_id=user.id)
+    db.session.flush()
+
+
+# --- two-factor (TOTP) ---------------------------------------------------------------------------
+
+
+def new_totp_secret() -> str:
+    """A fresh base32 TOTP secret."""
+    return pyotp.random_base32()
+
+
+def totp_provisioning_uri(*, user: User, secret: str) -> str:
+    """The otpauth:// URI an authenticator app scans."""
+    return pyotp.TOTP(secret).provisioning_uri(name=user.login_name, issuer_name=current_app.config["TOTP_ISSUER"])
+
+
+def _matching_step(secret: str, code: str, now: dt.datetime) -> int | None:
+    code = normalise(code)
+    if not re.fullmatch(r"\d{6}", code):
+        return None
+    totp = pyotp.TOTP(secret)
+    step = totp.timecode(now)
+    for candidate in (step, step - 1, step + 1):
+        if secrets.compare_digest(totp.generate_otp(candidate), code):
+            return candidate
+    return None
+
+
+def _check_totp(*, user: User, secret: str, code: str, now: dt.datetime) -> None:
+    store = throttle.get_store()
+    key = f"totp:{user.id}"
+    wait = store.get(key, now).wait_seconds(now)
+    if wait:
+        raise _locked_error(wait)
+    step = _matching_step(secret, code, now)
+    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+        store.record_failure(key, now, throttle.account_policy())
+        record_event("login.totp_failed", object_type="user", object_id=user.id)
+        message = _("动态验证码不正确或已使用，请输入验证器应用中当前显示的6位数字。")
+        raise _field_error("code", message)
+    store.reset(key)
+    user.totp_last_step = step
+
+
+def confirm_totp_enrolment(*, user: User, secret: str, code: str, now: dt.datetime | None = None) -> None:
+    """Bind a TOTP secret to the user once they prove their app produces its codes."""
+    _check_totp(user=user, secret=secret, code=code, now=now or utcnow())
+    user.totp_secret = secret
+    record_event(
+        "user.totp_enrolled", object_type="user", object_id=user.id, actor_id=user.id, actor_label=user.login_name
+    )
+    db.session.flush()
+
+
+def verify_totp(*, user: User, code: str, now: dt.datetime | None = None) -> None:
+    """Check a login's second factor; each code is accepted once."""
+    if not user.totp_secret:
+        raise _field_error("code", _("尚未绑定动态验证码。"))
+    _check_totp(user=user, secret=user.totp_secret, code=code, now=now or utcnow())
+    db.session.flush()
+
+
+def reset_totp(*, user: User) -> None:
+    """Administrator: unbind a user's authenticator (lost phone); they enrol again at next login."""
+    user.totp_secret = None
+    user.totp_last_step = None
+    revoke_user_sessions(user=user, reason="totp_reset")
+    record_event("user.totp_reset", object_type="user", object_id=user.id)
+    db.session.flush()
+
+
+# --- staff and organisations ---------------------------------------------------------------------
+
+
+def _check_binding(role: Role, organisation_id: int | None) -> Organisation | None:
+    wanted = ROLE_ORG_KIND.get(role)
+    if wanted is None:
+        if organisation_id:
+            raise _field_error("organisation_id", _("该角色不隶属于任何机构，请不要选择机构。"))
+        return None
+    org = db.session.get(Organisation, organisation_id) if organisation_id else None
+    if org is None or org.kind != wanted:
+        raise _field_error("organisation_id", _("该角色必须隶属于一个%(kind)s。", kind=wanted.label))
+    return org
+
+
+def create_staff(
+    *, role: Role, username: str, real_name: str, mobile: str, password: str, organisation_id: int | None
+) -> User:
+    """Administrator: create a staff account bound to the organisation its role needs."""
+    if role not in STAFF_ROLES:
+        raise _field_error("role", _("只能在这里创建工作人员账号；学员请自行注册。"))
+    login = username.strip().lower()
+    if not USERNAME_RE.match(login):
+        raise _field_error("username", _("用户名须以字母开头，3至40位，只能包含小写字母、数字、下划线、点和连字符。"))
+    taken = _("该用户名已被使用。")
+    if db.session.execute(sa.select(User.id).where(User.username == login)).first():
+        raise _field_error("username", taken)
+    name = _check_name(real_name)
+    phone = _check_mobile(mobile)
+    org = _check_binding(role, organisation_id)
+    check_password_policy(password, personal=(login, phone))
+    user = User(
+        role=role,
+        username=login,
+        real_name=name,
+        mobile=phone,
+        password_hash=hash_password(password),
+        organisation_id=org.id if org else None,
+    )
+    db.session.add(user)
+    _flush_unique("username", taken)
+    record_event(
+        "user.created",
+        object_type="user",
+        object_id=user.id,
+        details={"role": role.value, "organisation": user.organisation_id},
+    )
+    return user
+
+
+def update_staff(*, user: User, role: Role, real_name: str, mobile: str, organisation_id: int | None) -> User:
+    """Administrator: change a staff account's role, binding or contact data; role changes are audited."""
+    if user.role == Role.TRAINEE or role not in STAFF_ROLES:
+        raise _field_error("role", _("学员账号的角色不能在这里修改。"))
+    name = _check_name(real_name)
+    phone = _check_mobile(mobile)
+    org = _check_binding(role, organisation_id)
+    before = {"role": user.role.value, "organisation": user.organisation_id}
+    user.role, user.real_name, user.mobile = role, name, phone
+    user.organisation_id = org.id if org else None
+    after = {"role": role.value, "organisation": user.organisation_id}
+    if before != after:
+        record_event(
+            "user.role_changed", object_type="user", object_id=user.id, details={"before": before, "after": after}
+        )
+        revoke_user_sessions(user=user, reason="role_changed")
+    db.session.flush()
+    return user
+
+
+def set_user_active(*, user: User, active: bool, by: User | None) -> None:
+    """Administrator (or the command line, by=None): disable, ending every session at once, or re-enable."""
+    if by is not None and user.id == by.id and not active:
+        raise DomainError(_("不能停用自己的账号。"))
+    if user.is_active == active:
+        return
+    user.is_active = active
+    if not active:
+        revoke_user_sessions(user=user, reason="disabled")
+    record_event("user.enabled" if active else "user.disabled", object_type="user", object_id=user.id)
+    db.session.flush()
+
+
+def set_user_password(*, user: User, password: str) -> None:
+    """Administrator: set a new password for someone who lost theirs; their sessions end."""
+    check_password_policy(password, personal=(user.id_number or "", user.mobile, user.username or ""))
+    user.password_hash = hash_password(password)
+    revoke_user_sessions(user=user, reason="password_reset")
+    record_event("user.password_reset", object_type="user", object_id=user.id)
+    db.session.flush()
+
+
+def get_user(user_id: int) -> User:
+    """A user by id, or NotFoundError."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFoundError(_("用户不存在。"))
+    return user
+
+
+def list_users(
+    *, role: Role | None = None, search: str = "", page: int = 1, per_page: int = 50
+) -> tuple[list[User], int]:
+    """Users filtered by role and a name/account search, one page, with the total count."""
+    query = sa.select(User)
+    if role is not None:
+        query = query.where(User.role == role)
+    term = search.strip()
+    if term:
+        like = f"%{term}%"
+        query = query.where(
+            sa.or_(User.real_name.like(like), User.username.like(like.lower()), User.id_number == normalise(term))
+        )
+    total = db.session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+    rows = db.session.execute(query.order_by(User.id.desc()).limit(per_page).offset((page - 1) * per_page)).scalars()
+    return list(rows), int(total)
+
+
+def save_organisation(
+    *, org: Organisation | None, kind: OrgKind, name: str, address: str, contact: str, authority_id: int | None
+) -> Organisation:
+    """Administrator: create or edit an organisation; exam centres and providers name their authority."""
+    clean = name.strip()
+    if not clean:
+        raise _field_error("name", _("请输入机构名称。"))
+    if len(clean) > 100:
+        raise _field_error("name", _("机构名称不能超过%(n)d个字符。", n=100))
+    query = sa.select(Organisation.id).where(Organisation.name == clean)
+    if org is not None:
+        query = query.where(Organisation.id != org.id)
+    taken = _("已有同名机构。")
+    if db.session.execute(query).first():
+        raise _field_error("name", taken)
+    authority = None
+    if kind != OrgKind.AUTHORITY:
+        authority = db.session.get(Organisation, authority_id) if authority_id else None
+        if authority is None or authority.kind != OrgKind.AUTHORITY:
+            raise _field_error("authority_id", _("请选择所属发证机关。"))
+    if org is None:
+        org = Organisation(kind=kind, name=clean)
+        db.session.add(org)
+    elif org.kind != kind:
+        bound = db.session.execute(sa.select(User.id).where(User.organisation_id == org.id)).first()
+        if bound:
+            raise _field_error("kind", _("该机构已有工作人员，不能更改机构类型。"))
+    org.kind, org.name, org.address, org.contact = kind, clean, address.strip()[:200], contact.strip()[:100]
+    org.authority_id = authority.id if authority else None
+    _flush_unique("name", taken)
+    record_event(
+        "organisation.saved", object_type="organisation", object_id=org.id, details={"name": clean, "kind": kind.value}
+    )
+    return org
+
+
+def list_organisations(kind: OrgKind | None = None) -> list[Organisation]:
+    """Organisations, optionally of one kind, by name."""
+    query = sa.select(Organisation).order_by(Organisation.kind, Organisation.name)
+    if kind is not None:
+        query = query.where(Organisation.kind == kind)
+    return list(db.session.execute(query).scalars())
+
+
+def visible_organisation(*, viewer: User, org_id: int) -> Organisation:
+    """An organisation the viewer may see: administrators any, staff only their own."""
+    org = db.session.get(Organisation, org_id)
+    if org is None or (viewer.role != Role.ADMIN and viewer.organisation_id != org.id):
+        raise NotFoundError(_("机构不存在。"))
+    return org
+
+
+def organisation_staff(org: Organisation) -> list[User]:
+    """Staff accounts bound to an organisation."""
+    query = sa.select(User).where(User.organisation_id == org.id).order_by(User.role, User.real_name)
+    return list(db.session.execute(query).scalars())

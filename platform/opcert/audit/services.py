@@ -1,0 +1,156 @@
+"""Writing and verifying the audit chain."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from typing import Any, cast
+
+import sqlalchemy as sa
+from flask import has_request_context, request
+from flask_login import current_user
+from sqlalchemy import event
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session
+
+from opcert.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
+from opcert.db import utcnow
+from opcert.extensions import db
+
+CHAIN_HEAD_ID = 1
+
+
+class AuditTamperingError(RuntimeError):
+    """Raised when code tries to change or delete an audit row through the ORM."""
+
+
+def _event_digest(event_row: Any) -> str:
+    payload = json.dumps(
+        [
+            event_row.seq,
+            event_row.at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            event_row.actor_id,
+            event_row.actor_label,
+            event_row.action,
+            event_row.object_type,
+            event_row.object_id,
+            event_row.ip,
+            event_row.details,
+            event_row.prev_hash,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _request_actor() -> tuple[int | None, str, str]:
+    if not has_request_context():
+        return None, "system", ""
+    ip = request.remote_addr or ""
+    if current_user and current_user.is_authenticated:
+        return current_user.id, current_user.login_name, ip
+    return None, "anonymous", ip
+
+
+def record_event(
+    action: str,
+    *,
+    object_type: str = "",
+    object_id: object = "",
+    details: dict[str, Any] | None = None,
+    actor_id: int | None = None,
+    actor_label: str | None = None,
+) -> AuditEvent:
+    """Append one event to the chain in the current transaction (the caller commits)."""
+    session = db.session
+    req_actor_id, req_label, ip = _request_actor()
+    bump = (
+        sa.update(AuditChainHead).where(AuditChainHead.id == CHAIN_HEAD_ID).values(last_seq=AuditChainHead.last_seq + 1)
+    )
+    if cast(CursorResult[Any], session.execute(bump)).rowcount == 0:
+        session.add(AuditChainHead(id=CHAIN_HEAD_ID, last_seq=0, last_hash=GENESIS_HASH))
+        session.flush()
+        session.execute(bump)
+    seq, prev_hash = session.execute(
+        sa.select(AuditChainHead.last_seq, AuditChainHead.last_hash).where(AuditChainHead.id == CHAIN_HEAD_ID)
+    ).one()
+    row = AuditEvent(
+        seq=seq,
+        at=utcnow(),
+        actor_id=actor_id if actor_id is not None else req_actor_id,
+        actor_label=(actor_label if actor_label is not None else req_label)[:80],
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        ip=ip,
+        details=json.dumps(details or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":")),
+        prev_hash=prev_hash,
+    )
+    row.hash = _event_digest(row)
+    session.add(row)
+    session.execute(sa.update(AuditChainHead).where(AuditChainHead.id == CHAIN_HEAD_ID).values(last_hash=row.hash))
+    session.flush()
+    return row
+
+
+@dataclasses.dataclass(frozen=True)
+class ChainReport:
+    """The outcome of verifying the chain."""
+
+    checked: int
+    broken_seq: int | None = None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Whether every link held."""
+        return self.broken_seq is None
+
+
+def verify_chain(batch: int = 2000) -> ChainReport:
+    """Recompute every hash in order; report the first broken link."""
+    table = AuditEvent.__table__
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    while True:
+        rows = db.session.execute(
+            sa.select(table).where(table.c.seq >= expected_seq).order_by(table.c.seq).limit(batch)
+        ).all()
+        if not rows:
+            break
+        for row in rows:
+            if row.seq != expected_seq:
+                return ChainReport(expected_seq - 1, expected_seq, "missing row")
+            if row.prev_hash != expected_prev:
+                return ChainReport(expected_seq - 1, row.seq, "previous-hash link does not match")
+            if _event_digest(row) != row.hash:
+                return ChainReport(expected_seq - 1, row.seq, "row content does not match its hash")
+            expected_prev = row.hash
+            expected_seq += 1
+    checked = expected_seq - 1
+    head = db.session.execute(
+        sa.select(AuditChainHead.last_seq, AuditChainHead.last_hash).where(AuditChainHead.id == CHAIN_HEAD_ID)
+    ).one_or_none()
+    if head is not None and (head.last_seq != checked or head.last_hash != expected_prev):
+        return ChainReport(checked, checked + 1, "rows missing at the end of the chain")
+    return ChainReport(checked)
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_audit_changes(session: Session, flush_context: object, instances: object) -> None:
+    for obj in (*session.dirty, *session.deleted):
+        if isinstance(obj, AuditEvent):
+            raise AuditTamperingError("audit events are append-only")
+
+
+def list_events(*, action_prefix: str = "", page: int = 1, per_page: int = 50) -> tuple[list[AuditEvent], int]:
+    """Newest events first, optionally only actions starting with a prefix, with the total count."""
+    query = sa.select(AuditEvent)
+    if action_prefix:
+        query = query.where(AuditEvent.action.startswith(action_prefix, autoescape=True))
+    total = db.session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
+    rows = db.session.execute(query.order_by(AuditEvent.seq.desc()).limit(per_page).offset((page - 1) * per_page))
+    return list(rows.scalars()), int(total)

@@ -1,0 +1,47 @@
+"""The `opcert` console script: Flask's CLI with the platform's command groups."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from opcert import create_app
+
+
+def _create_app() -> Flask:
+    return create_app()
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Load demo data (idempotent) and print the demo accounts."""
+    from opcert.demo import load_demo
+    from opcert.extensions import db
+
+    accounts = load_demo()
+    db.session.commit()
+    click.echo("演示账号 / demo accounts (change them before real use):")
+    for account in accounts:
+        line = f"  {account.role:<13} {account.login:<20} password {account.password}"
+        if account.totp_secret:
+            line += f"  TOTP secret {account.totp_secret}"
+        click.echo(line)
+
+
+def build_cli() -> FlaskGroup:
+    """The command group with every domain's commands attached."""
+    from opcert.accounts.cli import users_cli
+    from opcert.audit.cli import audit_cli
+    from opcert.catalogue.cli import catalogue_cli
+
+    group = FlaskGroup(create_app=_create_app, help="opcert 特种作业人员考核发证平台 / certification platform.")
+    for command in (users_cli, catalogue_cli, audit_cli, demo_command):
+        group.add_command(command)
+    return group
+
+
+def main() -> None:
+    """Entry point of the `opcert` console script."""
+    build_cli()(prog_name="opcert")

@@ -1,0 +1,100 @@
+"""Configuration: defaults in a class, then OPCERT_* environment variables, then explicit overrides."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from flask import Flask
+
+
+class DefaultConfig:
+    """Defaults for the embedded deployment (SQLite and local disk under instance/)."""
+
+    ENV = "development"
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
+    REDIS_URL: str | None = None
+
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = ("zh_CN", "en")
+    BOOTSTRAP_SERVE_LOCAL = True
+
+    SESSION_COOKIE_NAME = "opcert_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = dt.timedelta(hours=12)
+    SESSION_IDLE_MINUTES = 30
+    SESSION_TOUCH_SECONDS = 60
+    WTF_CSRF_TIME_LIMIT = 3600 * 4
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    PROXY_FIX = False
+
+    PASSWORD_MIN_LENGTH = 8
+    ARGON2_TIME_COST = 3
+    ARGON2_MEMORY_KIB = 65536
+    ARGON2_PARALLELISM = 4
+
+    LOGIN_THROTTLE_THRESHOLD = 5
+    LOGIN_THROTTLE_IP_THRESHOLD = 50
+    LOGIN_THROTTLE_BASE_SECONDS = 30
+    LOGIN_THROTTLE_MAX_SECONDS = 900
+    LOGIN_THROTTLE_WINDOW_SECONDS = 3600
+    TOTP_ISSUER = "opcert 特种作业发证平台"
+    TOTP_PENDING_SECONDS = 300
+
+    MIN_AGE = 18
+    PAGE_SIZE = 50
+
+
+def default_instance_path() -> Path:
+    """instance/ at the repository root in a source checkout, else in the working directory."""
+    override = os.environ.get("OPCERT_INSTANCE_PATH")
+    if override:
+        return Path(override).resolve()
+    root = Path(__file__).resolve().parents[2]
+    if (root / "pyproject.toml").is_file():
+        return root / "instance"
+    return Path.cwd() / "instance"
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """Read the embedded deployment's secret key, creating it once with mode 0600."""
+    path = instance / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        key = secrets.token_urlsafe(48)
+        fh.write(key)
+    return key
+
+
+def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    """Fill app.config; production refuses to start without an explicit secret key and database."""
+    app.config.from_object(DefaultConfig)
+    app.config.from_prefixed_env("OPCERT")
+    if overrides:
+        app.config.update(overrides)
+    instance = Path(app.instance_path)
+    if app.config["ENV"] == "production":
+        missing = [k for k in ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI") if not app.config.get(k)]
+        if missing:
+            names = ", ".join(f"OPCERT_{k}" for k in missing)
+            raise RuntimeError(f"production configuration incomplete: set {names}")
+        app.config["SESSION_COOKIE_SECURE"] = True
+        return
+    if not app.config.get("SECRET_KEY") or not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        instance.mkdir(parents=True, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(instance)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'opcert.sqlite'}"

@@ -1,0 +1,76 @@
+"""Demo data for a first look: organisations and one account per role (idempotent)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import sqlalchemy as sa
+
+from opcert.access import Role
+from opcert.accounts import services as accounts
+from opcert.accounts.models import Organisation, OrgKind, User
+from opcert.catalogue.services import load_catalogue
+from opcert.extensions import db
+
+DEMO_PASSWORD = "Demo2026pass"  # noqa: S105 (published demo credential)
+# Published demo secrets: anyone can compute the codes, so never use them outside the demo.
+DEMO_TOTP = {"admin": "OPCERTDEMOADMIN2", "officer": "OPCERTDEMOOFFICR"}
+TRAINEE_ID = "310101199003074511"
+
+
+@dataclasses.dataclass
+class DemoAccount:
+    """A demo account's login data, for the printout."""
+
+    role: str
+    login: str
+    password: str
+    totp_secret: str | None
+
+
+def _organisation(kind: OrgKind, name: str, authority: Organisation | None, address: str) -> Organisation:
+    org = db.session.execute(sa.select(Organisation).where(Organisation.name == name)).scalar()
+    if org is None:
+        org = accounts.save_organisation(
+            org=None,
+            kind=kind,
+            name=name,
+            address=address,
+            contact="021-12345678",
+            authority_id=authority.id if authority else None,
+        )
+    return org
+
+
+def load_demo() -> list[DemoAccount]:
+    """Create the catalogue, three organisations and one account per role unless they exist."""
+    load_catalogue()
+    bureau = _organisation(OrgKind.AUTHORITY, "上海市应急管理局", None, "上海市黄浦区示范路1号")
+    centre = _organisation(OrgKind.EXAM_CENTRE, "上海市安全生产考试示范考点", bureau, "上海市徐汇区示范路100号")
+    school = _organisation(OrgKind.TRAINING_PROVIDER, "上海示范安全技术培训学校", bureau, "上海市静安区示范路8号")
+    staff = [
+        (Role.ADMIN, "admin", "系统管理员", None),
+        (Role.OFFICER, "officer", "王审核", bureau),
+        (Role.CENTRE_STAFF, "staff", "李考务", centre),
+        (Role.EXAMINER, "examiner", "赵考评", centre),
+        (Role.PROVIDER, "trainer", "钱培训", school),
+    ]
+    out: list[DemoAccount] = []
+    for n, (role, username, name, org) in enumerate(staff):
+        user = db.session.execute(sa.select(User).where(User.username == username)).scalar()
+        if user is None:
+            user = accounts.create_staff(
+                role=role,
+                username=username,
+                real_name=name,
+                mobile=f"1380000000{n}",
+                password=DEMO_PASSWORD,
+                organisation_id=org.id if org else None,
+            )
+            user.totp_secret = DEMO_TOTP.get(username)
+        out.append(DemoAccount(role.value, username, DEMO_PASSWORD, user.totp_secret))
+    if accounts.find_user_by_login(TRAINEE_ID) is None:
+        accounts.register_trainee(real_name="张三", id_number=TRAINEE_ID, mobile="13900000001", password=DEMO_PASSWORD)
+    out.append(DemoAccount(Role.TRAINEE.value, TRAINEE_ID, DEMO_PASSWORD, None))
+    db.session.flush()
+    return out

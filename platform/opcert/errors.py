@@ -1,0 +1,73 @@
+"""Domain errors raised by services, and the Chinese error pages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import Flask, render_template
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    """A rule refused the request; `reasons` maps form field names (or "" for the form) to messages."""
+
+    def __init__(self, message: str, reasons: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reasons = dict(reasons or {})
+
+
+class NotFoundError(DomainError):
+    """The record does not exist or is outside the caller's scope."""
+
+
+def populate_errors(form: FlaskForm, error: DomainError) -> list[str]:
+    """Attach a DomainError's reasons to form fields; return messages that fit no field."""
+    left: list[str] = []
+    for name, message in error.reasons.items():
+        field = form._fields.get(name) if name else None
+        if field is None:
+            left.append(message)
+        else:
+            field.errors = [*field.errors, message]
+    if not error.reasons:
+        left.append(error.message)
+    return left
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Render 400/403/404/405/413/500 (and CSRF failures) as Chinese pages."""
+
+    def titles() -> dict[int, tuple[str, str]]:
+        return {
+            400: (_("请求有误"), _("请求无法处理，请检查后重试。")),
+            403: (_("无权访问"), _("您没有访问此页面的权限。如有疑问请联系管理员。")),
+            404: (_("页面不存在"), _("您访问的页面或记录不存在，或不在您的权限范围内。")),
+            405: (_("请求方式不允许"), _("此页面不支持该请求方式。")),
+            413: (_("上传内容过大"), _("提交的内容超过了允许的大小。")),
+            429: (_("请求过于频繁"), _("请稍后再试。")),
+            500: (_("系统错误"), _("系统发生错误，已记录。请稍后重试。")),
+        }
+
+    def render(code: int, detail: str | None = None) -> tuple[str, int]:
+        title, message = titles().get(code, titles()[500])
+        return render_template("errors/error.html", code=code, title=title, message=detail or message), code
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf(error: CSRFError) -> tuple[str, int]:
+        return render(400, _("页面已过期或缺少安全令牌（CSRF），请返回上一页刷新后重新提交。"))
+
+    @app.errorhandler(HTTPException)
+    def handle_http(error: HTTPException) -> tuple[str, int]:
+        return render(error.code or 500)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception) -> tuple[str, int]:
+        app.logger.exception("unhandled error")
+        from opcert.extensions import db
+
+        db.session.rollback()
+        return render(500)
