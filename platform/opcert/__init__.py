@@ -18,6 +18,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_proxy_fix(app)
     register_extensions(app)
     register_blueprints(app)
+    register_commands(app)
     register_template_helpers(app)
     from opcert.errors import register_error_handlers
 
@@ -101,6 +102,16 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(catalogue_bp)
     app.register_blueprint(audit_bp)
+
+
+def register_commands(app: Flask) -> None:
+    """Attach every domain's command group to app.cli (`flask --app wsgi ...` and the test runner)."""
+    from opcert.accounts.cli import users_cli
+    from opcert.audit.cli import audit_cli
+    from opcert.catalogue.cli import catalogue_cli
+
+    for group in (users_cli, catalogue_cli, audit_cli):
+        app.cli.add_command(group)
 
 
 def register_template_helpers(app: Flask) -> None:

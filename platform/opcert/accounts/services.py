@@ -195,7 +195,7 @@ def load_session(token: str, *, now: dt.datetime | None = None) -> tuple[User | 
     if now - row.last_seen_at > dt.timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]):
         row.revoked_at, row.revoked_reason = now, "idle"
         return None, "idle"
-    if now - row.created_at > cfg["PERMANENT_SESSION_LIFETIME"]:
+    if now - row.created_at > current_app.permanent_session_lifetime:
         row.revoked_at, row.revoked_reason = now, "expired"
         return None, "expired"
     if (now - row.last_seen_at).total_seconds() > cfg["SESSION_TOUCH_SECONDS"]:

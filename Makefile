@@ -1,0 +1,47 @@
+# opcert: two commands on a fresh machine — `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TRANSLATIONS := platform/opcert/translations
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+PG_URL ?= $(OPCERT_TEST_DATABASE_URL)
+
+.PHONY: install translations run test lint typecheck pytest clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+translations: install
+	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS)
+
+run: install translations
+	$(BIN)/opcert db upgrade
+	$(BIN)/opcert demo
+	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+# Every test on SQLite; again on PostgreSQL when OPCERT_TEST_DATABASE_URL is set (CI sets it).
+pytest: install translations
+	$(BIN)/pytest
+	@if [ -n "$(PG_URL)" ]; then echo "== PostgreSQL run =="; OPCERT_TEST_DATABASE_URL="$(PG_URL)" $(BIN)/pytest --db postgresql; fi
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
