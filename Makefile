@@ -9,7 +9,7 @@ PORT ?= 8000
 WORKERS ?= 2
 PG_URL ?= $(OPCERT_TEST_DATABASE_URL)
 
-.PHONY: install translations run test lint typecheck pytest clean
+.PHONY: install translations messages run test lint typecheck pytest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ install: $(STAMP)
 
 translations: install
 	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS)
+
+# After adding or changing user-facing text: refresh messages.po, then translate its new (empty) entries.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o $(VENV)/messages.pot .
+	$(BIN)/pybabel update -i $(VENV)/messages.pot -d $(TRANSLATIONS) -l en --no-fuzzy-matching
 
 run: install translations
 	$(BIN)/opcert db upgrade

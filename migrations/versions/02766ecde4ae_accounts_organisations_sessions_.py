@@ -24,6 +24,12 @@ def upgrade():
     sa.Column('last_hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_chain_head'))
     )
+    # The audit chain's single head row exists from the start, so the first appends cannot race to create it.
+    op.bulk_insert(
+        sa.table('audit_chain_head', sa.column('id', sa.Integer), sa.column('last_seq', sa.BigInteger),
+                 sa.column('last_hash', sa.String)),
+        [{'id': 1, 'last_seq': 0, 'last_hash': '0' * 64}],
+    )
     op.create_table('audit_events',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('seq', sa.BigInteger(), nullable=False),

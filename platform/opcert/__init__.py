@@ -88,7 +88,11 @@ def _configure_sqlite(engine: Any) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # A request that may write takes the write lock up front: a deferred transaction that read first and
+        # then writes fails at once ("database is locked") when another worker committed in between, while
+        # BEGIN IMMEDIATE waits its turn (busy_timeout). Reads (GET) stay deferred and run side by side.
+        writing = has_request_context() and request.method not in {"GET", "HEAD", "OPTIONS"}
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
 def register_blueprints(app: Flask) -> None:
@@ -109,8 +113,9 @@ def register_commands(app: Flask) -> None:
     from opcert.accounts.cli import users_cli
     from opcert.audit.cli import audit_cli
     from opcert.catalogue.cli import catalogue_cli
+    from opcert.cli import demo_command
 
-    for group in (users_cli, catalogue_cli, audit_cli):
+    for group in (users_cli, catalogue_cli, audit_cli, demo_command):
         app.cli.add_command(group)
 
 

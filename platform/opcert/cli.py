@@ -31,15 +31,8 @@ def demo_command() -> None:
 
 
 def build_cli() -> FlaskGroup:
-    """The command group with every domain's commands attached."""
-    from opcert.accounts.cli import users_cli
-    from opcert.audit.cli import audit_cli
-    from opcert.catalogue.cli import catalogue_cli
-
-    group = FlaskGroup(create_app=_create_app, help="opcert 特种作业人员考核发证平台 / certification platform.")
-    for command in (users_cli, catalogue_cli, audit_cli, demo_command):
-        group.add_command(command)
-    return group
+    """The command group; the domains' commands come from app.cli (see opcert.register_commands)."""
+    return FlaskGroup(create_app=_create_app, help="opcert 特种作业人员考核发证平台 / certification platform.")
 
 
 def main() -> None:

@@ -91,7 +91,7 @@ class SetPasswordForm(FlaskForm):
 class OrganisationForm(FlaskForm):
     """Create or edit an organisation."""
 
-    kind = SelectField(_l("机构类型"), choices=[(k.value, k.label) for k in OrgKind])
+    kind = SelectField(_l("机构类型"), choices=lambda: [(k.value, k.label) for k in OrgKind])
     name = StringField(_l("机构名称"), validators=[_required(_l("机构名称")), _max(100)])
     address = StringField(_l("地址"), validators=[_max(200)])
     contact = StringField(_l("联系方式"), validators=[_max(100)])

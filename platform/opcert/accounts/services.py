@@ -377,13 +377,30 @@ def create_staff(
     return user
 
 
-def update_staff(*, user: User, role: Role, real_name: str, mobile: str, organisation_id: int | None) -> User:
+def _refuse_losing_last_admin(user: User) -> None:
+    """The platform must keep at least one enabled administrator."""
+    if user.role != Role.ADMIN or not user.is_active:
+        return
+    others = db.session.execute(
+        sa.select(sa.func.count(User.id)).where(User.role == Role.ADMIN, User.is_active.is_(True), User.id != user.id)
+    ).scalar_one()
+    if others == 0:
+        raise _field_error("role", _("这是唯一启用的管理员账号，不能停用或改为其他角色。"))
+
+
+def update_staff(
+    *, user: User, role: Role, real_name: str, mobile: str, organisation_id: int | None, by: User | None = None
+) -> User:
     """Administrator: change a staff account's role, binding or contact data; role changes are audited."""
     if user.role == Role.TRAINEE or role not in STAFF_ROLES:
         raise _field_error("role", _("学员账号的角色不能在这里修改。"))
     name = _check_name(real_name)
     phone = _check_mobile(mobile)
     org = _check_binding(role, organisation_id)
+    if role != user.role:
+        if by is not None and by.id == user.id:
+            raise _field_error("role", _("不能修改自己的角色，请由另一名管理员操作。"))
+        _refuse_losing_last_admin(user)
     before = {"role": user.role.value, "organisation": user.organisation_id}
     user.role, user.real_name, user.mobile = role, name, phone
     user.organisation_id = org.id if org else None
@@ -403,6 +420,8 @@ def set_user_active(*, user: User, active: bool, by: User | None) -> None:
         raise DomainError(_("不能停用自己的账号。"))
     if user.is_active == active:
         return
+    if not active:
+        _refuse_losing_last_admin(user)
     user.is_active = active
     if not active:
         revoke_user_sessions(user=user, reason="disabled")
@@ -436,9 +455,12 @@ def list_users(
         query = query.where(User.role == role)
     term = search.strip()
     if term:
-        like = f"%{term}%"
         query = query.where(
-            sa.or_(User.real_name.like(like), User.username.like(like.lower()), User.id_number == normalise(term))
+            sa.or_(
+                User.real_name.contains(term, autoescape=True),
+                User.username.contains(term.lower(), autoescape=True),
+                User.id_number == normalise(term),
+            )
         )
     total = db.session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
     rows = db.session.execute(query.order_by(User.id.desc()).limit(per_page).offset((page - 1) * per_page)).scalars()

@@ -11,7 +11,9 @@ import math
 from typing import Any, Protocol, cast
 
 import redis
+import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 
 from opcert.accounts.models import LoginThrottle
 from opcert.extensions import db
@@ -78,8 +80,7 @@ class DatabaseStore:
         """Count one more failure and lock when past the threshold."""
         row = db.session.get(LoginThrottle, key, with_for_update=True)
         if row is None:
-            row = LoginThrottle(key=key, failures=0, last_failure_at=now)
-            db.session.add(row)
+            row = self._insert_or_lock(key, now)
         elif row.last_failure_at + dt.timedelta(seconds=policy.window_seconds) < now and not self._locked(row, now):
             row.failures = 0
         row.failures += 1
@@ -88,6 +89,17 @@ class DatabaseStore:
         row.locked_until = now + dt.timedelta(seconds=lock) if lock else None
         db.session.flush()
         return ThrottleState(row.failures, row.locked_until)
+
+    @staticmethod
+    def _insert_or_lock(key: str, now: dt.datetime) -> LoginThrottle:
+        """Create the row; when a concurrent failure created it first, lock theirs instead of failing with a 500."""
+        try:
+            with db.session.begin_nested():
+                db.session.add(LoginThrottle(key=key, failures=0, last_failure_at=now))
+        except IntegrityError:
+            pass
+        query = sa.select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
+        return db.session.execute(query).scalar_one()
 
     def reset(self, key: str) -> None:
         """Forget the failures of `key`."""
@@ -100,9 +112,26 @@ class DatabaseStore:
 class RedisStore:
     """Counts in Redis, shared by every gunicorn worker and host."""
 
+    # Same formula as Policy.lock_for, run inside Redis so concurrent workers cannot interleave.
+    RECORD_SCRIPT = """
+local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+local threshold, base, max, window, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),
+    tonumber(ARGV[4]), tonumber(ARGV[5])
+local lock = 0
+if failures >= threshold then lock = math.min(max, base * 2 ^ (failures - threshold)) end
+local locked = 0
+if lock > 0 then
+  locked = now + lock
+  redis.call('HSET', KEYS[1], 'locked_until', tostring(locked))
+end
+redis.call('EXPIRE', KEYS[1], math.ceil(window + lock))
+return {failures, tostring(locked)}
+"""
+
     def __init__(self, client: redis.Redis, prefix: str = "opcert:throttle:") -> None:
         self.client = client
         self.prefix = prefix
+        self._record = client.register_script(self.RECORD_SCRIPT)
 
     def get(self, key: str, now: dt.datetime) -> ThrottleState:
         """Current state of `key`."""
@@ -113,17 +142,22 @@ class RedisStore:
         return ThrottleState(int(failures), until)
 
     def record_failure(self, key: str, now: dt.datetime, policy: Policy) -> ThrottleState:
-        """Count one more failure atomically and lock when past the threshold."""
-        name = self.prefix + key
-        failures = int(cast(int, self.client.hincrby(name, "failures", 1)))
-        lock = policy.lock_for(failures)
-        until = now + dt.timedelta(seconds=lock) if lock else None
-        pipe = self.client.pipeline()
-        if until is not None:
-            pipe.hset(name, "locked_until", str(until.timestamp()))
-        pipe.expire(name, policy.window_seconds + lock)
-        pipe.execute()
-        return ThrottleState(failures, until)
+        """Count one more failure, set the lock and the expiry in one atomic step (a Lua script)."""
+        failures, until = cast(
+            list[Any],
+            self._record(
+                keys=[self.prefix + key],
+                args=[
+                    policy.threshold,
+                    policy.base_seconds,
+                    policy.max_seconds,
+                    policy.window_seconds,
+                    now.timestamp(),
+                ],
+            ),
+        )
+        locked = dt.datetime.fromtimestamp(float(until), dt.UTC) if float(until) > 0 else None
+        return ThrottleState(int(failures), locked)
 
     def reset(self, key: str) -> None:
         """Forget the failures of `key`."""

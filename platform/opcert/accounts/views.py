@@ -7,6 +7,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response
 
 from opcert.access import AUTHENTICATED, PUBLIC, STAFF_ROLES, Role, allow
@@ -37,7 +38,12 @@ def load_user(token: str) -> User | None:
     """Resolve the cookie's session token against the server-side session table."""
     user, reason = services.load_session(token)
     if db.session.dirty:
-        db.session.commit()
+        try:
+            db.session.commit()
+        except OperationalError:
+            # Touching last_seen is best effort: a busy embedded database must not fail the page.
+            db.session.rollback()
+            user, reason = services.load_session(token)
     if reason == "idle":
         flash(_("您已长时间未操作，为保护账号安全已自动退出，请重新登录。"), "warning")
     return user
@@ -50,6 +56,14 @@ def _client_ip() -> str:
     return request.remote_addr or ""
 
 
+def clear_session_keeping_language() -> None:
+    """Start a fresh cookie session (no fixation), but keep the language the person chose."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+
+
 def _fail(form: FlaskForm, error: DomainError) -> None:
     for message in populate_errors(form, error):
         flash(message, "danger")
@@ -57,7 +71,7 @@ def _fail(form: FlaskForm, error: DomainError) -> None:
 
 def _complete_login(user: User) -> Response:
     next_url = safe_next(session.get(PENDING_KEY, {}).get("next")) if PENDING_KEY in session else None
-    session.clear()
+    clear_session_keeping_language()
     services.start_session(user=user, ip=_client_ip(), user_agent=request.headers.get("User-Agent", ""))
     db.session.commit()
     login_user(user)
@@ -188,7 +202,7 @@ def logout() -> Response:
         services.end_session(token=current_user.session_token)
         db.session.commit()
     logout_user()
-    session.clear()
+    clear_session_keeping_language()
     flash(_("您已安全退出。"), "info")
     return redirect(url_for("main.index"))
 
@@ -260,7 +274,7 @@ def organisation(org_id: int) -> str:
 
 def _org_choices(kinds: tuple[OrgKind, ...] | None = None) -> list[tuple[int, str]]:
     orgs = [o for o in services.list_organisations() if kinds is None or o.kind in kinds]
-    return [(0, _("（无）"))] + [(o.id, f"{o.kind.label}｜{o.name}") for o in orgs]
+    return [(0, _("（无）"))] + [(o.id, f"{o.kind.label} / {o.name}") for o in orgs]
 
 
 def _staff_form(obj: User | None = None) -> StaffForm:
@@ -332,6 +346,7 @@ def admin_user(user_id: int) -> str | Response:
                 real_name=form.real_name.data or "",
                 mobile=form.mobile.data or "",
                 organisation_id=form.organisation_id.data or None,
+                by=current_user,
             )
         except DomainError as exc:
             db.session.rollback()

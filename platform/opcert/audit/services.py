@@ -10,6 +10,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import has_request_context, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import CursorResult
@@ -108,6 +109,19 @@ class ChainReport:
     def ok(self) -> bool:
         """Whether every link held."""
         return self.broken_seq is None
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in the user's language (the `reason` field stays English for logs and the CLI)."""
+        return str(REASON_TEXTS.get(self.reason, self.reason))
+
+
+REASON_TEXTS = {
+    "missing row": _l("缺少记录"),
+    "previous-hash link does not match": _l("与上一条记录的哈希不衔接"),
+    "row content does not match its hash": _l("记录内容与其哈希不符，可能被篡改"),
+    "rows missing at the end of the chain": _l("链尾记录缺失"),
+}
 
 
 def verify_chain(batch: int = 2000) -> ChainReport:

@@ -19,8 +19,11 @@ def index() -> str:
     """The newest audit events, filtered by action prefix."""
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     action = request.args.get("action", "").strip()
-    events, total = list_events(action_prefix=action, page=page, per_page=current_app.config["PAGE_SIZE"])
-    return render_template("audit/index.html", events=events, total=total, page=page, action=action, form=ConfirmForm())
+    per_page = current_app.config["PAGE_SIZE"]
+    events, total = list_events(action_prefix=action, page=page, per_page=per_page)
+    return render_template(
+        "audit/index.html", events=events, total=total, page=page, per_page=per_page, action=action, form=ConfirmForm()
+    )
 
 
 @bp.route("/admin/audit/verify", methods=["POST"])

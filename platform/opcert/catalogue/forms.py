@@ -31,7 +31,7 @@ class ItemForm(FlaskForm):
     name = StringField(_l("名称"), validators=[DataRequired(message=_l("请填写名称。")), Length(max=60)])
     name_en = StringField(_l("英文名称"), validators=[Length(max=120)])
     offered = BooleanField(_l("本地开考"))
-    education = SelectField(_l("学历要求"), choices=list(EDUCATION_LABELS.items()))
+    education = SelectField(_l("学历要求"), choices=lambda: list(EDUCATION_LABELS.items()))
     theory_hours = _int(_l("理论培训学时"))
     practical_hours = _int(_l("实际操作培训学时"))
     review_hours = _int(_l("复审培训学时"))

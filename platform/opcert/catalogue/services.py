@@ -119,7 +119,7 @@ def read_catalogue_file(path: Path) -> list[dict[str, Any]]:
             items.append(values)
         categories.append({**cat, "items": items})
     if problems:
-        raise DomainError(_("目录数据文件有误，未导入任何内容：") + "；".join(problems))
+        raise DomainError(_("目录数据文件有误，未导入任何内容：") + "; ".join(problems))
     return categories
 
 
