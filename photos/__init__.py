@@ -1,1 +1,6 @@
-"""Photos: the photo library (embedded and the city's unified library), quality checks, face matching (later issues)."""
+"""Photos: the photo library (embedded, or the city's unified library over HTTPS), quality checks, face
+encodings, 1:1 verification and 1:N search. Knows nothing of exams or certificates."""
+
+from photos.views import bp
+
+__all__ = ["bp"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.database", "tests.fixtures.web"]
+pytest_plugins = ["tests.fixtures.database", "tests.fixtures.web", "tests.fixtures.faces"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

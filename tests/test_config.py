@@ -39,6 +39,10 @@ def built() -> Iterator[list[Flask]]:
         ({"SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://opcert@db/opcert"}, "OPCERT_SECRET_KEY"),
         ({"SECRET_KEY": "a-long-random-production-key"}, "OPCERT_SQLALCHEMY_DATABASE_URI"),
         ({}, "OPCERT_SECRET_KEY, OPCERT_SQLALCHEMY_DATABASE_URI"),
+        (
+            {"SECRET_KEY": "a-long-random-production-key", "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://db/x"},
+            "OPCERT_PHOTO_SUBJECT_KEY, OPCERT_PHOTO_STORAGE_DIR",
+        ),
     ],
 )
 def test_production_refuses_to_start_without_secret_key_or_database(
@@ -50,19 +54,27 @@ def test_production_refuses_to_start_without_secret_key_or_database(
     assert not (tmp_path / "instance").exists()  # no key or database was made up in its place
 
 
-def test_production_with_both_set_sends_cookies_over_https_only(database_url, built) -> None:
+def test_production_with_both_set_sends_cookies_over_https_only(database_url, built, tmp_path) -> None:
     app = create_app(
-        {"ENV": "production", "SECRET_KEY": "a-long-random-production-key", "SQLALCHEMY_DATABASE_URI": database_url}
+        {
+            "ENV": "production",
+            "SECRET_KEY": "a-long-random-production-key",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "PHOTO_SUBJECT_KEY": "a-long-random-photo-key",
+            "PHOTO_STORAGE_DIR": str(tmp_path / "photos"),
+        }
     )
     built.append(app)
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SECRET_KEY"] == "a-long-random-production-key"
 
 
-def test_production_reads_its_settings_from_the_environment(monkeypatch, database_url, built) -> None:
+def test_production_reads_its_settings_from_the_environment(monkeypatch, database_url, built, tmp_path) -> None:
     monkeypatch.setenv("OPCERT_ENV", "production")
     monkeypatch.setenv("OPCERT_SECRET_KEY", "key-from-the-environment")
     monkeypatch.setenv("OPCERT_SQLALCHEMY_DATABASE_URI", database_url)
+    monkeypatch.setenv("OPCERT_PHOTO_SUBJECT_KEY", "photo-key-from-the-environment")
+    monkeypatch.setenv("OPCERT_PHOTO_STORAGE_DIR", str(tmp_path / "photos"))
     app = create_app()
     built.append(app)
     assert app.config["SECRET_KEY"] == "key-from-the-environment"

@@ -101,11 +101,13 @@ def register_blueprints(app: Flask) -> None:
     from opcert.audit import bp as audit_bp
     from opcert.catalogue import bp as catalogue_bp
     from opcert.main import bp as main_bp
+    from photos import bp as photos_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(catalogue_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(photos_bp)
 
 
 def register_commands(app: Flask) -> None:
@@ -114,8 +116,9 @@ def register_commands(app: Flask) -> None:
     from opcert.audit.cli import audit_cli
     from opcert.catalogue.cli import catalogue_cli
     from opcert.cli import demo_command
+    from photos.cli import photos_cli
 
-    for group in (users_cli, catalogue_cli, audit_cli, demo_command):
+    for group in (users_cli, catalogue_cli, audit_cli, photos_cli, demo_command):
         app.cli.add_command(group)
 
 

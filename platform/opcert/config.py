@@ -53,6 +53,32 @@ class DefaultConfig:
     MIN_AGE = 18
     PAGE_SIZE = 50
 
+    # Photos and face matching (photos/). Thresholds calibrated on ../shared/faces with `opcert photos evaluate`.
+    PHOTO_STORAGE_DIR: str | None = None  # default: instance/photos
+    PHOTO_SUBJECT_KEY: str | None = None  # HMAC key for subject references; default: instance/photo_subject_key
+    PHOTO_LIBRARY = "embedded"  # or "remote": the city's unified photo library over HTTPS
+    PHOTO_LIBRARY_URL: str | None = None
+    PHOTO_LIBRARY_TOKEN: str | None = None
+    PHOTO_LIBRARY_TIMEOUT = 3.0  # seconds per attempt (connect and read)
+    PHOTO_LIBRARY_RETRIES = 1  # further attempts after a connection error or a 5xx answer
+    PHOTO_LIBRARY_CACHE_HOURS = 24  # a fetched photo is reused this long before asking the library again
+    PHOTO_MAX_AGE_YEARS = 3  # older library photos are not used ("ID-card photos kept fresh within 3 years")
+    PHOTO_MAX_BYTES = 10 * 1024 * 1024
+    PHOTO_MAX_PIXELS = 40_000_000
+    PHOTO_MIN_FACE_PX = 60
+    PHOTO_MIN_FACE_RATIO = 0.12
+    PHOTO_MAX_CENTRE_OFFSET = 0.30
+    PHOTO_MIN_SHARPNESS = 12.0
+    PHOTO_MIN_BRIGHTNESS = 50.0
+    PHOTO_MAX_BRIGHTNESS = 215.0
+    PHOTO_CERTIFICATE_SIZE = (358, 441)  # width, height in pixels of the certificate photo
+    PHOTO_CAPTURE_RETENTION_DAYS = 90  # check-in captures
+    FACE_DECISION_RETENTION_DAYS = 365 * 3
+    FACE_MATCH_THRESHOLD = 0.47  # distance at or below: match
+    FACE_REVIEW_THRESHOLD = 0.55  # above: no_match; between the two: review by staff
+    FACE_CONSENT_VERSION = "2026-11"
+    FACE_INDEX_BACKEND = "numpy"  # or "faiss"
+
 
 def default_instance_path() -> Path:
     """instance/ at the repository root in a source checkout, else in the working directory."""
@@ -65,9 +91,9 @@ def default_instance_path() -> Path:
     return Path.cwd() / "instance"
 
 
-def _instance_secret_key(instance: Path) -> str:
-    """Read the embedded deployment's secret key, creating it once with mode 0600."""
-    path = instance / "secret_key"
+def _instance_secret_key(instance: Path, name: str = "secret_key") -> str:
+    """Read one of the embedded deployment's keys, creating it once with mode 0600."""
+    path = instance / name
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
@@ -86,15 +112,20 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         app.config.update(overrides)
     instance = Path(app.instance_path)
     if app.config["ENV"] == "production":
-        missing = [k for k in ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI") if not app.config.get(k)]
+        required = ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "PHOTO_SUBJECT_KEY", "PHOTO_STORAGE_DIR")
+        missing = [k for k in required if not app.config.get(k)]
         if missing:
             names = ", ".join(f"OPCERT_{k}" for k in missing)
             raise RuntimeError(f"production configuration incomplete: set {names}")
         app.config["SESSION_COOKIE_SECURE"] = True
         return
-    if not app.config.get("SECRET_KEY") or not app.config.get("SQLALCHEMY_DATABASE_URI"):
+    if not all(app.config.get(k) for k in ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "PHOTO_SUBJECT_KEY")):
         instance.mkdir(parents=True, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(instance)
+    if not app.config.get("PHOTO_SUBJECT_KEY"):
+        app.config["PHOTO_SUBJECT_KEY"] = _instance_secret_key(instance, "photo_subject_key")
+    if not app.config.get("PHOTO_STORAGE_DIR"):
+        app.config["PHOTO_STORAGE_DIR"] = str(instance / "photos")
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'opcert.sqlite'}"

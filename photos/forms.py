@@ -1,0 +1,34 @@
+"""Photo forms: shape only."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, SubmitField
+from wtforms.validators import DataRequired
+
+
+class UploadForm(FlaskForm):
+    """A person's own photo, when the library has none."""
+
+    photo = FileField(
+        _l("照片（JPEG或PNG，本人近期正面免冠）"), validators=[FileRequired(message=_l("请选择照片文件。"))]
+    )
+    submit = SubmitField(_l("上传照片"))
+
+
+class ConsentForm(FlaskForm):
+    """Separate consent to face processing."""
+
+    agree = BooleanField(
+        _l("我已阅读并同意上述人脸信息处理规则"),
+        validators=[DataRequired(message=_l("如不同意，可在考试入场时由工作人员人工核验，无需勾选。"))],
+    )
+    submit = SubmitField(_l("同意"))
+
+
+class WithdrawForm(FlaskForm):
+    """Withdraw the consent."""
+
+    submit = SubmitField(_l("撤回同意"))

@@ -1,0 +1,110 @@
+"""Photo pages: a trainee's own photo and consent; staff viewing a photo (every view audited)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from opcert.access import Role, allow
+from opcert.errors import DomainError, NotFoundError
+from opcert.extensions import db
+from photos import services
+from photos.forms import ConsentForm, UploadForm, WithdrawForm
+from photos.library import LibraryUnavailableError
+
+bp = Blueprint("photos", __name__, template_folder="templates")
+
+# Roles that need to see a face photo: check-in staff, officers issuing certificates, administrators.
+PHOTO_VIEWERS = (Role.CENTRE_STAFF, Role.OFFICER, Role.ADMIN)
+
+
+@bp.route("/account/photo", methods=["GET", "POST"])
+@allow(Role.TRAINEE)
+def my_photo() -> str | WerkzeugResponse:
+    """Which photo the platform will use, the upload form only when the library has none, and consent."""
+    id_number = current_user.id_number
+    form = UploadForm()
+    if form.validate_on_submit():
+        try:
+            services.upload_reference(id_number=id_number, data=form.photo.data.read())
+        except DomainError as exc:
+            db.session.rollback()
+            form.photo.errors = [*form.photo.errors, exc.message]
+        else:
+            db.session.commit()
+            flash(_("照片已上传并通过质量检查。"), "success")
+            return redirect(url_for("photos.my_photo"))
+    try:
+        status = services.reference_status(id_number)
+    except LibraryUnavailableError:
+        db.session.rollback()
+        status = services.ReferenceStatus(services.ReferenceCase.UNAVAILABLE)
+    else:
+        db.session.commit()  # a fetched library photo is cached for the next visit
+    return render_template(
+        "photos/my_photo.html",
+        status=status,
+        form=form,
+        consent_form=ConsentForm(),
+        withdraw_form=WithdrawForm(),
+        consented=services.has_consent(id_number),
+        retention_days=current_app.config["PHOTO_CAPTURE_RETENTION_DAYS"],
+    )
+
+
+@bp.route("/account/photo/image")
+@allow(Role.TRAINEE)
+def my_photo_image() -> Response:
+    """The trainee's own reference photo."""
+    status = services.reference_status(current_user.id_number)
+    if status.photo is None:
+        abort(404)
+    _photo, data = services.view_photo(photo_id=status.photo.id, reason="self")
+    db.session.commit()
+    return _image_response(data)
+
+
+@bp.route("/account/photo/consent", methods=["POST"])
+@allow(Role.TRAINEE)
+def consent() -> WerkzeugResponse:
+    """Record the trainee's separate consent to face processing."""
+    form = ConsentForm()
+    if form.validate_on_submit():
+        services.record_consent(id_number=current_user.id_number, recorded_by_id=current_user.id)
+        db.session.commit()
+        flash(_("已记录您对人脸识别核验的同意。"), "success")
+    else:
+        flash(_("未勾选同意。不同意人脸识别的，考试入场时由工作人员人工核验身份。"), "info")
+    return redirect(url_for("photos.my_photo"))
+
+
+@bp.route("/account/photo/consent/withdraw", methods=["POST"])
+@allow(Role.TRAINEE)
+def withdraw() -> WerkzeugResponse:
+    """Withdraw the consent; later identity checks are done by staff by hand."""
+    if WithdrawForm().validate_on_submit():
+        services.withdraw_consent(id_number=current_user.id_number)
+        db.session.commit()
+        flash(_("已撤回同意，今后将由工作人员人工核验身份。"), "success")
+    return redirect(url_for("photos.my_photo"))
+
+
+@bp.route("/photos/<int:photo_id>")
+@allow(*PHOTO_VIEWERS)
+def view(photo_id: int) -> Response:
+    """A stored photo for staff who need it; the view is written to the audit log."""
+    try:
+        _photo, data = services.view_photo(photo_id=photo_id, reason="staff")
+    except NotFoundError:
+        abort(404)
+    db.session.commit()
+    return _image_response(data)
+
+
+def _image_response(data: bytes) -> Response:
+    response = Response(data, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
