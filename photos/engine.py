@@ -20,6 +20,12 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=".*pkg_resources.*", category=DeprecationWarning)
     import face_recognition
 
+from PIL import ImageFile
+
+# face_recognition switches Pillow to accept truncated images, for every caller in the process; we want
+# truncated uploads refused, so switch it back (we never use face_recognition's own image loader).
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
 MODEL_NAME = "dlib_face_recognition_resnet_model_v1"
 MODEL_VERSION = f"face_recognition {metadata.version('face-recognition')} / dlib {metadata.version('dlib-bin')}"
 # Detection runs on images no larger than this (longest side); bigger images are shrunk first.

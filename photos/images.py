@@ -76,11 +76,20 @@ def sniff(data: bytes) -> str:
     raise ImageRejectedError("not_image")
 
 
+def _complete(data: bytes, kind: str) -> bool:
+    """Whether the file has its end marker (JPEG EOI near the end, PNG IEND chunk): catches truncation."""
+    if kind == "JPEG":
+        return b"\xff\xd9" in data[-4096:]
+    return b"IEND" in data[-64:]
+
+
 def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> DecodedImage:
     """Decode an uploaded JPEG/PNG under size and pixel limits, upright per its EXIF orientation."""
     if len(data) > max_bytes:
         raise ImageRejectedError("too_large", mb=max_bytes // (1024 * 1024))
     kind = sniff(data)
+    if not _complete(data, kind):
+        raise ImageRejectedError("corrupt")
     with warnings.catch_warnings():
         # The pixel limit is ours (checked below, before decoding); silence Pillow's own bomb warning.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)

@@ -55,6 +55,8 @@ class Photo(Base):
     source: Mapped[PhotoSource] = mapped_column(str_enum(PhotoSource, "photo_source"))
     captured_on: Mapped[dt.date] = mapped_column(sa.Date)
     sha256: Mapped[str] = mapped_column(sa.String(64))
+    # SHA-256 of the file a bulk import read (before re-encoding): a re-run skips what it already stored.
+    source_sha256: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     storage_key: Mapped[str] = mapped_column(sa.String(80), unique=True)
     width: Mapped[int]
     height: Mapped[int]

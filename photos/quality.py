@@ -27,7 +27,7 @@ class QualitySettings:
 
     min_face_px: int = 60
     min_face_ratio: float = 0.12  # face width / image width
-    max_centre_offset: float = 0.30  # face centre from image centre, as a share of width/height
+    max_centre_offset: float = 0.25  # face centre from image centre, as a share of width/height
     min_sharpness: float = 40.0  # Laplacian variance on the face crop resized to 128x128
     min_brightness: float = 50.0
     max_brightness: float = 215.0

@@ -96,7 +96,7 @@ def examine(data: bytes, purpose: Purpose) -> tuple[bytes, CheckedFace, tuple[in
     return encode_jpeg(decoded.rgb), checked, (decoded.width, decoded.height)
 
 
-def _add_photo(
+def add_photo(
     *,
     ref: str,
     source: PhotoSource,
@@ -105,6 +105,7 @@ def _add_photo(
     size: tuple[int, int],
     captured_on: dt.date,
     library_photo_id: str | None = None,
+    source_sha256: str | None = None,
 ) -> Photo:
     """Store file, photo row and template together; a new reference replaces the old one of its source."""
     if source in REFERENCE_SOURCES:
@@ -123,6 +124,7 @@ def _add_photo(
         height=size[1],
         is_current=True,
         library_photo_id=library_photo_id,
+        source_sha256=source_sha256,
         fetched_at=utcnow() if source is PhotoSource.UNIFIED_LIBRARY else None,
     )
     photo.template = FaceTemplate(
@@ -147,7 +149,7 @@ def store_photo(
     """Check and store a photo with its encoding (computed here, once, never on a later request)."""
     purpose = Purpose.CAPTURE if source is PhotoSource.CHECKIN else Purpose.REFERENCE
     jpeg, checked, size = examine(data, purpose)
-    photo = _add_photo(
+    photo = add_photo(
         ref=subject_ref(id_number),
         source=source,
         jpeg=jpeg,
@@ -188,7 +190,7 @@ def _library_photo(id_number: str, ref: str) -> Photo | None:
     if cached is not None and cached.fetched_at and utcnow() - cached.fetched_at < dt.timedelta(hours=hours):
         return cached
     try:
-        record = remote_library().lookup(id_number)
+        record = remote_library().lookup(id_number, known_photo_id=cached.library_photo_id if cached else None)
     except LibraryUnavailableError:
         if cached is not None:
             return cached  # stale but still the library's photo: better than sending everyone to manual checks
@@ -203,8 +205,12 @@ def _library_photo(id_number: str, ref: str) -> Photo | None:
     try:
         jpeg, checked, size = examine(record.data, Purpose.REFERENCE)
     except PhotoRejectedError:
-        return None  # the library's photo is unusable: the person uploads one
-    photo = _add_photo(
+        # The library's new photo is unusable: the person uploads one. Retire the old library photo too, so the
+        # platform does not keep comparing against a photo the library itself has replaced.
+        if cached is not None:
+            cached.is_current = False
+        return None
+    photo = add_photo(
         ref=ref,
         source=PhotoSource.UNIFIED_LIBRARY,
         jpeg=jpeg,
@@ -241,6 +247,8 @@ def upload_reference(*, id_number: str, data: bytes) -> Photo:
     status = reference_status(id_number)
     if status.case is ReferenceCase.LIBRARY:
         raise DomainError(_("本市统一照片库已有您的照片，无需上传。"))
+    if status.case is ReferenceCase.UNAVAILABLE:
+        raise DomainError(_("本市统一照片库暂时无法访问，暂不能确认是否需要上传，请稍后再试。"))
     return store_photo(id_number=id_number, data=data, source=PhotoSource.UPLOADED)
 
 
@@ -308,7 +316,7 @@ def verify_face(*, id_number: str, image: bytes, requested_by_id: int | None, pu
     reference = engine.from_bytes(status.photo.template.vector)
     jpeg, checked, size = examine(image, Purpose.CAPTURE)
     ref = subject_ref(id_number)
-    probe = _add_photo(
+    probe = add_photo(
         ref=ref, source=PhotoSource.CHECKIN, jpeg=jpeg, checked=checked, size=size, captured_on=dt.date.today()
     )
     cfg = current_app.config

@@ -12,7 +12,6 @@ from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
 from photos import services
 from photos.forms import ConsentForm, UploadForm, WithdrawForm
-from photos.library import LibraryUnavailableError
 
 bp = Blueprint("photos", __name__, template_folder="templates")
 
@@ -36,13 +35,8 @@ def my_photo() -> str | WerkzeugResponse:
             db.session.commit()
             flash(_("照片已上传并通过质量检查。"), "success")
             return redirect(url_for("photos.my_photo"))
-    try:
-        status = services.reference_status(id_number)
-    except LibraryUnavailableError:
-        db.session.rollback()
-        status = services.ReferenceStatus(services.ReferenceCase.UNAVAILABLE)
-    else:
-        db.session.commit()  # a fetched library photo is cached for the next visit
+    status = services.reference_status(id_number)
+    db.session.commit()  # a fetched library photo is cached for the next visit
     return render_template(
         "photos/my_photo.html",
         status=status,

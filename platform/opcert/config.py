@@ -67,7 +67,7 @@ class DefaultConfig:
     PHOTO_MAX_PIXELS = 40_000_000
     PHOTO_MIN_FACE_PX = 60
     PHOTO_MIN_FACE_RATIO = 0.12
-    PHOTO_MAX_CENTRE_OFFSET = 0.30
+    PHOTO_MAX_CENTRE_OFFSET = 0.25
     PHOTO_MIN_SHARPNESS = 12.0
     PHOTO_MIN_BRIGHTNESS = 50.0
     PHOTO_MAX_BRIGHTNESS = 215.0
@@ -78,6 +78,8 @@ class DefaultConfig:
     FACE_REVIEW_THRESHOLD = 0.55  # above: no_match; between the two: review by staff
     FACE_CONSENT_VERSION = "2026-11"
     FACE_INDEX_BACKEND = "numpy"  # or "faiss"
+    FACE_INDEX_FAISS_FACTORY = "Flat"  # exact; e.g. "IVF4096,PQ16" compresses a gallery too big for memory
+    FACE_INDEX_FAISS_NPROBE = 16  # IVF lists visited per search (more: slower, closer to exact)
 
 
 def default_instance_path() -> Path:

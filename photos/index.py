@@ -1,0 +1,516 @@
+"""1:N search: the identities in the library whose faces are closest to a given face.
+
+Finds a candidate registered under two ID numbers, or a stand-in who sat exams for others. Two interchangeable
+backends hold the gallery in memory:
+
+- `FaceIndex` (numpy, the default): exact search, float32 vectors with their squared norms precomputed (halved),
+  each row scored as ½‖x‖² − x·q = (‖x − q‖² − ‖q‖²) / 2 in one pass over the rows, then the exact distance for
+  the few nearest.
+- `FaissIndex` (optional, `faiss-cpu`): exact `Flat` by default; a factory such as `IVF4096,PQ16` compresses each
+  vector to 16 bytes for galleries that do not fit one machine's memory (approximate results).
+
+Results are grouped per identity (`subject_ref`): the best distance of each, the nearest k identities. The
+per-application gallery is loaded from `face_templates` at first use and brought up to date before every search.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from opcert.audit.services import record_event
+from opcert.extensions import db
+from photos import engine
+from photos.models import FaceTemplate
+from photos.quality import Purpose
+from photos.services import examine
+
+DIM = 128
+# Rows are stored in fixed-size chunks: growing never copies what is stored, so memory stays at the data's size
+# (a doubling array would need old + new copies at once: 1.5 GB for a million templates instead of 0.5 GB).
+CHUNK_ROWS = 16_384
+BACKENDS = ("numpy", "faiss")
+
+_HEX_REF = re.compile(r"[0-9a-f]{64}")
+
+# (offset of the candidates' rows, their distances) ranked nearest first, for a number of candidates asked for.
+Ranker = Callable[[int], tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Match:
+    """One identity found by a search: its best template and that template's distance to the query."""
+
+    subject_ref: str
+    distance: float
+    template_id: int
+
+
+class _Subjects:
+    """Subject references as 32-byte keys stored per row (4 × uint64), and back.
+
+    The platform's references are HMAC-SHA256 hex digests: their 32 bytes are the key itself. Any other string
+    (tests, foreign data) is keyed by its SHA-256 and remembered, so it can be given back.
+    """
+
+    def __init__(self) -> None:
+        self._named: dict[bytes, str] = {}
+
+    def key(self, ref: str, *, remember: bool = False) -> bytes:
+        """The 32-byte key of a reference (remembered for `ref()` when it is stored, not just looked up)."""
+        if _HEX_REF.fullmatch(ref):
+            return bytes.fromhex(ref)
+        raw = hashlib.sha256(b"subject:" + ref.encode()).digest()
+        if remember:
+            self._named[raw] = str(ref)
+        return raw
+
+    def ref(self, raw: bytes) -> str:
+        """The reference a key was made from."""
+        return self._named.get(raw) or raw.hex()
+
+    def keys(self, refs: Sequence[str]) -> npt.NDArray[np.uint64]:
+        """Keys of many references as an (n, 4) uint64 array."""
+        raw = b"".join(self.key(ref, remember=True) for ref in refs)
+        return np.frombuffer(raw, dtype="<u8").reshape(len(refs), 4)
+
+    def clear(self) -> None:
+        """Forget the remembered references."""
+        self._named.clear()
+
+
+class _Rows:
+    """Named columns of a growing table, stored in chunks of CHUNK_ROWS rows."""
+
+    def __init__(self, columns: dict[str, tuple[npt.DTypeLike, tuple[int, ...]]], chunk_rows: int = CHUNK_ROWS) -> None:
+        self._columns = columns
+        self._chunk_rows = chunk_rows
+        self._chunks: list[dict[str, np.ndarray]] = []
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def append(self, **values: np.ndarray) -> None:
+        """Append rows; every column must be given with the same number of rows."""
+        count = len(values["ids"])
+        done = 0
+        while done < count:
+            chunk_no, row = divmod(self._size, self._chunk_rows)
+            if chunk_no == len(self._chunks):
+                self._chunks.append(
+                    {
+                        name: np.empty((self._chunk_rows, *shape), dtype)
+                        for name, (dtype, shape) in self._columns.items()
+                    }
+                )
+            take = min(count - done, self._chunk_rows - row)
+            for name, column in values.items():
+                self._chunks[chunk_no][name][row : row + take] = column[done : done + take]
+            done += take
+            self._size += take
+
+    def chunks(self) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        """(offset of the first row, {column: the chunk's filled rows}) for every chunk in order."""
+        for number, chunk in enumerate(self._chunks):
+            start = number * self._chunk_rows
+            filled = min(self._chunk_rows, self._size - start)
+            if filled <= 0:
+                break
+            yield start, {name: column[:filled] for name, column in chunk.items()}
+
+    def take(self, name: str, positions: npt.NDArray[np.int64]) -> np.ndarray:
+        """One column's values at the given row offsets."""
+        dtype, shape = self._columns[name]
+        out = np.empty((len(positions), *shape), dtype)
+        chunk_nos, rows = np.divmod(positions, self._chunk_rows)
+        for chunk_no in np.unique(chunk_nos):
+            selected = chunk_nos == chunk_no
+            out[selected] = self._chunks[int(chunk_no)][name][rows[selected]]
+        return out
+
+    def clear(self) -> None:
+        """Drop every row and free the chunks."""
+        self._chunks = []
+        self._size = 0
+
+
+class _Gallery:
+    """What both backends share: rows of (template id, subject key), adding, and grouping results per identity."""
+
+    def __init__(
+        self,
+        extra_columns: dict[str, tuple[npt.DTypeLike, tuple[int, ...]]] | None = None,
+        *,
+        chunk_rows: int = CHUNK_ROWS,
+    ) -> None:
+        self.dim = DIM
+        self._subjects = _Subjects()
+        columns = {"ids": (np.int64, ()), "keys": (np.uint64, (4,)), **(extra_columns or {})}
+        self._rows = _Rows(columns, chunk_rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def add(self, template_ids: Sequence[int], subject_refs: Sequence[str], vectors: npt.ArrayLike) -> None:
+        """Add templates: their ids, whose they are, and their encodings (n × 128)."""
+        matrix = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim))
+        if not len(template_ids) == len(subject_refs) == len(matrix):
+            raise ValueError("template_ids, subject_refs and vectors differ in length")
+        if not np.isfinite(matrix).all():
+            raise ValueError("encodings must be finite")
+        if not len(matrix):
+            return
+        ids = np.asarray(template_ids, dtype=np.int64)
+        keys = self._subjects.keys(subject_refs)
+        self._add_vectors(matrix)
+        self._rows.append(ids=ids, keys=keys, **self._row_values(matrix))
+
+    def clear(self) -> None:
+        """Remove every template."""
+        self._rows.clear()
+        self._subjects.clear()
+        self._clear_vectors()
+
+    def search(self, query: npt.ArrayLike, *, k: int = 5, exclude_subject_ref: str | None = None) -> list[Match]:
+        """The k identities nearest to `query` (each by its best template), nearest first."""
+        if k < 1:
+            raise ValueError("k must be at least 1")
+        vector = np.asarray(query, dtype=np.float32).reshape(-1)
+        if vector.shape != (self.dim,) or not np.isfinite(vector).all():
+            raise ValueError(f"a query is one finite {self.dim}-d encoding")
+        total = len(self._rows)
+        if total == 0:
+            return []
+        excluded = self._subjects.key(exclude_subject_ref) if exclude_subject_ref is not None else None
+        rank = self._ranker(vector, excluded)
+        # Usually the nearest few templates already hold k identities; ask for more only when one identity has
+        # many templates near the query (or was excluded).
+        wanted = min(total, max(4 * k, 32))
+        while True:
+            positions, distances = rank(wanted)
+            matches = self._group(positions, distances, excluded, k)
+            if len(matches) == k or wanted == total:
+                return matches
+            wanted = min(total, wanted * 4)
+
+    def _group(
+        self,
+        positions: npt.NDArray[np.int64],
+        distances: npt.NDArray[np.float64],
+        excluded: bytes | None,
+        k: int,
+    ) -> list[Match]:
+        keys = self._rows.take("keys", positions)
+        ids = self._rows.take("ids", positions)
+        seen: set[bytes] = set()
+        matches: list[Match] = []
+        for key, template_id, distance in zip(keys, ids, distances, strict=True):
+            raw = key.astype("<u8").tobytes()
+            if raw == excluded or raw in seen:
+                continue
+            seen.add(raw)
+            matches.append(Match(self._subjects.ref(raw), float(distance), int(template_id)))
+            if len(matches) == k:
+                break
+        return matches
+
+    def _excluded_rows(self, keys: np.ndarray, excluded: bytes) -> npt.NDArray[np.intp]:
+        """Offsets (within `keys`) of the rows of the excluded subject."""
+        wanted = np.frombuffer(excluded, dtype="<u8")
+        # The first 8 bytes almost always decide; comparing all 32 of every row costs 15× more.
+        first = np.flatnonzero(keys[:, 0] == wanted[0])
+        return first[(keys[first] == wanted).all(axis=1)]
+
+    # Backend hooks.
+    def _add_vectors(self, matrix: npt.NDArray[np.float32]) -> None:
+        raise NotImplementedError
+
+    def _row_values(self, matrix: npt.NDArray[np.float32]) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    def _clear_vectors(self) -> None:
+        raise NotImplementedError
+
+    def _ranker(self, query: npt.NDArray[np.float32], excluded: bytes | None) -> Ranker:
+        raise NotImplementedError
+
+
+class FaceIndex(_Gallery):
+    """Exact 1:N search in numpy over float32 vectors with precomputed (halved) squared norms."""
+
+    def __init__(self, *, chunk_rows: int = CHUNK_ROWS) -> None:
+        super().__init__({"vectors": (np.float32, (DIM,)), "half_norms": (np.float32, ())}, chunk_rows=chunk_rows)
+
+    def _add_vectors(self, matrix: npt.NDArray[np.float32]) -> None:
+        pass  # the vectors are a column of the rows
+
+    def _row_values(self, matrix: npt.NDArray[np.float32]) -> dict[str, np.ndarray]:
+        return {"vectors": matrix, "half_norms": 0.5 * np.einsum("ij,ij->i", matrix, matrix)}
+
+    def _clear_vectors(self) -> None:
+        pass
+
+    def _ranker(self, query: npt.NDArray[np.float32], excluded: bytes | None) -> Ranker:
+        total = len(self._rows)
+        # ‖x − q‖² = ‖x‖² − 2x·q + ‖q‖² ranks rows as ½‖x‖² − x·q does (‖q‖² is the same for every row).
+        scores = np.empty(total, dtype=np.float32)
+        for start, chunk in self._rows.chunks():
+            part = scores[start : start + len(chunk["ids"])]
+            # Row by row dot products, not a matrix-vector product: OpenBLAS hands those to its threads, and on a
+            # busy server each hand-over can stall for a scheduler tick (measured: 8 ms a chunk on 2 cores).
+            np.vecdot(chunk["vectors"], query, out=part)
+            np.subtract(chunk["half_norms"], part, out=part)
+            if excluded is not None:
+                part[self._excluded_rows(chunk["keys"], excluded)] = np.inf
+        exact_query = query.astype(np.float64)
+
+        def rank(wanted: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+            positions = _smallest(scores, wanted)
+            positions = positions[np.isfinite(scores[positions])]
+            # The expanded form loses digits to cancellation; the few candidates get the exact distance.
+            diff = self._rows.take("vectors", positions).astype(np.float64) - exact_query
+            distances = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+            order = np.argsort(distances, kind="stable")
+            return positions[order], distances[order]
+
+        return rank
+
+
+def _smallest(scores: npt.NDArray[np.float32], wanted: int) -> npt.NDArray[np.int64]:
+    """Offsets of the `wanted` smallest scores, in no particular order."""
+    total = len(scores)
+    if wanted >= total:
+        return np.arange(total, dtype=np.int64)
+    step = 64
+    if total >= 16 * step * wanted:
+        # A full partition costs ~9 ns a row; a bound from every 64th score, then one comparison pass, ~1 ns.
+        # The bound is only a guess: when fewer than `wanted` scores fall under it, partition everything.
+        sample = scores[::step]
+        kth = min(len(sample) - 1, 2 * (wanted // step) + 8)
+        bound = np.partition(sample, kth)[kth]
+        below = np.flatnonzero(scores <= bound)
+        if len(below) >= wanted:
+            return below[np.argpartition(scores[below], wanted - 1)[:wanted]].astype(np.int64)
+    return np.argpartition(scores, wanted - 1)[:wanted].astype(np.int64)
+
+
+def _faiss() -> Any:
+    """The faiss module, imported only when the FAISS backend is used (the app runs without it)."""
+    try:
+        import faiss
+    except ImportError as exc:
+        raise RuntimeError("FACE_INDEX_BACKEND = 'faiss' needs the faiss-cpu package") from exc
+    return faiss
+
+
+class FaissIndex(_Gallery):
+    """1:N search in FAISS. `factory` is a FAISS index factory string: "Flat" (exact, default) or e.g.
+    "IVF4096,PQ16" (compressed, approximate; until enough templates exist to train it, an exact Flat is used)."""
+
+    def __init__(self, factory: str = "Flat", *, nprobe: int = 16, threads: int | None = 1) -> None:
+        super().__init__()
+        self._faiss = _faiss()
+        if threads is not None:
+            # FAISS's OpenMP setting is process-wide. One query at a time gains nothing from a thread team, and
+            # waking one on a busy server costs more than it saves (measured: 1M templates, 72 ms → 25 ms).
+            self._faiss.omp_set_num_threads(threads)
+        self.factory = factory
+        self.nprobe = nprobe
+        self._index: Any = None
+        self._pending = False  # searching a Flat while collecting the vectors to train `factory` on
+        self.min_train = 0
+        self._clear_vectors()
+
+    def _clear_vectors(self) -> None:
+        target = self._faiss.index_factory(self.dim, self.factory)
+        if target.is_trained:
+            self._index, self._pending = target, False
+            self._set_nprobe(self._index)
+            return
+        self._index, self._pending = self._faiss.IndexFlatL2(self.dim), True
+        ivf = self._faiss.try_extract_index_ivf(target)
+        quantizer = getattr(self._faiss.downcast_index(ivf if ivf is not None else target), "pq", None)
+        centroids = max(ivf.nlist if ivf is not None else 1, quantizer.ksub if quantizer is not None else 1)
+        # FAISS's rule of thumb: at least 39 training points per centroid (IVF lists, PQ codes), else it warns.
+        self.min_train = 39 * centroids
+
+    def _set_nprobe(self, index: Any) -> None:
+        ivf = self._faiss.try_extract_index_ivf(index)
+        if ivf is not None:
+            ivf.nprobe = self.nprobe
+
+    def _add_vectors(self, matrix: npt.NDArray[np.float32]) -> None:
+        self._index.add(matrix)
+        if self._pending and self._index.ntotal >= self.min_train:
+            collected = self._index.reconstruct_n(0, self._index.ntotal)
+            trained = self._faiss.index_factory(self.dim, self.factory)
+            trained.train(collected)
+            trained.add(collected)  # same order, so FAISS's row numbers still match ours
+            self._set_nprobe(trained)
+            self._index, self._pending = trained, False
+
+    def _row_values(self, matrix: npt.NDArray[np.float32]) -> dict[str, np.ndarray]:
+        return {}
+
+    def _ranker(self, query: npt.NDArray[np.float32], excluded: bytes | None) -> Ranker:
+        def rank(wanted: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+            squared, labels = self._index.search(query.reshape(1, -1), wanted)
+            found = labels[0] >= 0
+            positions = labels[0][found].astype(np.int64)
+            distances = np.sqrt(np.maximum(squared[0][found].astype(np.float64), 0.0))
+            if excluded is not None:
+                kept = np.ones(len(positions), dtype=bool)
+                kept[self._excluded_rows(self._rows.take("keys", positions), excluded)] = False
+                positions, distances = positions[kept], distances[kept]
+            return positions, distances
+
+        return rank
+
+
+def make_index(backend: str = "numpy", *, faiss_factory: str = "Flat", nprobe: int = 16) -> FaceIndex | FaissIndex:
+    """An empty index of the named backend."""
+    if backend == "numpy":
+        return FaceIndex()
+    if backend == "faiss":
+        return FaissIndex(faiss_factory, nprobe=nprobe)
+    raise ValueError(f"unknown face index backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+
+
+# --- the application's gallery, kept in step with face_templates ----------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _TableState:
+    """What the loaded rows were: compared with the table before each search to see whether it changed."""
+
+    count: int = 0
+    id_sum: int = 0
+    max_id: int = 0
+    # SQLite reuses the highest id after a delete: the newest row's timestamp tells a reused id from the old row.
+    newest_created: dt.datetime | None = None
+
+
+class _AppGallery:
+    """One application's index and the state of the table it was loaded from."""
+
+    LOAD_BATCH = 20_000
+
+    def __init__(self, settings: tuple[str, str, int]) -> None:
+        self.settings = settings
+        backend, factory, nprobe = settings
+        self.index = make_index(backend, faiss_factory=factory, nprobe=nprobe)
+        self.state = _TableState()
+        self.reloads = 0
+        self.lock = threading.Lock()
+
+    def search(self, encoding: engine.Encoding, *, k: int, exclude_subject_ref: str | None) -> list[Match]:
+        """Bring the index up to date, then search it."""
+        with self.lock:
+            self.sync()
+            return self.index.search(encoding, k=k, exclude_subject_ref=exclude_subject_ref)
+
+    def sync(self) -> None:
+        """Load rows added since the last search; reload everything when rows were deleted or replaced."""
+        table = _table_state()
+        if table == self.state:
+            return
+        if table.max_id > self.state.max_id:
+            self._load(after=self.state)
+            if self.state == table:
+                return
+        self.index.clear()
+        self.reloads += 1
+        self._load(after=_TableState())
+
+    def _load(self, *, after: _TableState) -> None:
+        count, id_sum, max_id, newest = after.count, after.id_sum, after.max_id, after.newest_created
+        query = (
+            sa.select(
+                FaceTemplate.id,
+                FaceTemplate.subject_ref,
+                FaceTemplate.model_name,
+                FaceTemplate.vector,
+                FaceTemplate.created_at,
+            )
+            .where(FaceTemplate.id > after.max_id)
+            .order_by(FaceTemplate.id)
+            .execution_options(yield_per=self.LOAD_BATCH)
+        )
+        for batch in db.session.execute(query).partitions():
+            # Another model's encodings are not comparable with this engine's: counted as seen, not searched.
+            usable = [row for row in batch if row.model_name == engine.MODEL_NAME and len(row.vector) == 4 * DIM]
+            if usable:
+                vectors = np.frombuffer(b"".join(row.vector for row in usable), dtype="<f4").reshape(-1, DIM)
+                self.index.add([row.id for row in usable], [row.subject_ref for row in usable], vectors)
+            count += len(batch)
+            id_sum += sum(row.id for row in batch)
+            max_id, newest = batch[-1].id, batch[-1].created_at
+        self.state = _TableState(count, id_sum, max_id, newest)
+
+
+def _table_state() -> _TableState:
+    """Count, id sum and highest id of face_templates (all from the primary key), and the newest row's time."""
+    newest = sa.select(FaceTemplate.created_at).order_by(FaceTemplate.id.desc()).limit(1).scalar_subquery()
+    count, id_sum, max_id, created = db.session.execute(
+        sa.select(
+            sa.func.count(FaceTemplate.id),
+            sa.func.coalesce(sa.func.sum(FaceTemplate.id), 0),
+            sa.func.coalesce(sa.func.max(FaceTemplate.id), 0),
+            newest,
+        )
+    ).one()
+    return _TableState(int(count), int(id_sum), int(max_id), created)
+
+
+_CREATE_LOCK = threading.Lock()
+
+
+def app_gallery(app: Flask | None = None) -> _AppGallery:
+    """The application's gallery (created at first use; recreated when the FACE_INDEX_* settings change)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    cfg = app.config
+    settings = (
+        str(cfg["FACE_INDEX_BACKEND"]),
+        str(cfg["FACE_INDEX_FAISS_FACTORY"]),
+        int(cfg["FACE_INDEX_FAISS_NPROBE"]),
+    )
+    with _CREATE_LOCK:
+        gallery: _AppGallery | None = app.extensions.get("photos_face_index")
+        if gallery is None or gallery.settings != settings:
+            gallery = _AppGallery(settings)
+            app.extensions["photos_face_index"] = gallery
+        return gallery
+
+
+# --- services ----------------------------------------------------------------------------------------------------
+
+
+def search_similar(
+    *, encoding: engine.Encoding, exclude_subject_ref: str | None = None, k: int = 5, purpose: str = "search"
+) -> list[Match]:
+    """The k identities in the library nearest to an encoding (each by its best template), nearest first.
+
+    A search over everyone's biometric templates is written to the audit log (who, why, how many results).
+    """
+    matches = app_gallery().search(encoding, k=k, exclude_subject_ref=exclude_subject_ref)
+    record_event(
+        "face.searched", object_type="face_index", details={"purpose": purpose[:40], "k": k, "found": len(matches)}
+    )
+    return matches
+
+
+def search_by_photo(*, data: bytes, exclude_subject_ref: str | None = None, k: int = 5) -> list[Match]:
+    """Decode a photo, encode its (clearly largest) face and search; PhotoRejectedError when it is unusable."""
+    _jpeg, checked, _size = examine(data, Purpose.CAPTURE)
+    return search_similar(encoding=checked.encoding, exclude_subject_ref=exclude_subject_ref, k=k)
