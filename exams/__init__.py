@@ -1,1 +1,15 @@
-"""Exams: question bank, papers, exam centres' rooms and sessions, booking, check-in, scores (later issues)."""
+"""Exams: question bank and papers, exam centres' rooms and sessions, booking, admission tickets, notifications.
+
+Sub-packages by feature: `bank` (questions, blueprints, papers), `sessions` (rooms, sessions, eligibility, booking,
+waitlist, tickets' pages), plus `notify.py` and `tickets.py`. May call `photos`; never `certificates`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+
+def blueprints() -> list[Blueprint]:
+    """Every exams blueprint, for create_app()."""
+    found: list[Blueprint] = []
+    return found

@@ -101,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
     from opcert.audit import bp as audit_bp
     from opcert.catalogue import bp as catalogue_bp
     from opcert.main import bp as main_bp
+    from exams import blueprints as exam_blueprints
     from photos import bp as photos_bp
 
     app.register_blueprint(main_bp)
@@ -108,6 +109,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalogue_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(photos_bp)
+    for blueprint in exam_blueprints():
+        app.register_blueprint(blueprint)
 
 
 def register_commands(app: Flask) -> None:
@@ -116,9 +119,10 @@ def register_commands(app: Flask) -> None:
     from opcert.audit.cli import audit_cli
     from opcert.catalogue.cli import catalogue_cli
     from opcert.cli import demo_command
+    from exams.cli import exams_cli
     from photos.cli import photos_cli
 
-    for group in (users_cli, catalogue_cli, audit_cli, photos_cli, demo_command):
+    for group in (users_cli, catalogue_cli, audit_cli, photos_cli, exams_cli, demo_command):
         app.cli.add_command(group)
 
 
