@@ -97,11 +97,11 @@ def _configure_sqlite(engine: Any) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Import and register every domain's blueprint."""
+    from exams import blueprints as exam_blueprints
     from opcert.accounts import bp as accounts_bp
     from opcert.audit import bp as audit_bp
     from opcert.catalogue import bp as catalogue_bp
     from opcert.main import bp as main_bp
-    from exams import blueprints as exam_blueprints
     from photos import bp as photos_bp
 
     app.register_blueprint(main_bp)
@@ -115,11 +115,11 @@ def register_blueprints(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Attach every domain's command group to app.cli (`flask --app wsgi ...` and the test runner)."""
+    from exams.cli import exams_cli
     from opcert.accounts.cli import users_cli
     from opcert.audit.cli import audit_cli
     from opcert.catalogue.cli import catalogue_cli
     from opcert.cli import demo_command
-    from exams.cli import exams_cli
     from photos.cli import photos_cli
 
     for group in (users_cli, catalogue_cli, audit_cli, photos_cli, exams_cli, demo_command):
