@@ -12,4 +12,13 @@ from flask import Blueprint
 def blueprints() -> list[Blueprint]:
     """Every exams blueprint, for create_app()."""
     found: list[Blueprint] = []
+    from exams.bank import bp as bank_bp
+
+    found.append(bank_bp)
+    from exams.notify import bp as notify_bp
+
+    found.append(notify_bp)
+    from exams.sessions import bp as sessions_bp
+
+    found.append(sessions_bp)
     return found

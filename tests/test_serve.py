@@ -115,6 +115,12 @@ def test_make_run_serves_the_chinese_home_page_with_local_assets(served: str) ->
     assert browser.request(stylesheet.group(1))[0] == 200
     status, html, _ = browser.request("/catalogue")
     assert "低压电工作业" in html
+    # The demo trainee can see the demo session open for booking.
+    status, _, _ = browser.post_form("/login", "/login", {"account": TRAINEE_ID, "password": DEMO_PASSWORD})
+    assert status == 302
+    status, html, _ = browser.request("/exams/sessions")
+    assert status == 200
+    assert "第一机考室" in html
 
 
 def test_register_log_in_and_throttle_across_workers(served: str) -> None:

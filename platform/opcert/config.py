@@ -78,8 +78,29 @@ class DefaultConfig:
     FACE_REVIEW_THRESHOLD = 0.55  # above: no_match; between the two: review by staff
     FACE_CONSENT_VERSION = "2026-11"
     FACE_INDEX_BACKEND = "numpy"  # or "faiss"
+
+    # Exams (exams/).
+    EXAM_RETIREMENT_AGE_MALE = 60  # eligibility: below the statutory retirement age on the exam day
+    EXAM_RETIREMENT_AGE_FEMALE = 50  # workers' age before the 2025 reform's gradual rise: check local practice
+    EXAM_APPLICATION_DAYS = 60  # the exam must take place within this many days of the application
+    EXAM_REMINDER_HOURS = 24  # `opcert exams remind` tells candidates this long before the start
+    COMMITMENT_VERSION = "2026-11"  # signing again is needed when the statement's text changes
+    QUESTION_FACILITY_MIN = 0.2  # item statistics: questions outside these bounds are flagged for checking
+    QUESTION_FACILITY_MAX = 0.95
+    QUESTION_DISCRIMINATION_MIN = 0.2
     FACE_INDEX_FAISS_FACTORY = "Flat"  # exact; e.g. "IVF4096,PQ16" compresses a gallery too big for memory
     FACE_INDEX_FAISS_NPROBE = 16  # IVF lists visited per search (more: slower, closer to exact)
+
+    # Notifications (exams/notify.py): in-app rows always; outside delivery after the commit through one sender.
+    NOTIFY_SENDER = "log"  # "log": a log line, the last NOTIFY_LOG_KEEP kept in memory; "http": the SMS gateway
+    NOTIFY_LOG_KEEP = 100
+    NOTIFY_SMS_URL: str | None = None  # the gateway's endpoint; https:// (plain http only on loopback)
+    NOTIFY_SMS_TOKEN: str | None = None  # sent as "Authorization: Bearer ..." when set
+    NOTIFY_TIMEOUT = 5.0  # seconds to connect and to read the gateway's answer
+
+    # Admission tickets (exams/tickets.py)
+    TICKET_FONT_PATH = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"  # else common paths are searched
+    TICKET_TOKEN_SALT = "opcert.exams.ticket"  # noqa: S105 (a salt, not a secret)
 
 
 def default_instance_path() -> Path:

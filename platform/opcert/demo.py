@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from opcert.access import Role
 from opcert.accounts import services as accounts
 from opcert.accounts.models import Organisation, OrgKind, User
+from opcert.catalogue.models import Item
 from opcert.catalogue.services import load_catalogue
+from opcert.db import utcnow
 from opcert.extensions import db
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEMO_PASSWORD = "Demo2026pass"  # noqa: S105 (published demo credential)
 # Published demo secrets: anyone can compute the codes, so never use them outside the demo.
 DEMO_TOTP = {"admin": "OPCERTDEMOADMIN2", "officer": "OPCERTDEMOOFFICR"}
@@ -42,6 +47,34 @@ def _organisation(kind: OrgKind, name: str, authority: Organisation | None, addr
     return org
 
 
+def _demo_session(centre: Organisation) -> None:
+    """A computer room and a theory session for 1.2 低压电工作业 three weeks ahead, open for booking."""
+    from exams.sessions import services as sessions
+    from exams.sessions.models import ExamPart, Room, RoomLayout
+
+    if db.session.execute(sa.select(Room.id).where(Room.centre_id == centre.id)).first():
+        return
+    room = sessions.save_room(
+        centre=centre, room=None, name="第一机考室", layout=RoomLayout.COMPUTER, seats=40, seats_per_row=8
+    )
+    item = db.session.execute(sa.select(Item).where(Item.code == "1.2")).scalar_one()
+    now = utcnow()
+    day = (now + dt.timedelta(days=21)).astimezone(SHANGHAI).replace(hour=9, minute=0, second=0, microsecond=0)
+    starts = day.astimezone(dt.UTC)
+    plan = sessions.SessionPlan(
+        room_id=room.id,
+        item_ids=[item.id],
+        part=ExamPart.THEORY,
+        starts_at=starts,
+        duration_minutes=120,
+        capacity=40,
+        booking_opens_at=now,
+        booking_closes_at=starts - dt.timedelta(days=1),
+        cancel_deadline=starts - dt.timedelta(days=2),
+    )
+    sessions.save_session(centre=centre, session=None, plan=plan, now=now)
+
+
 def load_demo() -> list[DemoAccount]:
     """Create the catalogue, three organisations and one account per role unless they exist."""
     load_catalogue()
@@ -69,6 +102,7 @@ def load_demo() -> list[DemoAccount]:
             )
             user.totp_secret = DEMO_TOTP.get(username)
         out.append(DemoAccount(role.value, username, DEMO_PASSWORD, user.totp_secret))
+    _demo_session(centre)
     if accounts.find_user_by_login(TRAINEE_ID) is None:
         accounts.register_trainee(real_name="张三", id_number=TRAINEE_ID, mobile="13900000001", password=DEMO_PASSWORD)
     out.append(DemoAccount(Role.TRAINEE.value, TRAINEE_ID, DEMO_PASSWORD, None))

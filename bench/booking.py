@@ -1,0 +1,278 @@
+"""Booking under load: N simultaneous booking requests for one session, over HTTP, against gunicorn.
+
+    .venv/bin/python bench/booking.py [--db sqlite|postgresql] [--requests 1000] [--seats 50] [--workers 2]
+                                      [--concurrency 100] [--url postgresql://postgres@127.0.0.1:5432/postgres]
+
+Builds a fresh database (SQLite file, or a scratch PostgreSQL database dropped afterwards), one open session with
+`--seats` seats and `--requests` eligible trainees each with a logged-in server-side session, starts gunicorn with
+`--workers` sync workers, fetches each trainee's booking page once (its CSRF token; not timed), then sends every
+booking POST at once from `--concurrency` client threads. Prints p50/p99 latency of the POSTs and throughput, and
+checks the outcome: exactly `--seats` bookings, seat numbers 1..seats without duplicates, every other answer a
+refusal, no error. Exit code 1 on FAIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import flask_migrate
+import sqlalchemy as sa
+
+from exams.sessions import services
+from exams.sessions.models import Booking, BookingStatus, ExamPart, RoomLayout
+from opcert import create_app
+from opcert.accounts import services as accounts
+from opcert.accounts.idnumber import check_character
+from opcert.accounts.models import OrgKind
+from opcert.catalogue.models import Category, Education, Item
+from opcert.db import utcnow
+from opcert.extensions import db
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+PASSWORD = "Secure2026pw"  # noqa: S105 (bench accounts in a throw-away database)
+COOKIE = "opcert_session"
+
+
+def id_number(n: int) -> str:
+    """A valid resident ID number, different for every n."""
+    first17 = f"310101{dt.date(1975, 1, 1) + dt.timedelta(days=n // 50):%Y%m%d}{n % 50:02d}1"
+    return first17 + check_character(first17)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+OPENER = urllib.request.build_opener(_NoRedirect())
+
+
+def request(url: str, cookie: str, data: dict[str, str] | None = None) -> tuple[int, str, str, str]:
+    """(status, body, Location, new session cookie or the old one)."""
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    req = urllib.request.Request(url, data=body, headers={"Cookie": f"{COOKIE}={cookie}"})  # noqa: S310
+    try:
+        response = OPENER.open(req, timeout=120)
+    except urllib.error.HTTPError as error:
+        response = error
+    with response:
+        text = response.read().decode()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            if header.startswith(COOKIE + "="):
+                cookie = header.split(";", 1)[0].split("=", 1)[1]
+        return response.status, text, response.headers.get("Location", ""), cookie
+
+
+def prepare(url: str, requests: int, seats: int) -> tuple[int, int, list[str]]:
+    """Migrate, create the session and the trainees; return (session id, item id, signed session cookies)."""
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": os.environ["OPCERT_SECRET_KEY"],
+            "ARGON2_TIME_COST": 1,
+            "ARGON2_MEMORY_KIB": 8192,
+            "ARGON2_PARALLELISM": 1,
+            "PHOTO_SUBJECT_KEY": "bench",
+        }
+    )
+    with app.app_context():
+        flask_migrate.upgrade()
+        category = Category(code="B", name="基准测试")
+        item = Item(category=category, code="B.1", name="基准项目", offered=True)
+        db.session.add_all([category, item])
+        authority = accounts.save_organisation(
+            org=None, kind=OrgKind.AUTHORITY, name="基准发证机关", address="", contact="", authority_id=None
+        )
+        centre = accounts.save_organisation(
+            org=None, kind=OrgKind.EXAM_CENTRE, name="基准考点", address="", contact="", authority_id=authority.id
+        )
+        room = services.save_room(
+            centre=centre, room=None, name="1号机房", layout=RoomLayout.COMPUTER, seats=seats, seats_per_row=10
+        )
+        now = utcnow()
+        session = services.save_session(
+            centre=centre,
+            session=None,
+            plan=services.SessionPlan(
+                room_id=room.id,
+                item_ids=[item.id],
+                part=ExamPart.THEORY,
+                starts_at=now + dt.timedelta(days=10),
+                duration_minutes=120,
+                capacity=seats,
+                booking_opens_at=now - dt.timedelta(days=1),
+                booking_closes_at=now + dt.timedelta(days=9),
+                cancel_deadline=now + dt.timedelta(days=8),
+            ),
+        )
+        serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+        cookies = []
+        for n in range(requests):
+            user = accounts.register_trainee(
+                real_name="考生", id_number=id_number(n), mobile="13912345678", password=PASSWORD
+            )
+            services.sign_commitment(
+                trainee=user,
+                healthy=True,
+                no_disqualifying_illness=True,
+                education=Education.SENIOR,
+                lives_or_works_in_city=True,
+                truthful=True,
+                signed_name=user.real_name,
+            )
+            token = accounts.start_session(user=user, ip="127.0.0.1", user_agent="bench")
+            cookies.append(serializer.dumps({"_user_id": token, "_fresh": True}))
+        db.session.commit()
+        ids = session.id, item.id
+        db.engine.dispose()
+    return ids[0], ids[1], cookies
+
+
+def check(url: str, session_id: int, seats: int) -> list[int]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        table = Booking.__table__
+        rows = conn.execute(
+            sa.select(table.c.seat).where(
+                table.c.session_id == session_id, table.c.status == BookingStatus.CONFIRMED.value
+            )
+        ).scalars()
+        found = sorted(rows)
+    engine.dispose()
+    return found
+
+
+def run(args: argparse.Namespace, url: str, tmp: Path) -> bool:
+    os.environ["OPCERT_SECRET_KEY"] = secrets.token_urlsafe(32)
+    started = time.perf_counter()
+    session_id, item_id, cookies = prepare(url, args.requests, args.seats)
+    print(f"[{args.db}] prepared {args.requests} trainees in {time.perf_counter() - started:.1f} s")
+    env = {
+        **os.environ,
+        "OPCERT_INSTANCE_PATH": str(tmp / "instance"),
+        "OPCERT_SQLALCHEMY_DATABASE_URI": url,
+        "OPCERT_PHOTO_SUBJECT_KEY": "bench",
+        "OPCERT_PHOTO_STORAGE_DIR": str(tmp / "photos"),
+    }
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603 (our own gunicorn)
+        [str(BIN / "gunicorn"), "--workers", str(args.workers), "--backlog", "4096", "--timeout", "120",
+         "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=2):  # noqa: S310
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        page = f"{base}/exams/sessions/{session_id}"
+        forms: list[tuple[str, str]] = []
+
+        def warm(cookie: str) -> tuple[str, str]:
+            status, html, _, cookie = request(page, cookie)
+            match = CSRF_RE.search(html)
+            if status != 200 or not match:
+                raise RuntimeError(f"booking page answered {status}")
+            return cookie, match.group(1)
+
+        with ThreadPoolExecutor(16) as pool:
+            forms = list(pool.map(warm, cookies))
+        gate = threading.Barrier(args.concurrency)
+        latencies: list[float] = []
+        outcomes: list[tuple[int, str]] = []
+
+        def book(form: tuple[str, str], first: bool) -> None:
+            cookie, token = form
+            if first:
+                gate.wait()
+            t0 = time.perf_counter()
+            status, _, location, _ = request(f"{page}/book", cookie, {"item_id": str(item_id), "csrf_token": token})
+            latencies.append(time.perf_counter() - t0)
+            outcomes.append((status, location))
+
+        t_start = time.perf_counter()
+        with ThreadPoolExecutor(args.concurrency) as pool:
+            list(pool.map(book, forms, [i < args.concurrency for i in range(len(forms))]))
+        wall = time.perf_counter() - t_start
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    booked = sum(1 for s, loc in outcomes if s == 302 and loc.endswith("/bookings"))
+    refused = sum(1 for s, loc in outcomes if s == 302 and loc.endswith(f"/exams/sessions/{session_id}"))
+    other = len(outcomes) - booked - refused
+    seats = check(url, session_id, args.seats)
+    ok = booked == args.seats and seats == list(range(1, args.seats + 1)) and other == 0
+    cuts = statistics.quantiles(latencies, n=100)
+    print(
+        f"[{args.db}] {len(outcomes)} booking requests, {args.concurrency} concurrent, gunicorn {args.workers} workers:"
+        f" booked {booked}, refused (full) {refused}, other {other}; seats 1..{len(seats)} unique: "
+        f"{seats == list(range(1, args.seats + 1))}"
+    )
+    print(
+        f"[{args.db}] latency p50 {cuts[49] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms, "
+        f"max {max(latencies) * 1000:.1f} ms; throughput {len(outcomes) / wall:.0f} requests/s ({wall:.2f} s)"
+    )
+    print(f"[{args.db}] {'PASS' if ok else 'FAIL'}")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--url", default=os.environ.get("OPCERT_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    )
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--seats", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=100)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="opcert-bench-booking-") as folder:
+        tmp = Path(folder)
+        if args.db == "sqlite":
+            return 0 if run(args, f"sqlite:///{tmp / 'bench.sqlite'}", tmp) else 1
+        server = sa.make_url(args.url).set(drivername="postgresql+psycopg")
+        name = f"opcert_bench_{secrets.token_hex(3)}"
+        admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        try:
+            return 0 if run(args, server.set(database=name).render_as_string(hide_password=False), tmp) else 1
+        finally:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

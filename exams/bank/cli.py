@@ -1,0 +1,52 @@
+"""`opcert exams import-questions / export-questions`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from opcert.errors import DomainError
+from opcert.extensions import db
+
+
+@click.command("import-questions")
+@with_appcontext
+@click.argument("item_code")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_questions_command(item_code: str, path: Path) -> None:
+    """Import a CSV or XLSX file of questions into an item's bank: all of them, or none and every error."""
+    from exams.bank import services
+
+    try:
+        item = services.get_item_by_code(item_code)
+        added = services.import_questions(item_id=item.id, filename=path.name, data=path.read_bytes())
+    except services.QuestionImportError as exc:
+        db.session.rollback()
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException(exc.message) from None
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"imported {len(added)} questions into {item.code} {item.name}")
+
+
+@click.command("export-questions")
+@with_appcontext
+@click.argument("item_code")
+@click.argument("path", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+def export_questions_command(item_code: str, path: Path) -> None:
+    """Export an item's questions to PATH (.csv or .xlsx, by its suffix) in the import format."""
+    from exams.bank import services
+
+    file_format = path.suffix.lower().lstrip(".")
+    try:
+        item = services.get_item_by_code(item_code)
+        _name, data = services.export_questions(item_id=item.id, file_format=file_format)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    path.write_bytes(data)
+    click.echo(f"exported {item.code} to {path}")

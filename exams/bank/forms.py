@@ -1,0 +1,80 @@
+"""Question bank forms: shape only; the rules live in services and the importer."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import FieldList, Form, FormField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from exams.bank.models import KIND_LABELS, STATUS_LABELS
+
+
+def _kind_choices() -> list[tuple[str, object]]:
+    return [(kind.value, label) for kind, label in KIND_LABELS.items()]
+
+
+def _status_choices() -> list[tuple[str, object]]:
+    return [(status.value, label) for status, label in STATUS_LABELS.items()]
+
+
+def _difficulty_choices() -> list[tuple[str, str]]:
+    return [(str(n), str(n)) for n in range(1, 6)]
+
+
+class ImportForm(FlaskForm):
+    """A CSV or XLSX file of questions."""
+
+    file = FileField(_l("题库文件（.csv 或 .xlsx）"), validators=[FileRequired(message=_l("请选择要导入的文件。"))])
+    submit = SubmitField(_l("导入"))
+
+
+class QuestionForm(FlaskForm):
+    """One question; field names follow the file format so the importer's messages land on them."""
+
+    kind = SelectField(_l("题型"), choices=_kind_choices)
+    stem = TextAreaField(_l("题干"), render_kw={"rows": 3})
+    A = StringField(_l("选项A"))
+    B = StringField(_l("选项B"))
+    C = StringField(_l("选项C"))
+    D = StringField(_l("选项D"))
+    E = StringField(_l("选项E"))
+    F = StringField(_l("选项F"))
+    answer = StringField(_l("答案（判断题填“对”或“错”，选择题填字母，如A或ACD）"))
+    knowledge_point = StringField(_l("知识点"), validators=[Length(max=60)])
+    difficulty = SelectField(_l("难度（1易—5难）"), choices=_difficulty_choices, default="3")
+    explanation = TextAreaField(_l("解析"), render_kw={"rows": 2})
+    status = SelectField(_l("状态"), choices=_status_choices)
+    submit = SubmitField(_l("保存"))
+
+
+class StatusForm(FlaskForm):
+    """Change a question's status."""
+
+    status = SelectField(_l("状态"), choices=_status_choices)
+    submit = SubmitField(_l("更改状态"))
+
+
+class BlueprintRowForm(Form):
+    """One row of a blueprint; a row with no count is ignored."""
+
+    kind = SelectField(_l("题型"), choices=_kind_choices)
+    knowledge_point = StringField(_l("知识点（空为不限）"), validators=[Length(max=60)])
+    count = IntegerField(_l("题数"), validators=[Optional(), NumberRange(min=0, max=500)])
+    points = IntegerField(_l("每题分值"), default=1, validators=[Optional(), NumberRange(min=1, max=100)])
+
+
+class BlueprintForm(FlaskForm):
+    """An item's paper make-up."""
+
+    rows = FieldList(FormField(BlueprintRowForm), min_entries=1)
+    duration_minutes = IntegerField(_l("考试时长（分钟）"), validators=[InputRequired(message=_l("请填写整数。"))])
+    pass_mark = IntegerField(_l("合格分"), validators=[InputRequired(message=_l("请填写整数。"))])
+    submit = SubmitField(_l("保存"))
+
+
+class GenerateForm(FlaskForm):
+    """Draw a sample paper."""
+
+    submit = SubmitField(_l("生成样卷"))

@@ -1,0 +1,610 @@
+"""Question bank rules: import/export, editing and status, blueprints, paper generation, answer statistics."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import secrets
+from collections.abc import Mapping, Sequence
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from exams.bank import importer
+from exams.bank.models import (
+    OPTION_LETTERS,
+    STATUS_TRANSITIONS,
+    Blueprint,
+    BlueprintRow,
+    Paper,
+    PaperAnswer,
+    Question,
+    QuestionKind,
+    QuestionStatus,
+)
+from opcert.audit.services import record_event
+from opcert.catalogue.models import Item
+from opcert.db import utcnow
+from opcert.errors import DomainError, NotFoundError
+from opcert.extensions import db
+
+KIND_ORDER = (QuestionKind.TRUE_FALSE, QuestionKind.SINGLE, QuestionKind.MULTIPLE)
+# Defaults for the settings QUESTION_FACILITY_MIN / _MAX and QUESTION_DISCRIMINATION_MIN.
+FACILITY_MIN = 0.2
+FACILITY_MAX = 0.95
+DISCRIMINATION_MIN = 0.2
+GROUP_SHARE = 0.27
+
+
+class QuestionImportError(DomainError):
+    """An import file was refused; `problems` lists every error by row and column."""
+
+    def __init__(self, problems: Sequence[importer.Problem]) -> None:
+        super().__init__(
+            _("导入失败：发现%(n)d处错误，没有导入任何题目。", n=len(problems)), {"file": str(problems[0])}
+        )
+        self.problems = list(problems)
+
+
+class BankShortError(DomainError):
+    """The bank cannot satisfy the blueprint."""
+
+
+# --- items and questions ---------------------------------------------------------------------------------------
+
+
+def get_item(item_id: int) -> Item:
+    """An operation item by id, or NotFoundError."""
+    item = db.session.get(Item, item_id)
+    if item is None:
+        raise NotFoundError(_("操作项目不存在。"))
+    return item
+
+
+def get_item_by_code(code: str) -> Item:
+    """An operation item by its code (e.g. 1.2), or NotFoundError."""
+    item = db.session.execute(sa.select(Item).where(Item.code == code.strip())).scalar_one_or_none()
+    if item is None:
+        raise NotFoundError(_("操作项目“%(code)s”不存在。", code=code))
+    return item
+
+
+def item_label(item: Item) -> str:
+    """‘1.2 低压电工作业’."""
+    return f"{item.code} {item.name}"
+
+
+def count_questions() -> dict[int, dict[QuestionStatus, int]]:
+    """Item id → status → number of questions."""
+    rows = db.session.execute(
+        sa.select(Question.item_id, Question.status, sa.func.count(Question.id)).group_by(
+            Question.item_id, Question.status
+        )
+    )
+    counts: dict[int, dict[QuestionStatus, int]] = {}
+    for item_id, status, number in rows:
+        counts.setdefault(item_id, {})[status] = number
+    return counts
+
+
+def list_questions(
+    *,
+    item_id: int,
+    kind: QuestionKind | None = None,
+    status: QuestionStatus | None = None,
+    knowledge_point: str = "",
+    search: str = "",
+) -> list[Question]:
+    """An item's questions, filtered, in the order they were added."""
+    query = sa.select(Question).where(Question.item_id == item_id)
+    if kind is not None:
+        query = query.where(Question.kind == kind)
+    if status is not None:
+        query = query.where(Question.status == status)
+    if knowledge_point:
+        query = query.where(Question.knowledge_point == knowledge_point)
+    if search.strip():
+        query = query.where(Question.stem.contains(search.strip(), autoescape=True))
+    return list(db.session.execute(query.order_by(Question.id)).scalars())
+
+
+def knowledge_points(item_id: int) -> list[str]:
+    """The distinct knowledge points of an item's questions."""
+    query = sa.select(Question.knowledge_point).where(Question.item_id == item_id, Question.knowledge_point != "")
+    return sorted(set(db.session.execute(query.distinct()).scalars()))
+
+
+def get_question(question_id: int) -> Question:
+    """A question by id, or NotFoundError."""
+    question = db.session.get(Question, question_id)
+    if question is None:
+        raise NotFoundError(_("题目不存在。"))
+    return question
+
+
+def _existing_hashes(item_id: int) -> dict[str, int]:
+    rows = db.session.execute(sa.select(Question.content_hash, Question.id).where(Question.item_id == item_id))
+    return {digest: question_id for digest, question_id in rows}
+
+
+def _flush_unique(field: str) -> None:
+    """Flush in a savepoint so a concurrent duplicate becomes a DomainError, not a 500."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise DomainError(_("题库中已有相同的题目。"), {field: _("题库中已有相同的题目。")}) from None
+
+
+def import_questions(*, item_id: int, filename: str, data: bytes) -> list[Question]:
+    """Check the whole file, then add every question or none; raise QuestionImportError listing all problems."""
+    item = get_item(item_id)
+    try:
+        rows = importer.read_file(filename, data)
+    except importer.FileProblemsError as exc:
+        raise QuestionImportError(exc.problems) from None
+    good, problems = importer.check_rows(rows)
+    existing = _existing_hashes(item.id)
+    for row, question_data in good:
+        if question_data.content_hash in existing:
+            problems.append(
+                importer.Problem(
+                    row.number, None, _("题库中已有相同的题目（编号%(id)d）。", id=existing[question_data.content_hash])
+                )
+            )
+    if problems:
+        raise QuestionImportError(sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
+    questions = [_new_question(item.id, question_data) for _row, question_data in good]
+    db.session.add_all(questions)
+    _flush_unique("file")
+    record_event(
+        "questions.imported",
+        object_type="catalogue_item",
+        object_id=item.id,
+        details={"file": filename[:200], "count": len(questions)},
+    )
+    return questions
+
+
+def _new_question(item_id: int, data: importer.QuestionData) -> Question:
+    return Question(
+        item_id=item_id,
+        kind=data.kind,
+        stem=data.stem,
+        options=json.dumps(list(data.options), ensure_ascii=False),
+        answer=data.answer,
+        knowledge_point=data.knowledge_point,
+        difficulty=data.difficulty,
+        explanation=data.explanation,
+        status=data.status,
+        content_hash=data.content_hash,
+    )
+
+
+def export_questions(*, item_id: int, file_format: str) -> tuple[str, bytes]:
+    """The item's questions as (file name, bytes) in the import format; file_format is "csv" or "xlsx"."""
+    item = get_item(item_id)
+    rows = importer.export_rows(list_questions(item_id=item.id))
+    stamp = utcnow().strftime("%Y%m%d")
+    if file_format == "xlsx":
+        return f"questions-{item.code}-{stamp}.xlsx", importer.write_xlsx(rows)
+    if file_format == "csv":
+        return f"questions-{item.code}-{stamp}.csv", importer.write_csv(rows)
+    raise DomainError(_("导出格式只能是CSV或XLSX。"), {"format": _("导出格式只能是CSV或XLSX。")})
+
+
+def _has_answers(question_id: int) -> bool:
+    query = sa.select(PaperAnswer.id).where(PaperAnswer.question_id == question_id).limit(1)
+    return db.session.execute(query).first() is not None
+
+
+def save_question(*, question: Question | None, item_id: int, values: Mapping[str, str]) -> Question:
+    """Create or edit a question from raw texts (keys as in the file format); the rules are the import's."""
+    item = get_item(item_id)
+    data, errors = importer.check_question(values)
+    if data is None:
+        raise DomainError(_("题目有误，请修改后重新提交。"), errors)
+    existing = _existing_hashes(item.id)
+    other = existing.get(data.content_hash)
+    if other is not None and (question is None or other != question.id):
+        raise DomainError(_("题库中已有相同的题目。"), {"stem": _("题库中已有相同的题目（编号%(id)d）。", id=other)})
+    if question is None:
+        question = _new_question(item.id, data)
+        db.session.add(question)
+        action = "question.created"
+    else:
+        changes_key = (data.kind, list(data.options), data.answer) != (
+            question.kind,
+            question.option_list,
+            question.answer,
+        )
+        if changes_key and _has_answers(question.id):
+            message = _("该题已有考生作答记录，不能修改题型、选项或答案；请停用此题后新建。")
+            raise DomainError(message, {"answer": message})
+        if question.status != data.status:
+            _check_transition(question.status, data.status)
+        question.kind, question.stem, question.answer = data.kind, data.stem, data.answer
+        question.options = json.dumps(list(data.options), ensure_ascii=False)
+        question.knowledge_point, question.difficulty = data.knowledge_point, data.difficulty
+        question.explanation, question.status, question.content_hash = data.explanation, data.status, data.content_hash
+        action = "question.updated"
+    _flush_unique("stem")
+    record_event(action, object_type="question", object_id=question.id, details={"item": item.code})
+    return question
+
+
+def _check_transition(old: QuestionStatus, new: QuestionStatus) -> None:
+    if new not in STATUS_TRANSITIONS[old]:
+        message = _("题目状态不能从“%(old)s”改为“%(new)s”。", old=old.label, new=new.label)
+        raise DomainError(message, {"status": message})
+
+
+def change_status(*, question: Question, status: QuestionStatus) -> Question:
+    """Move a question to another status along the allowed transitions."""
+    if question.status == status:
+        return question
+    _check_transition(question.status, status)
+    old = question.status
+    question.status = status
+    db.session.flush()
+    record_event(
+        "question.status_changed",
+        object_type="question",
+        object_id=question.id,
+        details={"from": old.value, "to": status.value},
+    )
+    return question
+
+
+# --- blueprints ------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class RowSpec:
+    """One blueprint row: `count` questions of `kind` (and knowledge point, "" for any), `points` each."""
+
+    kind: QuestionKind
+    count: int
+    points: int = 1
+    knowledge_point: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class BlueprintSpec:
+    """The paper make-up in force for an item."""
+
+    rows: tuple[RowSpec, ...]
+    duration_minutes: int
+    pass_mark: int
+    stored: bool
+
+    @property
+    def total_points(self) -> int:
+        """Points of a full paper."""
+        return sum(row.count * row.points for row in self.rows)
+
+    def count(self, kind: QuestionKind) -> int:
+        """Questions of one kind on a paper."""
+        return sum(row.count for row in self.rows if row.kind == kind)
+
+
+def default_blueprint(item: Item) -> BlueprintSpec:
+    """The catalogue item's counts, one point each, its duration and pass mark (usually 70 + 30, 120 min, 80)."""
+    counts = {
+        QuestionKind.TRUE_FALSE: item.theory_true_false,
+        QuestionKind.SINGLE: item.theory_single,
+        QuestionKind.MULTIPLE: item.theory_multiple,
+    }
+    rows = tuple(RowSpec(kind=kind, count=n) for kind, n in counts.items() if n > 0)
+    return BlueprintSpec(rows=rows, duration_minutes=item.theory_minutes, pass_mark=item.theory_pass, stored=False)
+
+
+def effective_blueprint(item: Item) -> BlueprintSpec:
+    """The item's stored blueprint, or the default from the catalogue."""
+    stored = db.session.execute(sa.select(Blueprint).where(Blueprint.item_id == item.id)).scalar_one_or_none()
+    if stored is None:
+        return default_blueprint(item)
+    rows = tuple(
+        RowSpec(kind=r.kind, count=r.count, points=r.points, knowledge_point=r.knowledge_point) for r in stored.rows
+    )
+    return BlueprintSpec(rows=rows, duration_minutes=stored.duration_minutes, pass_mark=stored.pass_mark, stored=True)
+
+
+def save_blueprint(*, item_id: int, rows: Sequence[RowSpec], duration_minutes: int, pass_mark: int) -> Blueprint:
+    """Store an item's blueprint after checking counts, points, duration and pass mark."""
+    item = get_item(item_id)
+    errors: dict[str, str] = {}
+    kept = [row for row in rows if row.count > 0]
+    seen: set[tuple[QuestionKind, str]] = set()
+    for row in kept:
+        key = (row.kind, row.knowledge_point.strip())
+        if key in seen:
+            errors["rows"] = _("同一题型和知识点只能设置一行。")
+        seen.add(key)
+        if row.points < 1 or row.points > 100:
+            errors["rows"] = _("每题分值应在1至100之间。")
+        if row.count > 500:
+            errors["rows"] = _("每行题数不能超过500。")
+        if len(row.knowledge_point.strip()) > importer.MAX_KNOWLEDGE_POINT:
+            errors["rows"] = _("知识点不能超过%(n)d个字。", n=importer.MAX_KNOWLEDGE_POINT)
+    if not kept:
+        errors["rows"] = _("试卷至少需要一道题。")
+    if not 10 <= duration_minutes <= 600:
+        errors["duration_minutes"] = _("考试时长应在10至600分钟之间。")
+    total = sum(row.count * row.points for row in kept)
+    if not 1 <= pass_mark <= max(total, 1):
+        errors["pass_mark"] = _("合格分应在1至试卷总分（%(total)d分）之间。", total=total)
+    if errors:
+        raise DomainError(_("组卷规则有误，请修改后重新提交。"), errors)
+    blueprint = db.session.execute(sa.select(Blueprint).where(Blueprint.item_id == item.id)).scalar_one_or_none()
+    if blueprint is None:
+        blueprint = Blueprint(item_id=item.id, duration_minutes=duration_minutes, pass_mark=pass_mark)
+        db.session.add(blueprint)
+    blueprint.duration_minutes, blueprint.pass_mark = duration_minutes, pass_mark
+    blueprint.rows.clear()
+    db.session.flush()
+    for position, row in enumerate(kept):
+        blueprint.rows.append(
+            BlueprintRow(
+                position=position,
+                kind=row.kind,
+                knowledge_point=row.knowledge_point.strip(),
+                count=row.count,
+                points=row.points,
+            )
+        )
+    db.session.flush()
+    record_event(
+        "blueprint.saved",
+        object_type="catalogue_item",
+        object_id=item.id,
+        details={
+            "rows": [[r.kind.value, r.knowledge_point, r.count, r.points] for r in kept],
+            "duration": duration_minutes,
+            "pass_mark": pass_mark,
+        },
+    )
+    return blueprint
+
+
+# --- papers ----------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class PaperQuestion:
+    """A question as the candidate sees it: options in the paper's order, the key in the shown letters."""
+
+    number: int
+    question: Question
+    points: int
+    options: tuple[str, ...]
+    answer: str
+
+
+def generate_paper(
+    *, item_id: int, candidate_id: int | None = None, purpose: str = "sample", seed: str | None = None
+) -> Paper:
+    """Draw a paper from the item's active questions by its blueprint; refuse, listing every shortage."""
+    item = get_item(item_id)
+    spec = effective_blueprint(item)
+    seed = seed or secrets.token_hex(16)
+    # A seeded generator so that the recorded seed reproduces the draw; the seed itself comes from `secrets`.
+    rng = random.Random(seed)  # noqa: S311
+    active = list(
+        db.session.execute(
+            sa.select(Question)
+            .where(Question.item_id == item.id, Question.status == QuestionStatus.ACTIVE)
+            .order_by(Question.id)
+        ).scalars()
+    )
+    chosen: dict[QuestionKind, list[tuple[Question, int]]] = {kind: [] for kind in KIND_ORDER}
+    taken: set[int] = set()
+    shortages: list[str] = []
+    # Rows for a named knowledge point draw first, so that "any" rows cannot use up their questions.
+    for row in sorted(spec.rows, key=lambda r: r.knowledge_point == ""):
+        pool = [
+            q
+            for q in active
+            if q.kind == row.kind
+            and q.id not in taken
+            and (not row.knowledge_point or q.knowledge_point == row.knowledge_point)
+        ]
+        if len(pool) < row.count:
+            shortages.append(_shortage(item, spec, row, active))
+            continue
+        for question in rng.sample(pool, row.count):
+            taken.add(question.id)
+            chosen[row.kind].append((question, row.points))
+    if shortages:
+        message = "；".join(shortages)
+        raise BankShortError(message, {"": message})
+    entries: list[dict[str, object]] = []
+    for kind in KIND_ORDER:
+        group = chosen[kind]
+        rng.shuffle(group)
+        for question, points in group:
+            count = len(question.option_list)
+            order = rng.sample(range(count), count) if kind != QuestionKind.TRUE_FALSE else []
+            entries.append({"id": question.id, "order": order, "points": points})
+    paper = Paper(
+        item_id=item.id,
+        candidate_id=candidate_id,
+        purpose=purpose[:40],
+        seed=seed,
+        questions=json.dumps(entries, separators=(",", ":")),
+        duration_minutes=spec.duration_minutes,
+        pass_mark=spec.pass_mark,
+        total_points=spec.total_points,
+    )
+    db.session.add(paper)
+    db.session.flush()
+    record_event(
+        "paper.generated",
+        object_type="paper",
+        object_id=paper.id,
+        details={"item": item.code, "candidate": candidate_id, "purpose": paper.purpose, "seed": seed},
+    )
+    return paper
+
+
+def _shortage(item: Item, spec: BlueprintSpec, row: RowSpec, active: Sequence[Question]) -> str:
+    if row.knowledge_point:
+        have = sum(1 for q in active if q.kind == row.kind and q.knowledge_point == row.knowledge_point)
+        return _(
+            "题库中‘%(item)s’知识点‘%(point)s’的有效%(kind)s只有%(have)d道，试卷需要%(need)d道",
+            item=item_label(item),
+            point=row.knowledge_point,
+            kind=row.kind.label,
+            have=have,
+            need=row.count,
+        )
+    have = sum(1 for q in active if q.kind == row.kind)
+    return _(
+        "题库中‘%(item)s’的有效%(kind)s只有%(have)d道，试卷需要%(need)d道",
+        item=item_label(item),
+        kind=row.kind.label,
+        have=have,
+        need=spec.count(row.kind),
+    )
+
+
+def get_paper(paper_id: int) -> Paper:
+    """A paper by id, or NotFoundError."""
+    paper = db.session.get(Paper, paper_id)
+    if paper is None:
+        raise NotFoundError(_("试卷不存在。"))
+    return paper
+
+
+def paper_questions(paper: Paper) -> list[PaperQuestion]:
+    """The paper's questions in order, with options as shown and the answer key in the shown letters."""
+    entries = paper.entries
+    ids = [int(e["id"]) for e in entries]
+    found = {q.id: q for q in db.session.execute(sa.select(Question).where(Question.id.in_(ids))).scalars()}
+    shown: list[PaperQuestion] = []
+    for number, entry in enumerate(entries, start=1):
+        question = found[int(entry["id"])]
+        order: list[int] = list(entry["order"])
+        options = question.option_list
+        if order:
+            options = [options[i] for i in order]
+            answer = "".join(sorted(OPTION_LETTERS[order.index(OPTION_LETTERS.index(ch))] for ch in question.answer))
+        else:
+            answer = question.answer
+        shown.append(PaperQuestion(number, question, int(entry["points"]), tuple(options), answer))
+    return shown
+
+
+def record_answers(*, paper_id: int, answers: Mapping[int, str]) -> list[PaperAnswer]:
+    """Record a candidate's answers (question id → letters as shown on the paper, or T/F); blanks count as wrong."""
+    paper = get_paper(paper_id)
+    already = sa.select(PaperAnswer.id).where(PaperAnswer.paper_id == paper.id).limit(1)
+    if db.session.execute(already).first() is not None:
+        raise DomainError(_("这份试卷的作答已经记录，不能重复记录。"))
+    entries = {int(e["id"]): e for e in paper.entries}
+    unknown = sorted(set(answers) - set(entries))
+    if unknown:
+        raise DomainError(_("题目%(ids)s不在这份试卷中。", ids="、".join(str(i) for i in unknown)))
+    rows: list[PaperAnswer] = []
+    for shown in paper_questions(paper):
+        question = shown.question
+        given = "".join(sorted(_clean_letters(answers.get(question.id, ""))))
+        order: list[int] = list(entries[question.id]["order"])
+        if question.kind == QuestionKind.TRUE_FALSE:
+            if given not in {"", "T", "F"}:
+                raise DomainError(_("第%(n)d题（判断题）的答案只能是T或F。", n=shown.number))
+            chosen = given
+        else:
+            if any(ch not in OPTION_LETTERS[: len(order)] for ch in given):
+                raise DomainError(_("第%(n)d题的答案“%(value)s”不是本题的选项。", n=shown.number, value=given))
+            chosen = "".join(sorted(OPTION_LETTERS[order[OPTION_LETTERS.index(ch)]] for ch in given))
+        correct = chosen == question.answer
+        rows.append(
+            PaperAnswer(
+                paper_id=paper.id,
+                question_id=question.id,
+                chosen=chosen,
+                correct=correct,
+                points=shown.points if correct else 0,
+            )
+        )
+    db.session.add_all(rows)
+    db.session.flush()
+    return rows
+
+
+def _clean_letters(raw: str) -> str:
+    """Upper-case letters of an answer, separators removed."""
+    return importer.ANSWER_SEPARATORS.sub("", raw).upper()
+
+
+def paper_score(paper_id: int) -> int:
+    """Points scored on a paper from its recorded answers."""
+    query = sa.select(sa.func.coalesce(sa.func.sum(PaperAnswer.points), 0)).where(PaperAnswer.paper_id == paper_id)
+    return int(db.session.execute(query).scalar_one())
+
+
+# --- statistics ------------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class QuestionStatistics:
+    """Classical item analysis of one question: facility (share correct) and discrimination (upper − lower)."""
+
+    question: Question
+    answered: int
+    facility: float
+    discrimination: float | None
+    flags: tuple[str, ...]
+
+    @property
+    def flagged(self) -> bool:
+        """Whether the question should be checked."""
+        return bool(self.flags)
+
+
+def item_statistics(item_id: int) -> list[QuestionStatistics]:
+    """Facility and discrimination (upper vs lower 27% of papers by score) of every answered question of an item."""
+    item = get_item(item_id)
+    config = current_app.config
+    facility_min = float(config.get("QUESTION_FACILITY_MIN", FACILITY_MIN))
+    facility_max = float(config.get("QUESTION_FACILITY_MAX", FACILITY_MAX))
+    discrimination_min = float(config.get("QUESTION_DISCRIMINATION_MIN", DISCRIMINATION_MIN))
+    rows = db.session.execute(
+        sa.select(PaperAnswer.paper_id, PaperAnswer.question_id, PaperAnswer.correct, PaperAnswer.points)
+        .join(Paper, Paper.id == PaperAnswer.paper_id)
+        .where(Paper.item_id == item.id)
+    ).all()
+    scores: dict[int, int] = {}
+    results: dict[int, dict[int, bool]] = {}
+    for paper_id, question_id, correct, points in rows:
+        scores[paper_id] = scores.get(paper_id, 0) + points
+        results.setdefault(question_id, {})[paper_id] = correct
+    ranked = sorted(scores, key=lambda p: (-scores[p], p))
+    group = max(1, round(len(ranked) * GROUP_SHARE)) if len(ranked) >= 2 else 0
+    upper, lower = set(ranked[:group]), set(ranked[len(ranked) - group :][:group])
+    questions = {q.id: q for q in db.session.execute(sa.select(Question).where(Question.id.in_(results))).scalars()}
+    report: list[QuestionStatistics] = []
+    for question_id in sorted(results):
+        by_paper = results[question_id]
+        facility = sum(by_paper.values()) / len(by_paper)
+        discrimination = _share(by_paper, upper) - _share(by_paper, lower) if group else None
+        if discrimination is not None and (not upper & by_paper.keys() or not lower & by_paper.keys()):
+            discrimination = None
+        flags: list[str] = []
+        if facility < facility_min:
+            flags.append(_("过难（通过率%(value).2f）", value=facility))
+        if facility > facility_max:
+            flags.append(_("过易（通过率%(value).2f）", value=facility))
+        if discrimination is not None and discrimination < discrimination_min:
+            flags.append(_("区分度低（%(value).2f）", value=discrimination))
+        report.append(QuestionStatistics(questions[question_id], len(by_paper), facility, discrimination, tuple(flags)))
+    return report
+
+
+def _share(by_paper: Mapping[int, bool], group: set[int]) -> float:
+    members = [by_paper[p] for p in group if p in by_paper]
+    return sum(members) / len(members) if members else 0.0

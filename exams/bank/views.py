@@ -1,0 +1,256 @@
+"""Question bank pages for administrators and training providers: thin views over exams.bank.services."""
+
+from __future__ import annotations
+
+import io
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from exams.bank import services
+from exams.bank.forms import BlueprintForm, GenerateForm, ImportForm, QuestionForm, StatusForm
+from exams.bank.models import OPTION_LETTERS, Question, QuestionKind, QuestionStatus
+from opcert.access import Role, allow
+from opcert.catalogue.models import Item
+from opcert.catalogue.services import list_categories
+from opcert.errors import DomainError, NotFoundError, populate_errors
+from opcert.extensions import db
+
+bp = Blueprint("bank", __name__, template_folder="templates", url_prefix="/admin/bank")
+
+MANAGERS = (Role.ADMIN, Role.PROVIDER)
+
+
+def _item(item_id: int) -> Item:
+    try:
+        return services.get_item(item_id)
+    except NotFoundError:
+        abort(404)
+
+
+def _question(question_id: int) -> Question:
+    try:
+        return services.get_question(question_id)
+    except NotFoundError:
+        abort(404)
+
+
+def _fail(form: FlaskForm, error: DomainError) -> None:
+    db.session.rollback()
+    for message in populate_errors(form, error):
+        flash(message, "danger")
+
+
+@bp.route("/")
+@allow(*MANAGERS)
+def index() -> str:
+    """Every operation item with the size of its bank."""
+    return render_template("bank/index.html", categories=list_categories(), counts=services.count_questions())
+
+
+@bp.route("/items/<int:item_id>")
+@allow(*MANAGERS)
+def list_questions(item_id: int) -> str:
+    """An item's questions, filtered by kind, status, knowledge point and text."""
+    item = _item(item_id)
+    kind = request.args.get("kind", "")
+    status = request.args.get("status", "")
+    point = request.args.get("point", "")
+    search = request.args.get("q", "")
+    questions = services.list_questions(
+        item_id=item.id,
+        kind=QuestionKind(kind) if kind in QuestionKind.__members__.values() else None,
+        status=QuestionStatus(status) if status in QuestionStatus.__members__.values() else None,
+        knowledge_point=point,
+        search=search,
+    )
+    return render_template(
+        "bank/questions.html",
+        item=item,
+        questions=questions,
+        points=services.knowledge_points(item.id),
+        filters={"kind": kind, "status": status, "point": point, "q": search},
+        blueprint=services.effective_blueprint(item),
+        letters=OPTION_LETTERS,
+        status_form=StatusForm,
+    )
+
+
+@bp.route("/items/<int:item_id>/import", methods=["GET", "POST"])
+@allow(*MANAGERS)
+def import_questions(item_id: int) -> str | Response:
+    """Upload a CSV or XLSX file; every question goes in, or none and every error is listed."""
+    item = _item(item_id)
+    form = ImportForm()
+    problems: list[str] = []
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            added = services.import_questions(item_id=item.id, filename=upload.filename or "", data=upload.read())
+        except services.QuestionImportError as exc:
+            db.session.rollback()
+            problems = [str(p) for p in exc.problems]
+            flash(exc.message, "danger")
+        except DomainError as exc:
+            _fail(form, exc)
+        else:
+            db.session.commit()
+            flash(_("已导入%(n)d道题。", n=len(added)), "success")
+            return redirect(url_for("bank.list_questions", item_id=item.id))
+    return render_template("bank/import.html", item=item, form=form, problems=problems)
+
+
+@bp.route("/items/<int:item_id>/export.<string:file_format>")
+@allow(*MANAGERS)
+def export_questions(item_id: int, file_format: str) -> Response:
+    """Download the item's questions as CSV or XLSX in the import format."""
+    item = _item(item_id)
+    try:
+        name, data = services.export_questions(item_id=item.id, file_format=file_format)
+    except DomainError:
+        abort(404)
+    mimetype = (
+        "text/csv" if file_format == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    return send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name)
+
+
+@bp.route("/items/<int:item_id>/questions/new", methods=["GET", "POST"], defaults={"question_id": None})
+@bp.route("/items/<int:item_id>/questions/<int:question_id>/edit", methods=["GET", "POST"])
+@allow(*MANAGERS)
+def edit_question(item_id: int, question_id: int | None) -> str | Response:
+    """Create or edit one question."""
+    item = _item(item_id)
+    question = _question(question_id) if question_id is not None else None
+    if question is not None and question.item_id != item.id:
+        abort(404)
+    form = QuestionForm()
+    if question is not None and not form.is_submitted():
+        form.kind.data, form.stem.data, form.status.data = question.kind.value, question.stem, question.status.value
+        for letter, text in zip(OPTION_LETTERS, question.option_list, strict=False):
+            form[letter].data = text
+        if question.kind == QuestionKind.TRUE_FALSE:
+            form.answer.data = "对" if question.answer == "T" else "错"
+        else:
+            form.answer.data = question.answer
+        form.knowledge_point.data, form.difficulty.data = question.knowledge_point, str(question.difficulty)
+        form.explanation.data = question.explanation
+    if form.validate_on_submit():
+        values = {name: str(form[name].data or "") for name in services.importer.FIELDS}
+        try:
+            saved = services.save_question(question=question, item_id=item.id, values=values)
+        except DomainError as exc:
+            _fail(form, exc)
+        else:
+            db.session.commit()
+            flash(_("题目%(id)d已保存。", id=saved.id), "success")
+            return redirect(url_for("bank.list_questions", item_id=item.id))
+    return render_template("bank/question.html", item=item, question=question, form=form)
+
+
+@bp.route("/questions/<int:question_id>/status", methods=["POST"])
+@allow(*MANAGERS)
+def change_status(question_id: int) -> Response:
+    """Activate, retire or reinstate a question."""
+    question = _question(question_id)
+    form = StatusForm()
+    if form.validate_on_submit():
+        try:
+            services.change_status(question=question, status=QuestionStatus(form.status.data))
+        except DomainError as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("题目状态已更改。"), "success")
+    else:
+        flash(_("请选择有效的状态。"), "danger")
+    return redirect(url_for("bank.list_questions", item_id=question.item_id))
+
+
+@bp.route("/items/<int:item_id>/blueprint", methods=["GET", "POST"])
+@allow(*MANAGERS)
+def edit_blueprint(item_id: int) -> str | Response:
+    """Edit how many questions of each kind and knowledge point a paper has, points, duration and pass mark."""
+    item = _item(item_id)
+    spec = services.effective_blueprint(item)
+    form = BlueprintForm()
+    if not form.is_submitted():
+        form.duration_minutes.data, form.pass_mark.data = spec.duration_minutes, spec.pass_mark
+        while form.rows.entries:
+            form.rows.pop_entry()
+        for row in spec.rows:
+            form.rows.append_entry(
+                {
+                    "kind": row.kind.value,
+                    "knowledge_point": row.knowledge_point,
+                    "count": row.count,
+                    "points": row.points,
+                }
+            )
+        for _blank in range(2):
+            form.rows.append_entry({"points": 1})
+    if form.validate_on_submit():
+        rows = [
+            services.RowSpec(
+                kind=QuestionKind(entry.form.kind.data),
+                knowledge_point=entry.form.knowledge_point.data or "",
+                count=entry.form.count.data or 0,
+                points=entry.form.points.data or 1,
+            )
+            for entry in form.rows
+        ]
+        try:
+            services.save_blueprint(
+                item_id=item.id,
+                rows=rows,
+                duration_minutes=form.duration_minutes.data or 0,
+                pass_mark=form.pass_mark.data or 0,
+            )
+        except DomainError as exc:
+            _fail(form, exc)
+        else:
+            db.session.commit()
+            flash(_("组卷规则已保存。"), "success")
+            return redirect(url_for("bank.list_questions", item_id=item.id))
+    return render_template("bank/blueprint.html", item=item, form=form, spec=spec)
+
+
+@bp.route("/items/<int:item_id>/sample", methods=["GET", "POST"])
+@allow(*MANAGERS)
+def generate_sample(item_id: int) -> str | Response:
+    """Draw a sample paper to check the bank against the blueprint."""
+    item = _item(item_id)
+    form = GenerateForm()
+    if form.validate_on_submit():
+        try:
+            paper = services.generate_paper(item_id=item.id, purpose="sample")
+        except DomainError as exc:
+            _fail(form, exc)
+        else:
+            db.session.commit()
+            return redirect(url_for("bank.show_paper", paper_id=paper.id))
+    return render_template("bank/sample.html", item=item, form=form, spec=services.effective_blueprint(item))
+
+
+@bp.route("/papers/<int:paper_id>")
+@allow(*MANAGERS)
+def show_paper(paper_id: int) -> str:
+    """A generated paper with its answer key."""
+    try:
+        paper = services.get_paper(paper_id)
+    except NotFoundError:
+        abort(404)
+    return render_template(
+        "bank/paper.html", paper=paper, questions=services.paper_questions(paper), letters=OPTION_LETTERS
+    )
+
+
+@bp.route("/items/<int:item_id>/statistics")
+@allow(*MANAGERS)
+def statistics(item_id: int) -> str:
+    """Facility and discrimination of the item's answered questions; questions to check are flagged."""
+    item = _item(item_id)
+    return render_template("bank/statistics.html", item=item, report=services.item_statistics(item.id))

@@ -1,0 +1,85 @@
+"""Eligibility to book an exam: one service, so later rules (study hours, face checks) join the same list.
+
+Each check returns a message when the trainee fails it; `check_eligibility` raises them all at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+
+from exams.sessions.models import Commitment
+from opcert.accounts.idnumber import IdNumberError, parse_id_number
+from opcert.accounts.models import User
+from opcert.catalogue.models import Education, Item
+from opcert.errors import DomainError
+from opcert.extensions import db
+
+EDUCATION_RANK = {Education.JUNIOR: 1, Education.SENIOR: 2}
+
+
+class IneligibleError(DomainError):
+    """The trainee does not (yet) meet the conditions to sit the exam; `reasons` name each unmet one."""
+
+
+Check = Callable[[User, Item, dt.date], "str | None"]
+
+
+def current_commitment(trainee: User) -> Commitment | None:
+    """The trainee's commitment for the current statement version, if signed."""
+    version = str(current_app.config["COMMITMENT_VERSION"])
+    query = sa.select(Commitment).where(Commitment.trainee_id == trainee.id, Commitment.version == version)
+    return db.session.execute(query).scalars().first()
+
+
+def check_age(trainee: User, item: Item, exam_day: dt.date) -> str | None:
+    """At least MIN_AGE and below the statutory retirement age (by sex) on the exam day, from the ID number."""
+    try:
+        parsed = parse_id_number(trainee.id_number or "", today=exam_day)
+    except IdNumberError:
+        return _("身份证号码无法核验年龄，请联系考点核对身份信息。")
+    age = parsed.age_on(exam_day)
+    minimum = int(current_app.config["MIN_AGE"])
+    if age < minimum:
+        return _("考试当日未满%(n)d周岁，不能参加特种作业考试。", n=minimum)
+    key = "EXAM_RETIREMENT_AGE_MALE" if parsed.sex == "M" else "EXAM_RETIREMENT_AGE_FEMALE"
+    retirement = int(current_app.config[key])
+    if age >= retirement:
+        return _("考试当日已达到法定退休年龄（%(n)d周岁），不能申请特种作业操作证。", n=retirement)
+    return None
+
+
+def check_item_offered(trainee: User, item: Item, exam_day: dt.date) -> str | None:
+    """The item is one this deployment examines."""
+    if not item.offered:
+        return _("本平台目前不开考“%(item)s”。", item=item.name)
+    return None
+
+
+def check_commitment(trainee: User, item: Item, exam_day: dt.date) -> str | None:
+    """The current commitment (告知承诺) is signed, with an education level the item accepts."""
+    commitment = current_commitment(trainee)
+    if commitment is None:
+        return _("请先签署《告知承诺书》（身体健康、无妨碍从事特种作业的疾病、学历、在本市居住或工作、信息真实）。")
+    if EDUCATION_RANK[commitment.education] < EDUCATION_RANK[item.education]:
+        return _("“%(item)s”要求%(level)s学历，您承诺的学历不符合。", item=item.name, level=item.education.label)
+    return None
+
+
+CHECKS: list[Check] = [check_age, check_item_offered, check_commitment]
+
+
+def eligibility_problems(*, trainee: User, item: Item, exam_day: dt.date) -> list[str]:
+    """Every unmet condition, in order, as Chinese messages (empty: eligible)."""
+    return [message for check in CHECKS if (message := check(trainee, item, exam_day)) is not None]
+
+
+def check_eligibility(*, trainee: User, item: Item, exam_day: dt.date) -> None:
+    """Raise IneligibleError listing every unmet condition for sitting `item` on `exam_day`."""
+    problems = eligibility_problems(trainee=trainee, item=item, exam_day=exam_day)
+    if problems:
+        raise IneligibleError(problems[0], {f"eligibility_{n}": p for n, p in enumerate(problems)})

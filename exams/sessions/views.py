@@ -1,0 +1,451 @@
+"""Session and booking pages: thin views over exams.sessions.services."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from exams.sessions import services
+from exams.sessions.eligibility import current_commitment, eligibility_problems
+from exams.sessions.forms import (
+    ActionForm,
+    BookForm,
+    CommitmentForm,
+    RescheduleForm,
+    RoomForm,
+    SessionForm,
+    SessionStatusForm,
+)
+from exams.sessions.models import Booking, BookingStatus, ExamPart, ExamSession, Room, RoomLayout, SessionStatus
+from exams.tickets import render_ticket_pdf, ticket_html
+from opcert.access import Role, allow
+from opcert.accounts.models import Organisation
+from opcert.catalogue.models import Education
+from opcert.db import utcnow
+from opcert.errors import DomainError, NotFoundError, populate_errors
+from opcert.extensions import db
+
+bp = Blueprint("sessions", __name__, template_folder="templates")
+MANAGERS = (Role.CENTRE_STAFF, Role.ADMIN)
+
+
+def _fail(form: FlaskForm | None, error: DomainError) -> None:
+    messages = populate_errors(form, error) if form is not None else [error.message]
+    for message in messages:
+        flash(message, "danger")
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(str(current_app.config["BABEL_DEFAULT_TIMEZONE"]))
+
+
+def _to_utc(local: dt.datetime | None) -> dt.datetime:
+    assert local is not None  # noqa: S101 (DataRequired has run)
+    return local.replace(tzinfo=_zone()).astimezone(dt.UTC)
+
+
+def _to_local(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(_zone()).replace(tzinfo=None)
+
+
+# --- trainee pages ---------------------------------------------------------------------------------
+
+
+@bp.route("/exams/sessions")
+@allow(Role.TRAINEE)
+def list_sessions() -> str:
+    """Open sessions for offered items."""
+    return render_template(
+        "sessions/list.html",
+        sessions=services.bookable_sessions(),
+        commitment=current_commitment(current_user),
+    )
+
+
+def _book_form(session: ExamSession) -> BookForm:
+    form = BookForm()
+    form.item_id.choices = [(i.id, f"{i.code} {i.name}") for i in session.items if i.offered]
+    return form
+
+
+@bp.route("/exams/sessions/<int:session_id>")
+@allow(Role.TRAINEE)
+def session_detail(session_id: int) -> str:
+    """A session, with the booking (or waitlist) form and what still stands in the way."""
+    try:
+        session = services.bookable_session(session_id=session_id)
+    except NotFoundError:
+        abort(404)
+    problems = {
+        item.id: eligibility_problems(trainee=current_user, item=item, exam_day=services.exam_day(session))
+        for item in session.items
+    }
+    return render_template(
+        "sessions/detail.html", session=session, form=_book_form(session), problems=problems, now=utcnow()
+    )
+
+
+def _book(session_id: int, *, waitlist: bool) -> Response:
+    try:
+        session = services.bookable_session(session_id=session_id)
+    except NotFoundError:
+        abort(404)
+    form = _book_form(session)
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            for message in errors:
+                flash(str(message), "danger")
+        return redirect(url_for("sessions.session_detail", session_id=session_id))
+    action = services.join_waitlist if waitlist else services.book_seat
+    try:
+        booking = action(trainee=current_user, session_id=session_id, item_id=form.item_id.data)
+    except NotFoundError:
+        db.session.rollback()
+        abort(404)
+    except DomainError as exc:
+        db.session.rollback()
+        _fail(None, exc)
+        return redirect(url_for("sessions.session_detail", session_id=session_id))
+    db.session.commit()
+    if waitlist:
+        flash(_("已登记候补。有人取消时将按登记顺序自动为您安排座位，并通知您。"), "success")
+    else:
+        flash(_("预约成功，座位号%(seat)s。", seat=booking.seat), "success")
+    return redirect(url_for("sessions.my_bookings"))
+
+
+@bp.route("/exams/sessions/<int:session_id>/book", methods=["POST"])
+@allow(Role.TRAINEE)
+def book(session_id: int) -> Response:
+    """Book a seat."""
+    return _book(session_id, waitlist=False)
+
+
+@bp.route("/exams/sessions/<int:session_id>/waitlist", methods=["POST"])
+@allow(Role.TRAINEE)
+def join_waitlist(session_id: int) -> Response:
+    """Join a full session's waitlist."""
+    return _book(session_id, waitlist=True)
+
+
+@bp.route("/bookings")
+@allow(Role.TRAINEE)
+def my_bookings() -> str:
+    """The trainee's bookings."""
+    return render_template(
+        "sessions/my_bookings.html",
+        bookings=services.my_bookings(trainee=current_user),
+        form=ActionForm(),
+        now=utcnow(),
+        BookingStatus=BookingStatus,
+    )
+
+
+@bp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
+@allow(Role.TRAINEE)
+def cancel_booking(booking_id: int) -> Response:
+    """Cancel one's own booking."""
+    form = ActionForm()
+    if form.validate_on_submit():
+        try:
+            services.cancel_booking(trainee=current_user, booking_id=booking_id)
+        except NotFoundError:
+            db.session.rollback()
+            abort(404)
+        except DomainError as exc:
+            db.session.rollback()
+            _fail(None, exc)
+        else:
+            db.session.commit()
+            flash(_("已取消预约。"), "success")
+    return redirect(url_for("sessions.my_bookings"))
+
+
+@bp.route("/bookings/<int:booking_id>/reschedule", methods=["GET", "POST"])
+@allow(Role.TRAINEE)
+def reschedule(booking_id: int) -> str | Response:
+    """Move a booking to another session of the same item."""
+    try:
+        booking = services.own_booking(trainee=current_user, booking_id=booking_id)
+    except NotFoundError:
+        abort(404)
+    targets = services.reschedule_targets(booking=booking)
+    form = RescheduleForm()
+    form.session_id.choices = [
+        (s.id, f"{s.centre.name} {s.room.name} {_to_local(s.starts_at):%Y-%m-%d %H:%M}") for s in targets
+    ]
+    if form.validate_on_submit():
+        try:
+            new = services.reschedule_booking(
+                trainee=current_user, booking_id=booking_id, new_session_id=form.session_id.data or 0
+            )
+        except NotFoundError:
+            db.session.rollback()
+            abort(404)
+        except DomainError as exc:
+            db.session.rollback()
+            _fail(form, exc)
+            return redirect(url_for("sessions.reschedule", booking_id=booking_id))
+        db.session.commit()
+        flash(_("改约成功，新座位号%(seat)s。", seat=new.seat), "success")
+        return redirect(url_for("sessions.my_bookings"))
+    return render_template("sessions/reschedule.html", booking=booking, form=form, targets=targets)
+
+
+@bp.route("/exams/commitment", methods=["GET", "POST"])
+@allow(Role.TRAINEE)
+def commitment() -> str | Response:
+    """Read and sign the commitment (告知承诺)."""
+    signed = current_commitment(current_user)
+    form = CommitmentForm()
+    if signed is None and form.validate_on_submit():
+        level = form.education.data
+        try:
+            services.sign_commitment(
+                trainee=current_user,
+                healthy=form.healthy.data,
+                no_disqualifying_illness=form.no_disqualifying_illness.data,
+                education=Education(level) if level in {e.value for e in Education} else None,
+                lives_or_works_in_city=form.lives_or_works_in_city.data,
+                truthful=form.truthful.data,
+                signed_name=form.signed_name.data or "",
+                ip=request.remote_addr or "",
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            _fail(form, exc)
+        else:
+            db.session.commit()
+            flash(_("已签署《告知承诺书》。"), "success")
+            return redirect(url_for("sessions.list_sessions"))
+    return render_template("sessions/commitment.html", form=form, signed=signed)
+
+
+@bp.route("/bookings/<int:booking_id>/ticket")
+@allow(Role.TRAINEE)
+def ticket(booking_id: int) -> str:
+    """The printable admission ticket of one's own booking."""
+    try:
+        data = services.ticket_for(trainee=current_user, booking_id=booking_id)
+    except NotFoundError:
+        abort(404)
+    return ticket_html(data)
+
+
+@bp.route("/bookings/<int:booking_id>/ticket.pdf")
+@allow(Role.TRAINEE)
+def ticket_pdf(booking_id: int) -> Response:
+    """The admission ticket as PDF."""
+    try:
+        data = services.ticket_for(trainee=current_user, booking_id=booking_id)
+    except NotFoundError:
+        abort(404)
+    try:
+        pdf = render_ticket_pdf(data)
+    except DomainError as exc:
+        flash(exc.message, "danger")
+        return redirect(url_for("sessions.ticket", booking_id=booking_id))
+    response = Response(pdf, mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'inline; filename="ticket-{booking_id}.pdf"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- centre staff pages ----------------------------------------------------------------------------
+
+
+def _centre(centre_id: int) -> Organisation:
+    try:
+        return services.visible_centre(viewer=current_user, centre_id=centre_id)
+    except NotFoundError:
+        abort(404)
+
+
+def _managed(session_id: int) -> ExamSession:
+    try:
+        return services.managed_session(viewer=current_user, session_id=session_id)
+    except NotFoundError:
+        abort(404)
+
+
+@bp.route("/centres")
+@allow(*MANAGERS)
+def centres() -> str | Response:
+    """Exam centres the user manages (staff go straight to their own)."""
+    found = services.list_centres(viewer=current_user)
+    if current_user.role is not Role.ADMIN and len(found) == 1:
+        return redirect(url_for("sessions.centre_sessions", centre_id=found[0].id))
+    return render_template("sessions/centres.html", centres=found)
+
+
+@bp.route("/centres/<int:centre_id>/rooms")
+@allow(*MANAGERS)
+def centre_rooms(centre_id: int) -> str:
+    """A centre's rooms."""
+    centre = _centre(centre_id)
+    return render_template("sessions/rooms.html", centre=centre, rooms=services.list_rooms(centre=centre))
+
+
+@bp.route("/centres/<int:centre_id>/rooms/new", methods=["GET", "POST"], endpoint="new_room")
+@bp.route("/centres/<int:centre_id>/rooms/<int:room_id>/edit", methods=["GET", "POST"])
+@allow(*MANAGERS)
+def edit_room(centre_id: int, room_id: int | None = None) -> str | Response:
+    """Create or change a room."""
+    centre = _centre(centre_id)
+    room: Room | None = None
+    if room_id is not None:
+        try:
+            room = services.visible_room(viewer=current_user, room_id=room_id)
+        except NotFoundError:
+            abort(404)
+        if room.centre_id != centre.id:
+            abort(404)
+    form = RoomForm(obj=room)
+    if form.validate_on_submit():
+        try:
+            services.save_room(
+                centre=centre,
+                room=room,
+                name=form.name.data or "",
+                layout=RoomLayout(form.layout.data),
+                seats=form.seats.data or 0,
+                seats_per_row=form.seats_per_row.data or 0,
+                is_active=form.is_active.data,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            _fail(form, exc)
+        else:
+            db.session.commit()
+            flash(_("考场已保存。"), "success")
+            return redirect(url_for("sessions.centre_rooms", centre_id=centre.id))
+    return render_template("sessions/room_form.html", centre=centre, room=room, form=form)
+
+
+@bp.route("/centres/<int:centre_id>/sessions")
+@allow(*MANAGERS)
+def centre_sessions(centre_id: int) -> str:
+    """A centre's sessions."""
+    centre = _centre(centre_id)
+    return render_template(
+        "sessions/centre_sessions.html", centre=centre, sessions=services.list_centre_sessions(centre=centre)
+    )
+
+
+def _session_form(centre: Organisation, session: ExamSession | None) -> SessionForm:
+    form = SessionForm()
+    if session is not None and request.method == "GET":
+        form.part.data = session.part.value
+        form.item_ids.data = [i.id for i in session.items]
+        form.room_id.data = session.room_id
+        form.starts_at.data = _to_local(session.starts_at)
+        form.duration_minutes.data = session.duration_minutes
+        form.capacity.data = session.capacity
+        form.booking_opens_at.data = _to_local(session.booking_opens_at)
+        form.booking_closes_at.data = _to_local(session.booking_closes_at)
+        form.cancel_deadline.data = _to_local(session.cancel_deadline)
+    form.room_id.choices = [
+        (r.id, f"{r.name}（{r.layout.label}，{r.seats}座）")
+        for r in services.list_rooms(centre=centre, active_only=True)
+    ]
+    form.item_ids.choices = [(i.id, f"{i.code} {i.name}") for i in services.offered_items()]
+    return form
+
+
+@bp.route("/centres/<int:centre_id>/sessions/new", methods=["GET", "POST"], endpoint="new_session")
+@bp.route("/centres/<int:centre_id>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@allow(*MANAGERS)
+def edit_session(centre_id: int, session_id: int | None = None) -> str | Response:
+    """Create or change a session."""
+    centre = _centre(centre_id)
+    session = _managed(session_id) if session_id is not None else None
+    if session is not None and session.centre_id != centre.id:
+        abort(404)
+    form = _session_form(centre, session)
+    if form.validate_on_submit():
+        plan = services.SessionPlan(
+            room_id=form.room_id.data or 0,
+            item_ids=list(form.item_ids.data or []),
+            part=ExamPart(form.part.data),
+            starts_at=_to_utc(form.starts_at.data),
+            duration_minutes=form.duration_minutes.data or 0,
+            capacity=form.capacity.data or 0,
+            booking_opens_at=_to_utc(form.booking_opens_at.data),
+            booking_closes_at=_to_utc(form.booking_closes_at.data),
+            cancel_deadline=_to_utc(form.cancel_deadline.data),
+        )
+        try:
+            saved = services.save_session(centre=centre, session=session, plan=plan)
+        except DomainError as exc:
+            db.session.rollback()
+            _fail(form, exc)
+        else:
+            db.session.commit()
+            flash(_("场次已保存。"), "success")
+            return redirect(url_for("sessions.manage_session", session_id=saved.id))
+    return render_template("sessions/session_form.html", centre=centre, session=session, form=form)
+
+
+@bp.route("/exams/sessions/<int:session_id>/manage")
+@allow(*MANAGERS)
+def manage_session(session_id: int) -> str:
+    """A session's details and bookings, for its centre's staff."""
+    session = _managed(session_id)
+    return render_template(
+        "sessions/manage.html",
+        session=session,
+        bookings=services.session_bookings(session=session),
+        form=ActionForm(),
+        status_form=SessionStatusForm(),
+        now=utcnow(),
+        SessionStatus=SessionStatus,
+        BookingStatus=BookingStatus,
+        transitions=services.SESSION_TRANSITIONS[session.status],
+    )
+
+
+@bp.route("/exams/sessions/<int:session_id>/status", methods=["POST"])
+@allow(*MANAGERS)
+def set_session_status(session_id: int) -> Response:
+    """Open, close or cancel a session."""
+    session = _managed(session_id)
+    form = SessionStatusForm()
+    target = form.target()
+    if form.validate_on_submit() and target is not None:
+        try:
+            services.change_session_status(session=session, status=target)
+        except DomainError as exc:
+            db.session.rollback()
+            _fail(None, exc)
+        else:
+            db.session.commit()
+            flash(_("场次状态已更新为“%(s)s”。", s=target.label), "success")
+    return redirect(url_for("sessions.manage_session", session_id=session_id))
+
+
+@bp.route("/exams/bookings/<int:booking_id>/no-show", methods=["POST"])
+@allow(*MANAGERS)
+def mark_no_show(booking_id: int) -> Response:
+    """Record a no-show."""
+    form = ActionForm()
+    try:
+        booking: Booking = services.booking_for_staff(viewer=current_user, booking_id=booking_id)
+    except NotFoundError:
+        abort(404)
+    session_id = booking.session_id
+    if form.validate_on_submit():
+        try:
+            services.mark_no_show(viewer=current_user, booking_id=booking_id)
+        except DomainError as exc:
+            db.session.rollback()
+            _fail(None, exc)
+        else:
+            db.session.commit()
+            flash(_("已登记缺考。"), "success")
+    return redirect(url_for("sessions.manage_session", session_id=session_id))

@@ -1,0 +1,256 @@
+"""Admission tickets (准考证): the signed token in the QR code, the PDF and the printable page.
+
+The QR code carries a short signed token (booking id and expiry, HMAC-SHA256 with a key derived from SECRET_KEY and
+TICKET_TOKEN_SALT) that the check-in desk scans and reads back with `read_ticket_token`. The ticket itself shows
+the ID number only masked.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import functools
+import hashlib
+import io
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import segno
+from flask import current_app, render_template
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from fpdf import FPDF
+from fpdf.enums import WrapMode, XPos, YPos
+from itsdangerous import BadData, URLSafeSerializer
+from markupsafe import Markup
+
+from opcert.db import utcnow
+from opcert.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# Searched after TICKET_FONT_PATH: Debian/Ubuntu (fonts-noto-cjk), Fedora, Arch, WenQuanYi, Windows.
+FONT_CANDIDATES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+)
+
+DEFAULT_RULES = (
+    _l("考生须携带本准考证和本人有效居民身份证，于开考前30分钟到达考点，经人证核验后入场。"),
+    _l("开考15分钟后不得入场；考试期间不得擅自离开考场。"),
+    _l("除考点允许的物品外，手机等电子设备须关机并存放在指定位置，不得带入座位。"),
+    _l("考生须按座位号就座，服从考评员和考点工作人员的管理，遵守考场纪律。"),
+    _l("替考、作弊等违纪行为按有关规定处理，考试成绩无效。"),
+)
+
+
+class TicketTokenError(DomainError):
+    """The scanned token was forged, damaged or has expired."""
+
+
+class TicketFontMissingError(DomainError):
+    """No font that can show Chinese text was found for the PDF."""
+
+
+@dataclasses.dataclass(frozen=True)
+class TicketData:
+    """Everything printed on one admission ticket (the ID number only masked)."""
+
+    name: str
+    masked_id: str
+    item: str
+    centre: str
+    address: str
+    room: str
+    seat: int
+    starts_at: dt.datetime
+    duration_minutes: int
+    rules: list[str]
+    photo_jpeg: bytes | None
+    token: str
+    exam_kind: str
+
+    def __post_init__(self) -> None:
+        if self.starts_at.tzinfo is None:
+            raise ValueError("starts_at must be an aware datetime")
+        if "*" not in self.masked_id:
+            raise ValueError("masked_id must be masked (opcert.accounts.idnumber.mask_id_number)")
+
+    @property
+    def ends_at(self) -> dt.datetime:
+        """When the exam ends."""
+        return self.starts_at + dt.timedelta(minutes=self.duration_minutes)
+
+
+def default_rules() -> list[str]:
+    """The standard exam-room rules in the current language."""
+    return [str(rule) for rule in DEFAULT_RULES]
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(
+        current_app.config["SECRET_KEY"],
+        salt=current_app.config.get("TICKET_TOKEN_SALT", "opcert.exams.ticket"),
+        signer_kwargs={"digest_method": hashlib.sha256},
+    )
+
+
+def make_ticket_token(booking_id: int, *, expires_at: dt.datetime) -> str:
+    """A short signed token for the ticket's QR code: the booking id, valid until `expires_at`."""
+    if expires_at.tzinfo is None:
+        raise ValueError("expires_at must be an aware datetime")
+    token = _serializer().dumps([booking_id, int(expires_at.timestamp())])
+    return str(token)
+
+
+def read_ticket_token(token: str, *, now: dt.datetime | None = None) -> int:
+    """The booking id in a scanned token; TicketTokenError when it is forged, damaged or expired."""
+    try:
+        payload = _serializer().loads(token)
+    except (BadData, UnicodeError, ValueError) as exc:
+        raise TicketTokenError(_("准考证二维码无效")) from exc
+    if not (isinstance(payload, list) and len(payload) == 2 and all(type(v) is int for v in payload)):
+        raise TicketTokenError(_("准考证二维码无效"))
+    booking_id, expires = payload
+    if (now or utcnow()) >= dt.datetime.fromtimestamp(expires, dt.UTC):
+        raise TicketTokenError(_("准考证已过期"))
+    return int(booking_id)
+
+
+def exam_time_text(ticket: TicketData) -> str:
+    """The date and the start–end time in Beijing time, in the current language."""
+    start = ticket.starts_at.astimezone(SHANGHAI)
+    end = ticket.ends_at.astimezone(SHANGHAI)
+    return _(
+        "%(date)s %(start)s–%(end)s（北京时间）",
+        date=format_date(start.date(), "full"),
+        start=f"{start:%H:%M}",
+        end=f"{end:%H:%M}",
+    )
+
+
+def _fields(ticket: TicketData) -> list[tuple[str, str]]:
+    return [
+        (_("姓名"), ticket.name),
+        (_("身份证号"), ticket.masked_id),
+        (_("考试项目"), ticket.item),
+        (_("考试类型"), ticket.exam_kind),
+        (_("考试时间"), exam_time_text(ticket)),
+        (_("考试时长"), _("%(minutes)d分钟", minutes=ticket.duration_minutes)),
+        (_("考点"), ticket.centre),
+        (_("考点地址"), ticket.address),
+        (_("考场"), ticket.room),
+        (_("座位号"), str(ticket.seat)),
+    ]
+
+
+def find_cjk_font(preferred: str | None, candidates: Sequence[str] = FONT_CANDIDATES) -> Path:
+    """The first readable font file among `preferred` and the candidates; TicketFontMissingError if none."""
+    for name in (preferred, *candidates):
+        if name and Path(name).is_file():
+            return Path(name)
+    raise TicketFontMissingError(
+        _("未找到可显示中文的字体，无法生成准考证PDF。请安装 fonts-noto-cjk，或设置 TICKET_FONT_PATH。")
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _simplified_chinese_face(path: Path) -> int:
+    """In a font collection, the index of the Simplified Chinese face (Noto CJK puts Japanese first)."""
+    if path.suffix.lower() != ".ttc":
+        return 0
+    from fontTools.ttLib import TTCollection
+
+    try:
+        with TTCollection(str(path), lazy=True) as collection:
+            names = [str(font["name"].getDebugName(1) or "") for font in collection.fonts]
+    except Exception:
+        logger.warning("could not read the faces of %s; using its first face", path, exc_info=True)
+        return 0
+    for index, name in enumerate(names):
+        if name.endswith((" SC", " GB")) and "Mono" not in name:
+            return index
+    return 0
+
+
+def _qr(token: str) -> segno.QRCode:
+    return segno.make_qr(token, error="m")
+
+
+def render_ticket_pdf(ticket: TicketData) -> bytes:
+    """The ticket as a one-page A4 PDF with an embedded CJK font, the photo and the QR code."""
+    font = find_cjk_font(current_app.config.get("TICKET_FONT_PATH"))
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.set_margins(15, 15, 15)
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_font("cjk", fname=str(font), collection_font_number=_simplified_chinese_face(font))
+    pdf.set_title(_("准考证"))
+    pdf.set_creator("opcert")
+    pdf.add_page()
+
+    pdf.set_font("cjk", size=20)
+    pdf.cell(0, 12, _("特种作业人员安全技术考试准考证"), align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.ln(4)
+    top = pdf.get_y()
+
+    # Right column: photo above the QR code.
+    right_x, right_w = 150.0, 45.0
+    if ticket.photo_jpeg:
+        pdf.image(io.BytesIO(ticket.photo_jpeg), x=right_x + 5, y=top, w=35, h=43, keep_aspect_ratio=True)
+    else:
+        pdf.set_font("cjk", size=10)
+        pdf.rect(right_x + 5, top, 35, 43)
+        pdf.set_xy(right_x + 5, top + 18)
+        pdf.cell(35, 6, _("照片"), align="C")
+    png = io.BytesIO()
+    _qr(ticket.token).save(png, kind="png", scale=10, border=4)
+    png.seek(0)
+    pdf.image(png, x=right_x, y=top + 48, w=right_w, h=right_w)
+    pdf.set_font("cjk", size=9)
+    pdf.set_xy(right_x, top + 48 + right_w + 1)
+    pdf.multi_cell(right_w, 5, _("入场时请出示此二维码"), align="C", wrapmode=WrapMode.CHAR)
+
+    # Left column: the fields in a bordered table.
+    pdf.set_xy(15, top)
+    label_w, value_w, line_h = 28.0, 102.0, 8.0
+    for label, value in _fields(ticket):
+        pdf.set_font("cjk", size=11)
+        y = pdf.get_y()
+        pdf.set_x(15 + label_w)
+        pdf.multi_cell(
+            value_w, line_h, value, border=1, align="L", wrapmode=WrapMode.CHAR, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
+        height = pdf.get_y() - y
+        pdf.set_xy(15, y)
+        pdf.cell(label_w, height, label, border=1, align="C")
+        pdf.set_xy(15, y + height)
+
+    pdf.set_y(max(pdf.get_y(), top + 48 + right_w + 8) + 6)
+    pdf.set_font("cjk", size=13)
+    pdf.cell(0, 8, _("考试须知"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.set_font("cjk", size=10)
+    for number, rule in enumerate(ticket.rules, start=1):
+        pdf.multi_cell(0, 6, f"{number}. {rule}", wrapmode=WrapMode.CHAR, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    return bytes(pdf.output())
+
+
+def ticket_html(ticket: TicketData) -> str:
+    """The printable ticket page (A4 on paper, one column on a phone) with the QR code as inline SVG."""
+    photo_uri = (
+        "data:image/jpeg;base64," + base64.b64encode(ticket.photo_jpeg).decode("ascii") if ticket.photo_jpeg else None
+    )
+    qr_svg = Markup(_qr(ticket.token).svg_inline(scale=5, border=4, title=_("准考证二维码")))  # noqa: S704 (segno's own SVG)
+    return render_template(
+        "tickets/ticket.html", ticket=ticket, fields=_fields(ticket), photo_uri=photo_uri, qr_svg=qr_svg
+    )
