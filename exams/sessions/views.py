@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from exams.sessions import services
@@ -28,17 +27,11 @@ from opcert.access import Role, allow
 from opcert.accounts.models import Organisation
 from opcert.catalogue.models import Education
 from opcert.db import utcnow
-from opcert.errors import DomainError, NotFoundError, populate_errors
+from opcert.errors import DomainError, NotFoundError, report_refusal
 from opcert.extensions import db
 
 bp = Blueprint("sessions", __name__, template_folder="templates")
 MANAGERS = (Role.CENTRE_STAFF, Role.ADMIN)
-
-
-def _fail(form: FlaskForm | None, error: DomainError) -> None:
-    messages = populate_errors(form, error) if form is not None else [error.message]
-    for message in messages:
-        flash(message, "danger")
 
 
 def _zone() -> ZoneInfo:
@@ -109,8 +102,7 @@ def _book(session_id: int, *, waitlist: bool) -> Response:
         db.session.rollback()
         abort(404)
     except DomainError as exc:
-        db.session.rollback()
-        _fail(None, exc)
+        report_refusal(exc)
         return redirect(url_for("sessions.session_detail", session_id=session_id))
     db.session.commit()
     if waitlist:
@@ -159,8 +151,7 @@ def cancel_booking(booking_id: int) -> Response:
             db.session.rollback()
             abort(404)
         except DomainError as exc:
-            db.session.rollback()
-            _fail(None, exc)
+            report_refusal(exc)
         else:
             db.session.commit()
             flash(_("已取消预约。"), "success")
@@ -189,8 +180,7 @@ def reschedule(booking_id: int) -> str | Response:
             db.session.rollback()
             abort(404)
         except DomainError as exc:
-            db.session.rollback()
-            _fail(form, exc)
+            report_refusal(exc, form)
             return redirect(url_for("sessions.reschedule", booking_id=booking_id))
         db.session.commit()
         flash(_("改约成功，新座位号%(seat)s。", seat=new.seat), "success")
@@ -218,8 +208,7 @@ def commitment() -> str | Response:
                 ip=request.remote_addr or "",
             )
         except DomainError as exc:
-            db.session.rollback()
-            _fail(form, exc)
+            report_refusal(exc, form)
         else:
             db.session.commit()
             flash(_("已签署《告知承诺书》。"), "success")
@@ -319,8 +308,7 @@ def edit_room(centre_id: int, room_id: int | None = None) -> str | Response:
                 is_active=form.is_active.data,
             )
         except DomainError as exc:
-            db.session.rollback()
-            _fail(form, exc)
+            report_refusal(exc, form)
         else:
             db.session.commit()
             flash(_("考场已保存。"), "success")
@@ -383,8 +371,7 @@ def edit_session(centre_id: int, session_id: int | None = None) -> str | Respons
         try:
             saved = services.save_session(centre=centre, session=session, plan=plan)
         except DomainError as exc:
-            db.session.rollback()
-            _fail(form, exc)
+            report_refusal(exc, form)
         else:
             db.session.commit()
             flash(_("场次已保存。"), "success")
@@ -421,8 +408,7 @@ def set_session_status(session_id: int) -> Response:
         try:
             services.change_session_status(session=session, status=target)
         except DomainError as exc:
-            db.session.rollback()
-            _fail(None, exc)
+            report_refusal(exc)
         else:
             db.session.commit()
             flash(_("场次状态已更新为“%(s)s”。", s=target.label), "success")
@@ -443,8 +429,7 @@ def mark_no_show(booking_id: int) -> Response:
         try:
             services.mark_no_show(viewer=current_user, booking_id=booking_id)
         except DomainError as exc:
-            db.session.rollback()
-            _fail(None, exc)
+            report_refusal(exc)
         else:
             db.session.commit()
             flash(_("已登记缺考。"), "success")

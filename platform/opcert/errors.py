@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask import Flask, render_template
+from flask import Flask, flash, render_template
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
@@ -36,6 +36,20 @@ def populate_errors(form: FlaskForm, error: DomainError) -> list[str]:
     if not error.reasons:
         left.append(error.message)
     return left
+
+
+def show_errors(error: DomainError, form: FlaskForm | None = None) -> None:
+    """Put a refusal's reasons on the form's fields and flash whatever fits no field."""
+    for message in populate_errors(form, error) if form is not None else [error.message]:
+        flash(message, "danger")
+
+
+def report_refusal(error: DomainError, form: FlaskForm | None = None) -> None:
+    """A view's answer to a refused service call: undo the transaction, then show the reasons."""
+    from opcert.extensions import db
+
+    db.session.rollback()
+    show_errors(error, form)
 
 
 def register_error_handlers(app: Flask) -> None:

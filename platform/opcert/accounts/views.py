@@ -6,7 +6,6 @@ import segno
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from flask_wtf import FlaskForm
 from sqlalchemy.exc import OperationalError
 from werkzeug.wrappers import Response
 
@@ -25,7 +24,7 @@ from opcert.accounts.forms import (
 )
 from opcert.accounts.models import Organisation, OrgKind, User
 from opcert.db import utcnow
-from opcert.errors import DomainError, NotFoundError, populate_errors
+from opcert.errors import DomainError, NotFoundError, report_refusal, show_errors
 from opcert.extensions import db, login_manager
 from opcert.web import safe_next
 
@@ -64,11 +63,6 @@ def clear_session_keeping_language() -> None:
         session["lang"] = lang
 
 
-def _fail(form: FlaskForm, error: DomainError) -> None:
-    for message in populate_errors(form, error):
-        flash(message, "danger")
-
-
 def _complete_login(user: User) -> Response:
     next_url = safe_next(session.get(PENDING_KEY, {}).get("next")) if PENDING_KEY in session else None
     clear_session_keeping_language()
@@ -96,8 +90,7 @@ def register() -> str | Response:
                 password=form.password.data or "",
             )
         except DomainError as exc:
-            db.session.rollback()
-            _fail(form, exc)
+            report_refusal(exc, form)
         else:
             db.session.commit()
             flash(_("注册成功，请使用身份证号码和密码登录。"), "success")
@@ -120,7 +113,7 @@ def login() -> str | Response:
         except DomainError as exc:
             # Failure counters and the audit row must be kept even though the login is refused.
             db.session.commit()
-            _fail(form, exc)
+            show_errors(exc, form)
             return render_template("accounts/login.html", form=form)
         db.session.commit()
         next_url = safe_next(request.args.get("next"))
@@ -160,7 +153,7 @@ def verify_totp() -> str | Response:
             services.verify_totp(user=user, code=form.code.data or "")
         except DomainError as exc:
             db.session.commit()
-            _fail(form, exc)
+            show_errors(exc, form)
         else:
             return _complete_login(user)
     return render_template("accounts/totp_verify.html", form=form)
@@ -185,7 +178,7 @@ def setup_totp() -> str | Response:
             services.confirm_totp_enrolment(user=user, secret=secret, code=form.code.data or "")
         except DomainError as exc:
             db.session.commit()
-            _fail(form, exc)
+            show_errors(exc, form)
         else:
             return _complete_login(user)
     uri = services.totp_provisioning_uri(user=user, secret=secret)
@@ -249,8 +242,7 @@ def change_password() -> str | Response:
                 user=current_user, current=form.current_password.data or "", new=form.new_password.data or ""
             )
         except DomainError as exc:
-            db.session.rollback()
-            _fail(form, exc)
+            report_refusal(exc, form)
         else:
             db.session.commit()
             flash(_("密码已修改，其他设备上的登录已退出。"), "success")
@@ -318,8 +310,7 @@ def admin_new_user() -> str | Response:
                 organisation_id=form.organisation_id.data or None,
             )
         except DomainError as exc:
-            db.session.rollback()
-            _fail(form, exc)
+            report_refusal(exc, form)
         else:
             db.session.commit()
             flash(_("已创建账号 %(name)s。", name=user.login_name), "success")
@@ -349,8 +340,7 @@ def admin_user(user_id: int) -> str | Response:
                 by=current_user,
             )
         except DomainError as exc:
-            db.session.rollback()
-            _fail(form, exc)
+            report_refusal(exc, form)
         else:
             db.session.commit()
             flash(_("账号信息已保存。"), "success")
@@ -372,8 +362,7 @@ def admin_toggle_active(user_id: int) -> Response:
         try:
             services.set_user_active(user=user, active=not user.is_active, by=current_user)
         except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
+            report_refusal(exc)
         else:
             db.session.commit()
             flash(_("账号已启用。") if user.is_active else _("账号已停用，其所有登录已失效。"), "success")
@@ -408,8 +397,7 @@ def admin_set_password(user_id: int) -> str | Response:
         try:
             services.set_user_password(user=user, password=form.password.data or "")
         except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
+            report_refusal(exc)
         else:
             db.session.commit()
             flash(_("密码已重置，该用户的所有登录已失效。"), "success")
@@ -456,8 +444,7 @@ def admin_organisation_form(org_id: int | None) -> str | Response:
                 authority_id=form.authority_id.data or None,
             )
         except DomainError as exc:
-            db.session.rollback()
-            _fail(form, exc)
+            report_refusal(exc, form)
         else:
             db.session.commit()
             flash(_("机构信息已保存。"), "success")

@@ -10,7 +10,7 @@ from opcert.access import PUBLIC, Role, allow
 from opcert.catalogue import services
 from opcert.catalogue.forms import CategoryForm, ItemForm
 from opcert.catalogue.models import ITEM_SETTINGS, Category, Item
-from opcert.errors import DomainError, NotFoundError, populate_errors
+from opcert.errors import DomainError, NotFoundError, report_refusal
 from opcert.extensions import db
 
 bp = Blueprint("catalogue", __name__, template_folder="templates")
@@ -48,9 +48,7 @@ def admin_category(category_id: int | None) -> str | Response:
                 category=category, code=form.code.data or "", name=form.name.data or "", name_en=form.name_en.data or ""
             )
         except DomainError as exc:
-            db.session.rollback()
-            for message in populate_errors(form, exc):
-                flash(message, "danger")
+            report_refusal(exc, form)
         else:
             db.session.commit()
             flash(_("作业类别已保存。"), "success")
@@ -84,9 +82,7 @@ def admin_item(item_id: int | None) -> str | Response:
                 settings={key: getattr(form, key).data for key in ITEM_SETTINGS},
             )
         except DomainError as exc:
-            db.session.rollback()
-            for message in populate_errors(form, exc):
-                flash(message, "danger")
+            report_refusal(exc, form)
         else:
             db.session.commit()
             flash(_("操作项目已保存。"), "success")
