@@ -49,6 +49,23 @@ class QuestionForm(FlaskForm):
     submit = SubmitField(_l("保存"))
 
 
+class QuestionImageForm(FlaskForm):
+    """Attach or replace a question's image (JPEG or PNG)."""
+
+    image = FileField(
+        _l("题目图片（JPEG或PNG）"),
+        validators=[FileRequired(message=_l("请选择要上传的图片。"))],
+        render_kw={"accept": "image/jpeg,image/png"},
+    )
+    submit = SubmitField(_l("上传图片"))
+
+
+class RemoveImageForm(FlaskForm):
+    """Remove a question's image."""
+
+    submit = SubmitField(_l("删除图片"))
+
+
 class StatusForm(FlaskForm):
     """Change a question's status."""
 

@@ -1,4 +1,4 @@
-"""Question bank rules: import/export, editing and status, blueprints, paper generation, answer statistics."""
+"""Question bank rules: import/export, editing, images and status, blueprints, paper generation, statistics."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import random
 import secrets
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from PIL import Image
 from sqlalchemy.exc import IntegrityError
 
 from exams.bank import importer
@@ -30,6 +32,8 @@ from opcert.catalogue.models import Item
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
+from photos.images import ImageRejectedError, decode_image, encode_jpeg
+from photos.storage import FileStore
 
 KIND_ORDER = (QuestionKind.TRUE_FALSE, QuestionKind.SINGLE, QuestionKind.MULTIPLE)
 # Defaults for the settings QUESTION_FACILITY_MIN / _MAX and QUESTION_DISCRIMINATION_MIN.
@@ -37,6 +41,9 @@ FACILITY_MIN = 0.2
 FACILITY_MAX = 0.95
 DISCRIMINATION_MIN = 0.2
 GROUP_SHARE = 0.27
+# Question images: re-encoded JPEGs no longer than this on their longest side, kept under QUESTION_IMAGE_DIR.
+IMAGE_MAX_SIDE = 1200
+IMAGES = FileStore("QUESTION_IMAGE_DIR")
 
 
 class QuestionImportError(DomainError):
@@ -257,6 +264,62 @@ def change_status(*, question: Question, status: QuestionStatus) -> Question:
         details={"from": old.value, "to": status.value},
     )
     return question
+
+
+# --- question images -------------------------------------------------------------------------------------------
+
+
+def set_question_image(*, question: Question, data: bytes) -> str | None:
+    """Attach (or replace) the question's image from an uploaded JPEG/PNG; return the replaced file's key.
+
+    The upload is sniffed and decoded under the photo limits, shrunk to IMAGE_MAX_SIDE and stored as a fresh JPEG.
+    The replaced file stays on disk until the caller has committed and calls `discard_image_file`.
+    """
+    config = current_app.config
+    try:
+        decoded = decode_image(data, max_bytes=config["PHOTO_MAX_BYTES"], max_pixels=config["PHOTO_MAX_PIXELS"])
+    except ImageRejectedError as exc:
+        raise DomainError(exc.message, {"image": exc.message}) from None
+    image = Image.fromarray(decoded.rgb, mode="RGB")
+    image.thumbnail((IMAGE_MAX_SIDE, IMAGE_MAX_SIDE), Image.Resampling.LANCZOS)
+    key = IMAGES.save(encode_jpeg(np.asarray(image, dtype=np.uint8)))
+    old = question.image_key
+    question.image_key = key
+    db.session.flush()
+    record_event(
+        "question.image_set",
+        object_type="question",
+        object_id=question.id,
+        details={"width": image.width, "height": image.height, "replaced": old is not None},
+    )
+    return old
+
+
+def remove_question_image(*, question: Question) -> str | None:
+    """Detach the question's image; return its key so the caller removes the file after committing."""
+    old = question.image_key
+    if old is None:
+        return None
+    question.image_key = None
+    db.session.flush()
+    record_event("question.image_removed", object_type="question", object_id=question.id)
+    return old
+
+
+def discard_image_file(key: str | None) -> None:
+    """Remove a question image file no longer referenced (after the commit that dropped its reference)."""
+    if key is not None:
+        IMAGES.delete(key)
+
+
+def question_image(question: Question) -> bytes:
+    """The JPEG bytes of the question's image, or NotFoundError when it has none (or its file is gone)."""
+    if question.image_key is None:
+        raise NotFoundError(_("该题没有图片。"))
+    try:
+        return IMAGES.load(question.image_key)
+    except FileNotFoundError:
+        raise NotFoundError(_("该题没有图片。")) from None
 
 
 # --- blueprints ------------------------------------------------------------------------------------------------

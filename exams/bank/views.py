@@ -6,16 +6,23 @@ import io
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
 from exams.bank import services
-from exams.bank.forms import BlueprintForm, GenerateForm, ImportForm, QuestionForm, StatusForm
+from exams.bank.forms import (
+    BlueprintForm,
+    GenerateForm,
+    ImportForm,
+    QuestionForm,
+    QuestionImageForm,
+    RemoveImageForm,
+    StatusForm,
+)
 from exams.bank.models import OPTION_LETTERS, Question, QuestionKind, QuestionStatus
 from opcert.access import Role, allow
 from opcert.catalogue.models import Item
 from opcert.catalogue.services import list_categories
-from opcert.errors import DomainError, NotFoundError, populate_errors
+from opcert.errors import DomainError, NotFoundError, report_refusal
 from opcert.extensions import db
 
 bp = Blueprint("bank", __name__, template_folder="templates", url_prefix="/admin/bank")
@@ -35,12 +42,6 @@ def _question(question_id: int) -> Question:
         return services.get_question(question_id)
     except NotFoundError:
         abort(404)
-
-
-def _fail(form: FlaskForm, error: DomainError) -> None:
-    db.session.rollback()
-    for message in populate_errors(form, error):
-        flash(message, "danger")
 
 
 @bp.route("/")
@@ -94,7 +95,7 @@ def import_questions(item_id: int) -> str | Response:
             problems = [str(p) for p in exc.problems]
             flash(exc.message, "danger")
         except DomainError as exc:
-            _fail(form, exc)
+            report_refusal(exc, form)
         else:
             db.session.commit()
             flash(_("已导入%(n)d道题。", n=len(added)), "success")
@@ -126,28 +127,95 @@ def edit_question(item_id: int, question_id: int | None) -> str | Response:
     question = _question(question_id) if question_id is not None else None
     if question is not None and question.item_id != item.id:
         abort(404)
-    form = QuestionForm()
-    if question is not None and not form.is_submitted():
-        form.kind.data, form.stem.data, form.status.data = question.kind.value, question.stem, question.status.value
-        for letter, text in zip(OPTION_LETTERS, question.option_list, strict=False):
-            form[letter].data = text
-        if question.kind == QuestionKind.TRUE_FALSE:
-            form.answer.data = "对" if question.answer == "T" else "错"
-        else:
-            form.answer.data = question.answer
-        form.knowledge_point.data, form.difficulty.data = question.knowledge_point, str(question.difficulty)
-        form.explanation.data = question.explanation
+    form = _filled_form(question) if question is not None and request.method != "POST" else QuestionForm()
     if form.validate_on_submit():
         values = {name: str(form[name].data or "") for name in services.importer.FIELDS}
         try:
             saved = services.save_question(question=question, item_id=item.id, values=values)
         except DomainError as exc:
-            _fail(form, exc)
+            report_refusal(exc, form)
         else:
             db.session.commit()
             flash(_("题目%(id)d已保存。", id=saved.id), "success")
             return redirect(url_for("bank.list_questions", item_id=item.id))
-    return render_template("bank/question.html", item=item, question=question, form=form)
+    return _question_page(item, question, form, QuestionImageForm(formdata=None))
+
+
+def _question_page(item: Item, question: Question | None, form: QuestionForm, image_form: QuestionImageForm) -> str:
+    return render_template(
+        "bank/question.html",
+        item=item,
+        question=question,
+        form=form,
+        image_form=image_form,
+        remove_form=RemoveImageForm(formdata=None),
+    )
+
+
+def _filled_form(question: Question) -> QuestionForm:
+    """The question form showing the stored question (for the page an image upload re-renders)."""
+    form = QuestionForm(formdata=None)
+    form.kind.data, form.stem.data, form.status.data = question.kind.value, question.stem, question.status.value
+    for letter, text in zip(OPTION_LETTERS, question.option_list, strict=False):
+        form[letter].data = text
+    if question.kind == QuestionKind.TRUE_FALSE:
+        form.answer.data = "对" if question.answer == "T" else "错"
+    else:
+        form.answer.data = question.answer
+    form.knowledge_point.data, form.difficulty.data = question.knowledge_point, str(question.difficulty)
+    form.explanation.data = question.explanation
+    return form
+
+
+@bp.route("/questions/<int:question_id>/image", methods=["POST"])
+@allow(*MANAGERS)
+def upload_question_image(question_id: int) -> str | Response:
+    """Attach or replace the question's image; a refused file leaves everything as it was."""
+    question = _question(question_id)
+    form = QuestionImageForm()
+    if form.validate_on_submit():
+        try:
+            replaced = services.set_question_image(question=question, data=form.image.data.read())
+        except DomainError as exc:
+            report_refusal(exc, form)
+        else:
+            db.session.commit()
+            services.discard_image_file(replaced)
+            flash(_("题目%(id)d的图片已保存。", id=question.id), "success")
+            return redirect(url_for("bank.edit_question", item_id=question.item_id, question_id=question.id))
+    return _question_page(_item(question.item_id), question, _filled_form(question), form)
+
+
+@bp.route("/questions/<int:question_id>/image/remove", methods=["POST"])
+@allow(*MANAGERS)
+def remove_question_image(question_id: int) -> Response:
+    """Remove the question's image."""
+    question = _question(question_id)
+    if RemoveImageForm().validate_on_submit():
+        removed = services.remove_question_image(question=question)
+        db.session.commit()
+        services.discard_image_file(removed)
+        flash(_("题目%(id)d的图片已删除。", id=question.id), "success")
+    return redirect(url_for("bank.edit_question", item_id=question.item_id, question_id=question.id))
+
+
+@bp.route("/questions/<int:question_id>/image")
+@allow(*MANAGERS)
+def question_image(question_id: int) -> Response:
+    """The question's image, for the bank's own pages.
+
+    Candidates are not admitted here: the theory exam page will serve the images of their own paper's questions
+    through its own route when it is built.
+    """
+    question = _question(question_id)
+    try:
+        data = services.question_image(question)
+    except NotFoundError:
+        abort(404)
+    response = Response(data, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @bp.route("/questions/<int:question_id>/status", methods=["POST"])
@@ -210,7 +278,7 @@ def edit_blueprint(item_id: int) -> str | Response:
                 pass_mark=form.pass_mark.data or 0,
             )
         except DomainError as exc:
-            _fail(form, exc)
+            report_refusal(exc, form)
         else:
             db.session.commit()
             flash(_("组卷规则已保存。"), "success")
@@ -228,7 +296,7 @@ def generate_sample(item_id: int) -> str | Response:
         try:
             paper = services.generate_paper(item_id=item.id, purpose="sample")
         except DomainError as exc:
-            _fail(form, exc)
+            report_refusal(exc, form)
         else:
             db.session.commit()
             return redirect(url_for("bank.show_paper", paper_id=paper.id))

@@ -88,6 +88,7 @@ class DefaultConfig:
     QUESTION_FACILITY_MIN = 0.2  # item statistics: questions outside these bounds are flagged for checking
     QUESTION_FACILITY_MAX = 0.95
     QUESTION_DISCRIMINATION_MIN = 0.2
+    QUESTION_IMAGE_DIR: str | None = None  # question images (re-encoded JPEG); default: instance/question_images
     FACE_INDEX_FAISS_FACTORY = "Flat"  # exact; e.g. "IVF4096,PQ16" compresses a gallery too big for memory
     FACE_INDEX_FAISS_NPROBE = 16  # IVF lists visited per search (more: slower, closer to exact)
 
@@ -150,5 +151,7 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         app.config["PHOTO_SUBJECT_KEY"] = _instance_secret_key(instance, "photo_subject_key")
     if not app.config.get("PHOTO_STORAGE_DIR"):
         app.config["PHOTO_STORAGE_DIR"] = str(instance / "photos")
+    if not app.config.get("QUESTION_IMAGE_DIR"):
+        app.config["QUESTION_IMAGE_DIR"] = str(instance / "question_images")
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'opcert.sqlite'}"
