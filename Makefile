@@ -9,7 +9,7 @@ PORT ?= 8000
 WORKERS ?= 2
 PG_URL ?= $(OPCERT_TEST_DATABASE_URL)
 
-.PHONY: install translations messages run test lint typecheck pytest clean
+.PHONY: install system-deps translations messages run test lint typecheck pytest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Ticket PDFs embed a CJK font; their tests read pages back with poppler. Installed from Debian's packages when
+# missing and we are root (as on the project's machines and CI); otherwise say what to install.
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+system-deps:
+	@if [ ! -f $(CJK_FONT) ] || ! command -v pdftoppm >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk poppler-utils; \
+	  else echo "please install fonts-noto-cjk and poppler-utils (sudo apt-get install -y fonts-noto-cjk poppler-utils)"; exit 1; fi; \
+	fi
 
 translations: install
 	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS)
@@ -42,7 +52,7 @@ typecheck: install
 	$(BIN)/mypy
 
 # Every test on SQLite; again on PostgreSQL when OPCERT_TEST_DATABASE_URL is set (CI sets it).
-pytest: install translations
+pytest: install translations system-deps
 	$(BIN)/pytest
 	@if [ -n "$(PG_URL)" ]; then echo "== PostgreSQL run =="; OPCERT_TEST_DATABASE_URL="$(PG_URL)" $(BIN)/pytest --db postgresql; fi
 
