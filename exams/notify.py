@@ -1,7 +1,7 @@
 """Notifications: an in-app row written in the caller's transaction, and outside delivery (SMS) after the commit.
 
-`notify()` adds the row and puts the message in the session's outbox. When the outermost transaction commits, an
-`after_commit` hook hands the outbox to the configured sender (NOTIFY_SENDER); a rollback, or a savepoint rolled
+`notify()` adds the row and puts the message in the session's outbox. When the outermost transaction commits and
+has released its connection, the outbox goes to the configured sender (NOTIFY_SENDER); a rollback, or a savepoint rolled
 back, drops what it held, so nobody is told about a booking that was never stored. A failed delivery is logged and
 leaves the in-app row as it is: `channels` lists only the channels that delivered.
 """
@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 IN_APP = "in_app"
 OUTBOX_KEY = "opcert.notify.outbox"
+READY_KEY = "opcert.notify.ready"
 SENDER_KEY = "opcert.notify.sender"
 
 
@@ -227,21 +228,26 @@ def notify(*, user_id: int, kind: str, subject: str, body: str) -> Notification:
 
 
 @event.listens_for(Session, "after_commit")
-def _deliver_after_commit(session: Session) -> None:
+def _ready_after_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return  # a savepoint released: the outer transaction may still roll back
     outbox = session.info.pop(OUTBOX_KEY, [])
     # Rows added inside a savepoint that was rolled back are transient again: their messages are dropped.
     messages = [message for row, message in outbox if sa.inspect(row).persistent]
     if messages:
-        deliver(messages)
+        session.info[READY_KEY] = messages
 
 
 @event.listens_for(Session, "after_transaction_end")
-def _drop_outbox(session: Session, transaction: SessionTransaction) -> None:
-    # Runs after after_commit: whatever is left belongs to a transaction that was rolled back or closed.
-    if transaction.parent is None:
-        session.info.pop(OUTBOX_KEY, None)
+def _deliver_when_ended(session: Session, transaction: SessionTransaction) -> None:
+    # The outermost transaction is over and its connection is back in the pool, so recording the delivered
+    # channels on a connection of its own never holds two connections at once (no pool starvation under threads).
+    if transaction.parent is not None:
+        return
+    session.info.pop(OUTBOX_KEY, None)  # left over from a transaction that was rolled back or closed
+    ready = session.info.pop(READY_KEY, None)
+    if ready:
+        deliver(ready)
 
 
 def deliver(messages: list[OutgoingMessage]) -> None:

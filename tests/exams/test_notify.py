@@ -200,3 +200,19 @@ def test_navbar_badge_counts_unread_notifications(app, db) -> None:
     assert 'text-dark">3</span>' in text(client.get("/"))
     client.get("/notifications")
     assert 'text-dark">' not in text(client.get("/"))
+
+
+def test_delivery_after_commit_needs_no_second_connection(app, database_url) -> None:
+    # With one pooled connection and no overflow, recording the delivered channel must not wait for a second
+    # connection while the committed transaction still holds the first (threaded servers would starve).
+    tight = make_app(database_url, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 1, "max_overflow": 0, "pool_timeout": 2})
+    try:
+        with tight.app_context():
+            user_id = trainee().id
+            notify(user_id=user_id, kind=NotificationKind.BOOKING_CONFIRMED.value, subject="s", body="b")
+            _db.session.commit()
+            channels = _db.session.execute(sa.select(Notification.channels)).scalars().all()
+            assert channels == ["in_app,log"]
+    finally:
+        with tight.app_context():
+            _db.engine.dispose()
