@@ -360,6 +360,14 @@ def view_photo(*, photo_id: int, reason: str) -> tuple[Photo, bytes]:
     return photo, data
 
 
+def reference_photo_jpeg(id_number: str, *, reason: str) -> bytes | None:
+    """The person's reference photo as JPEG (None when there is none); the view is audited like any other."""
+    status = reference_status(id_number)
+    if status.photo is None:
+        return None
+    return view_photo(photo_id=status.photo.id, reason=reason)[1]
+
+
 def certificate_photo(id_number: str) -> bytes:
     """The reference photo cropped to the certificate's size, as JPEG."""
     status = reference_status(id_number)

@@ -52,10 +52,9 @@ def my_photo() -> str | WerkzeugResponse:
 @allow(Role.TRAINEE)
 def my_photo_image() -> Response:
     """The trainee's own reference photo."""
-    status = services.reference_status(current_user.id_number)
-    if status.photo is None:
+    data = services.reference_photo_jpeg(current_user.id_number, reason="self")
+    if data is None:
         abort(404)
-    _photo, data = services.view_photo(photo_id=status.photo.id, reason="self")
     db.session.commit()
     return _image_response(data)
 

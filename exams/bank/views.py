@@ -228,8 +228,7 @@ def change_status(question_id: int) -> Response:
         try:
             services.change_status(question=question, status=QuestionStatus(form.status.data))
         except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
+            report_refusal(exc)
         else:
             db.session.commit()
             flash(_("题目状态已更改。"), "success")

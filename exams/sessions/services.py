@@ -41,15 +41,13 @@ from exams.tickets import TicketData, default_rules, make_ticket_token
 from opcert.access import Role
 from opcert.accounts.idnumber import mask_id_number
 from opcert.accounts.models import Organisation, OrgKind, User
+from opcert.accounts.services import visible_organisation
 from opcert.audit.services import record_event
 from opcert.catalogue.models import Education, Item
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
-from photos import storage as photo_storage
-from photos.services import reference_status
-
-# Defaults for the settings this package reads; OPCERT_* environment variables and create_app() overrides win.
+from photos.services import reference_photo_jpeg
 
 
 class BookingError(DomainError):
@@ -108,12 +106,11 @@ def _set_booking_status(booking: Booking, new: BookingStatus, now: dt.datetime) 
 
 def visible_centre(*, viewer: User, centre_id: int) -> Organisation:
     """An exam centre the viewer manages: administrators any, centre staff only their own (else 404)."""
-    centre = db.session.get(Organisation, centre_id)
-    if (
-        centre is None
-        or centre.kind is not OrgKind.EXAM_CENTRE
-        or (viewer.role is not Role.ADMIN and viewer.organisation_id != centre.id)
-    ):
+    try:
+        centre = visible_organisation(viewer=viewer, org_id=centre_id)
+    except NotFoundError:
+        centre = None
+    if centre is None or centre.kind is not OrgKind.EXAM_CENTRE:
         raise NotFoundError(_("考点不存在。"))
     return centre
 
@@ -754,6 +751,23 @@ def _release(booking: Booking, status: BookingStatus, now: dt.datetime) -> None:
         _promote_waitlist(booking.session, now)
 
 
+def can_cancel(booking: Booking, now: dt.datetime) -> bool:
+    """A waitlist place can always be given up; a seat only until the session's cancellation deadline."""
+    if not booking.status.is_active:
+        return False
+    return booking.status is BookingStatus.WAITLISTED or now <= booking.session.cancel_deadline
+
+
+def can_reschedule(booking: Booking, now: dt.datetime) -> bool:
+    """A confirmed seat can be moved until the cancellation deadline."""
+    return booking.status is BookingStatus.CONFIRMED and now <= booking.session.cancel_deadline
+
+
+def can_mark_no_show(booking: Booking, now: dt.datetime) -> bool:
+    """Staff record a no-show for a candidate with a seat once the session has started."""
+    return booking.status is BookingStatus.CONFIRMED and now >= booking.session.starts_at
+
+
 def cancel_booking(*, trainee: User, booking_id: int, now: dt.datetime | None = None) -> Booking:
     """Cancel one's own booking before the session's cancellation deadline (a waitlist place at any time)."""
     now = now or utcnow()
@@ -761,7 +775,7 @@ def cancel_booking(*, trainee: User, booking_id: int, now: dt.datetime | None = 
     if not booking.status.is_active:
         raise _error(BookingError, _("该预约已不是有效状态，无需取消。"))
     session = booking.session
-    if booking.status is BookingStatus.CONFIRMED and now > session.cancel_deadline:
+    if not can_cancel(booking, now):
         raise _error(BookingError, _("已超过取消截止时间（%(t)s），不能取消预约。", t=_local(session.cancel_deadline)))
     _release(booking, BookingStatus.CANCELLED, now)
     record_event("exam.booking_cancelled", object_type="exam_booking", object_id=booking.id)
@@ -778,7 +792,7 @@ def reschedule_booking(
         raise _error(BookingError, _("只有已确认座位的预约可以改约。"))
     if old.session_id == new_session_id:
         raise _error(BookingError, _("请选择另一个场次。"), "session_id")
-    if now > old.session.cancel_deadline:
+    if not can_reschedule(old, now):
         raise _error(
             BookingError, _("已超过原场次的取消截止时间（%(t)s），不能改约。", t=_local(old.session.cancel_deadline))
         )
@@ -838,10 +852,10 @@ def mark_no_show(*, booking_id: int, viewer: User, now: dt.datetime | None = Non
     """Staff record that a candidate with a seat did not come; only once the session has started."""
     now = now or utcnow()
     booking = booking_for_staff(viewer=viewer, booking_id=booking_id)
-    if now < booking.session.starts_at:
-        raise _error(BookingError, _("考试开始后才能登记缺考。"))
     if booking.status is not BookingStatus.CONFIRMED:
         raise _error(BookingError, _("只有已确认座位的考生可以登记缺考。"))
+    if not can_mark_no_show(booking, now):
+        raise _error(BookingError, _("考试开始后才能登记缺考。"))
     _set_booking_status(booking, BookingStatus.NO_SHOW, now)
     db.session.flush()
     record_event("exam.no_show", object_type="exam_booking", object_id=booking.id)
@@ -892,8 +906,7 @@ def ticket_for(*, trainee: User, booking_id: int, now: dt.datetime | None = None
     if booking.status is not BookingStatus.CONFIRMED or booking.seat is None:
         raise NotFoundError(_("只有已确认座位的预约才有准考证。"))
     session = booking.session
-    status = reference_status(trainee.id_number or "")
-    photo = photo_storage.load(status.photo.storage_key) if status.photo is not None else None
+    photo = reference_photo_jpeg(trainee.id_number or "", reason="ticket")
     return TicketData(
         name=trainee.real_name,
         masked_id=mask_id_number(trainee.id_number or ""),

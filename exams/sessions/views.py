@@ -135,6 +135,8 @@ def my_bookings() -> str:
         bookings=services.my_bookings(trainee=current_user),
         form=ActionForm(),
         now=utcnow(),
+        can_cancel=services.can_cancel,
+        can_reschedule=services.can_reschedule,
         BookingStatus=BookingStatus,
     )
 
@@ -224,6 +226,7 @@ def ticket(booking_id: int) -> str:
         data = services.ticket_for(trainee=current_user, booking_id=booking_id)
     except NotFoundError:
         abort(404)
+    db.session.commit()  # the photo view's audit row (and a library photo fetched for the ticket) are kept
     return ticket_html(data)
 
 
@@ -235,6 +238,7 @@ def ticket_pdf(booking_id: int) -> Response:
         data = services.ticket_for(trainee=current_user, booking_id=booking_id)
     except NotFoundError:
         abort(404)
+    db.session.commit()  # the photo view's audit row (and a library photo fetched for the ticket) are kept
     try:
         pdf = render_ticket_pdf(data)
     except DomainError as exc:
@@ -391,6 +395,7 @@ def manage_session(session_id: int) -> str:
         form=ActionForm(),
         status_form=SessionStatusForm(),
         now=utcnow(),
+        can_mark_no_show=services.can_mark_no_show,
         SessionStatus=SessionStatus,
         BookingStatus=BookingStatus,
         transitions=services.SESSION_TRANSITIONS[session.status],

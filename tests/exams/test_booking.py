@@ -417,3 +417,53 @@ def test_staff_create_a_session_through_the_page(app) -> None:
     with app.app_context():
         [created] = services.list_centre_sessions(centre=_db.session.get(Organisation, centre_id))
         assert created.starts_at == dt.datetime(2099, 5, 1, 1, 0, tzinfo=dt.UTC)
+
+
+def test_cancel_reschedule_and_no_show_follow_one_rule_for_pages_and_services(app) -> None:
+    _, _, session_id = _world(app)
+    with app.app_context():
+        booking = services.book_seat(trainee=data.eligible(), session_id=session_id, item_id=None)
+        _db.session.commit()
+        session = booking.session
+        before_deadline = session.cancel_deadline - dt.timedelta(minutes=1)
+        after_deadline = session.cancel_deadline + dt.timedelta(minutes=1)
+        assert services.can_cancel(booking, before_deadline)
+        assert services.can_reschedule(booking, before_deadline)
+        assert not services.can_cancel(booking, after_deadline)
+        assert not services.can_reschedule(booking, after_deadline)
+        assert not services.can_mark_no_show(booking, session.starts_at - dt.timedelta(minutes=1))
+        assert services.can_mark_no_show(booking, session.starts_at)
+        with pytest.raises(DomainError) as refused:
+            services.cancel_booking(trainee=booking.trainee, booking_id=booking.id, now=after_deadline)
+        assert "已超过取消截止时间" in refused.value.message
+
+
+def test_the_ticket_carries_the_library_photo_and_the_view_is_audited(app) -> None:
+    from opcert.audit.models import AuditEvent
+    from photos import services as photos
+    from photos.models import PhotoSource
+    from tests.fixtures.faces import IDENTITIES
+
+    _, _, session_id = _world(app)
+    with app.app_context():
+        user = data.eligible(name="孙八")
+        photos.store_photo(
+            id_number=user.id_number,
+            data=(IDENTITIES / "deepface__dp01" / "1.jpg").read_bytes(),
+            source=PhotoSource.UNIFIED_LIBRARY,
+        )
+        booking_id = services.book_seat(trainee=user, session_id=session_id, item_id=None).id
+        _db.session.commit()
+        account = user.login_name
+    client = app.test_client()
+    login(client, account, PASSWORD)
+    pdf = client.get(f"/bookings/{booking_id}/ticket.pdf")
+    assert pdf.status_code == 200
+    assert b"/Subtype /Image" in pdf.data
+    with app.app_context():
+        reasons = (
+            _db.session.execute(sa.select(AuditEvent.details).where(AuditEvent.action == "photo.viewed"))
+            .scalars()
+            .all()
+        )
+        assert any('"reason":"ticket"' in r for r in reasons)
