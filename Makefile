@@ -9,15 +9,21 @@ PORT ?= 8000
 WORKERS ?= 2
 PG_URL ?= $(OPCERT_TEST_DATABASE_URL)
 
-.PHONY: install system-deps translations messages run test lint typecheck pytest clean
+.PHONY: lock install system-deps translations messages run test lint typecheck pytest clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/uv pip install --python $(BIN)/python --quiet -e '.[dev]'
+# Exactly what uv.lock says (frozen: never re-resolved here). `--inexact` keeps pip and uv in the venv.
+# To upgrade on purpose: `make lock` (or `.venv/bin/uv lock --upgrade-package NAME`), run `make test`, and commit
+# pyproject.toml and uv.lock together in a commit of their own.
+$(STAMP): pyproject.toml uv.lock | $(BIN)/python
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --quiet --frozen --inexact --all-extras --python $(BIN)/python
 	touch $(STAMP)
+
+lock: | $(BIN)/python
+	$(BIN)/uv lock --upgrade
 
 install: $(STAMP)
 

@@ -18,8 +18,10 @@ from opcert.extensions import db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEMO_PASSWORD = "Demo2026pass"  # noqa: S105 (published demo credential)
-# Published demo secrets: anyone can compute the codes, so never use them outside the demo.
-DEMO_TOTP = {"admin": "OPCERTDEMOADMIN2", "officer": "OPCERTDEMOOFFICR"}
+# Published demo secrets: anyone can compute the codes, so never use them outside the demo. 32 base32 characters
+# (160 bits): pyotp ≥ 2.12 refuses secrets under 112 bits. The 80-bit ones of earlier demos are replaced on load.
+DEMO_TOTP = {"admin": "OPCERTDEMOADMINTWOFACTORSECRETAA", "officer": "OPCERTDEMOOFFICERTWOFACTORSECRET"}
+_OLD_DEMO_TOTP = {"OPCERTDEMOADMIN2", "OPCERTDEMOOFFICR"}
 TRAINEE_ID = "310101199003074511"
 
 
@@ -101,6 +103,8 @@ def load_demo() -> list[DemoAccount]:
                 organisation_id=org.id if org else None,
             )
             user.totp_secret = DEMO_TOTP.get(username)
+        elif user.totp_secret in _OLD_DEMO_TOTP:
+            user.totp_secret = DEMO_TOTP[username]
         out.append(DemoAccount(role.value, username, DEMO_PASSWORD, user.totp_secret))
     _demo_session(centre)
     if accounts.find_user_by_login(TRAINEE_ID) is None:
