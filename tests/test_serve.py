@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import http.cookiejar
 import os
@@ -16,8 +17,10 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyotp
 import pytest
 
+from opcert.accounts.idnumber import mask_id_number
 from opcert.demo import DEMO_PASSWORD, TRAINEE_ID
 from tests.factories import PASSWORD, id_number
 from tests.fixtures.database import scratch_database
@@ -62,8 +65,16 @@ class Browser:
         return self.request(path, {**data, "csrf_token": match.group(1)})
 
 
+@dataclasses.dataclass
+class Served:
+    """A running server and what `opcert demo` printed when it was set up."""
+
+    base: str
+    demo_printout: str
+
+
 @pytest.fixture(scope="module")
-def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """The platform served by gunicorn on a fresh database of the run's backend (one server per module)."""
     tmp_path = tmp_path_factory.mktemp("served")
     with scratch_database(request.config.getoption("--db"), tmp_path) as url:
@@ -79,6 +90,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                 [str(BIN / "opcert"), *command], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
             )
             assert done.returncode == 0, done.stderr
+        printout = done.stdout
         port = free_port()
         server = subprocess.Popen(  # noqa: S603
             [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
@@ -99,14 +111,14 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
                     if time.monotonic() > deadline or server.poll() is not None:
                         raise
                     time.sleep(0.2)
-            yield base
+            yield Served(base, printout)
         finally:
             server.terminate()
             server.wait(timeout=20)
 
 
-def test_make_run_serves_the_chinese_home_page_with_local_assets(served: str) -> None:
-    browser = Browser(served)
+def test_make_run_serves_the_chinese_home_page_with_local_assets(served: Served) -> None:
+    browser = Browser(served.base)
     status, html, _ = browser.request("/")
     assert status == 200
     assert 'lang="zh-CN"' in html
@@ -124,8 +136,42 @@ def test_make_run_serves_the_chinese_home_page_with_local_assets(served: str) ->
     assert "第一机考室" in html
 
 
-def test_register_log_in_and_throttle_across_workers(served: str) -> None:
-    browser = Browser(served)
+DEMO_LINE = re.compile(r"^\s+(\w+)\s+(\S+)\s+password (\S+)(?:\s+TOTP secret (\S+))?$", re.M)
+
+
+def test_every_demo_account_logs_in_through_the_pages_with_what_the_demo_printed(served: Served) -> None:
+    accounts = DEMO_LINE.findall(served.demo_printout)
+    assert {role for role, *_ in accounts} == {"admin", "officer", "centre_staff", "examiner", "provider", "trainee"}
+    for role, login, password, secret in accounts:
+        browser = Browser(served.base)
+        status, _, location = browser.post_form("/login", "/login", {"account": login, "password": password})
+        assert status == 302, f"{role}: password step refused"
+        if secret:
+            assert location == "/login/verify", f"{role} must be asked for a one-time code"
+            code = pyotp.TOTP(secret).now()
+            status, html, location = browser.post_form("/login/verify", "/login/verify", {"code": code})
+            assert status == 302, f"{role}: TOTP code refused: {html[:300]}"
+        assert location == "/", f"{role} ends up at {location}"
+        status, html, _ = browser.request("/account")
+        assert status == 200, f"{role} is not logged in"
+        assert (mask_id_number(login) if role == "trainee" else login) in html
+
+
+def test_readme_demo_secrets_and_code_command_work(served: Served) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    printed = {login: secret for _, login, _, secret in DEMO_LINE.findall(served.demo_printout) if secret}
+    for login, secret in printed.items():
+        assert f"`{login}` | two-factor: TOTP secret `{secret}`" in readme, f"README shows another secret for {login}"
+    command = re.search(r"`(\.venv/bin/python -c \"[^`]+\")`", readme)
+    assert command, "README no longer shows the command that prints a code"
+    argv = [str(BIN / "python"), "-c", command.group(1).split(' -c "', 1)[1].rstrip('"')]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)  # noqa: S603
+    assert done.returncode == 0, done.stderr
+    assert re.fullmatch(r"\d{6}\n", done.stdout)
+
+
+def test_register_log_in_and_throttle_across_workers(served: Served) -> None:
+    browser = Browser(served.base)
     number = id_number(dt.date(1985, 6, 1))  # not the demo trainee, whatever the counter says
     form = {
         "real_name": "陈一",
@@ -141,9 +187,9 @@ def test_register_log_in_and_throttle_across_workers(served: str) -> None:
     assert "陈一" in browser.request("/account")[1]
 
     # Five failures spread over both workers lock the demo trainee's account for everyone.
-    stranger = Browser(served)
+    stranger = Browser(served.base)
     for _ in range(5):
         _, html, _ = stranger.post_form("/login", "/login", {"account": TRAINEE_ID, "password": "Wrong2026pw"})
     assert "登录失败次数过多" in html
-    _, html, _ = Browser(served).post_form("/login", "/login", {"account": TRAINEE_ID, "password": DEMO_PASSWORD})
+    _, html, _ = Browser(served.base).post_form("/login", "/login", {"account": TRAINEE_ID, "password": DEMO_PASSWORD})
     assert "登录失败次数过多" in html
