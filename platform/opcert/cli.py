@@ -20,7 +20,8 @@ def demo_command() -> None:
     from opcert.demo import load_demo
     from opcert.extensions import db
 
-    accounts = load_demo()
+    notes: list[str] = []
+    accounts = load_demo(notes)
     db.session.commit()
     click.echo("演示账号 / demo accounts (change them before real use):")
     for account in accounts:
@@ -28,6 +29,8 @@ def demo_command() -> None:
         if account.totp_secret:
             line += f"  TOTP secret {account.totp_secret}"
         click.echo(line)
+    for note in notes:
+        click.echo(note)
 
 
 def build_cli() -> FlaskGroup:

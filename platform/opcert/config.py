@@ -57,6 +57,7 @@ class DefaultConfig:
     PHOTO_STORAGE_DIR: str | None = None  # default: instance/photos
     PHOTO_SUBJECT_KEY: str | None = None  # HMAC key for subject references; default: instance/photo_subject_key
     PHOTO_LIBRARY = "embedded"  # or "remote": the city's unified photo library over HTTPS
+    DEMO_PHOTO_PATH: str | None = None  # `opcert demo`: the demo trainee's library photo (else ../shared/faces)
     PHOTO_LIBRARY_URL: str | None = None
     PHOTO_LIBRARY_TOKEN: str | None = None
     PHOTO_LIBRARY_TIMEOUT = 3.0  # seconds per attempt (connect and read)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
 
 from opcert.access import Role
 from opcert.accounts import services as accounts
@@ -23,6 +25,8 @@ DEMO_PASSWORD = "Demo2026pass"  # noqa: S105 (published demo credential)
 DEMO_TOTP = {"admin": "OPCERTDEMOADMINTWOFACTORSECRETAA", "officer": "OPCERTDEMOOFFICERTWOFACTORSECRET"}
 _OLD_DEMO_TOTP = {"OPCERTDEMOADMIN2", "OPCERTDEMOOFFICR"}
 TRAINEE_ID = "310101199003074511"
+# A photo of the shared test set beside the project (read where it is, never copied into the project).
+SHARED_DEMO_PHOTO = Path("shared/faces/identities/deepface__dp01/1.jpg")
 
 
 @dataclasses.dataclass
@@ -77,8 +81,32 @@ def _demo_session(centre: Organisation) -> None:
     sessions.save_session(centre=centre, session=None, plan=plan, now=now)
 
 
-def load_demo() -> list[DemoAccount]:
-    """Create the catalogue, three organisations and one account per role unless they exist."""
+def _demo_photo_file() -> Path | None:
+    """The demo trainee's library photo: DEMO_PHOTO_PATH, else a photo of ../shared/faces when that folder exists."""
+    configured = current_app.config.get("DEMO_PHOTO_PATH")
+    candidates = [Path(configured)] if configured else [Path(__file__).resolve().parents[3] / SHARED_DEMO_PHOTO]
+    return next((path for path in candidates if path.is_file()), None)
+
+
+def _demo_library_photo(id_number: str) -> str:
+    """Put the demo trainee's photo in the embedded unified library, so 减照片 (no upload) is what a newcomer sees."""
+    from photos import services as photos
+    from photos.models import PhotoSource
+
+    if current_app.config["PHOTO_LIBRARY"] != "embedded":
+        return "remote photo library configured: no demo photo loaded"
+    if photos.reference_status(id_number).case is photos.ReferenceCase.LIBRARY:
+        return "demo trainee's library photo: present"
+    path = _demo_photo_file()
+    if path is None:
+        return "no demo photo found (set OPCERT_DEMO_PHOTO_PATH): the demo trainee will be asked to upload one"
+    photos.store_photo(id_number=id_number, data=path.read_bytes(), source=PhotoSource.UNIFIED_LIBRARY)
+    return f"demo trainee's library photo loaded from {path}"
+
+
+def load_demo(notes: list[str] | None = None) -> list[DemoAccount]:
+    """Create the catalogue, three organisations, one account per role and the demo trainee's photo unless present."""
+    notes = notes if notes is not None else []
     load_catalogue()
     bureau = _organisation(OrgKind.AUTHORITY, "上海市应急管理局", None, "上海市黄浦区示范路1号")
     centre = _organisation(OrgKind.EXAM_CENTRE, "上海市安全生产考试示范考点", bureau, "上海市徐汇区示范路100号")
@@ -110,5 +138,6 @@ def load_demo() -> list[DemoAccount]:
     if accounts.find_user_by_login(TRAINEE_ID) is None:
         accounts.register_trainee(real_name="张三", id_number=TRAINEE_ID, mobile="13900000001", password=DEMO_PASSWORD)
     out.append(DemoAccount(Role.TRAINEE.value, TRAINEE_ID, DEMO_PASSWORD, None))
+    notes.append(_demo_library_photo(TRAINEE_ID))
     db.session.flush()
     return out
