@@ -77,6 +77,8 @@ class DefaultConfig:
     FACE_DECISION_RETENTION_DAYS = 365 * 3
     FACE_MATCH_THRESHOLD = 0.47  # distance at or below: match
     FACE_REVIEW_THRESHOLD = 0.55  # above: no_match; between the two: review by staff
+    FACE_FUSION_FRAMES = "mean"  # photos/fusion.py: how a burst's frames combine per template (mean | min)
+    FACE_FUSION_TEMPLATES = "min"  # how the reference set's templates combine (min | mean | mean2)
     FACE_CONSENT_VERSION = "2026-11"
     FACE_INDEX_BACKEND = "numpy"  # or "faiss"
 
