@@ -16,9 +16,9 @@ from typing import Any
 from flask_babel import gettext as _
 
 from opcert.access import Role
+from opcert.accounts import services as accounts  # a module: accounts.services itself imports the audit package
 from opcert.accounts.idnumber import mask_id_number
 from opcert.accounts.models import Organisation, User
-from opcert.accounts.services import organisations_by_id, users_by_id
 from opcert.audit.labels import action_label, field_label, object_label, value_label
 from opcert.audit.models import AuditEvent
 
@@ -76,8 +76,8 @@ class _Describer:
         org_ids = {i for e in events if e.object_type == "organisation" and (i := _as_id(e.object_id)) is not None}
         for details in self.parsed.values():
             org_ids.update(_organisation_ids(details))
-        self.users = users_by_id(user_ids)
-        self.organisations: dict[int, Organisation] = organisations_by_id(org_ids)
+        self.users = accounts.users_by_id(user_ids)
+        self.organisations: dict[int, Organisation] = accounts.organisations_by_id(org_ids)
 
     def actor(self, event: AuditEvent) -> tuple[str, str]:
         user = self.users.get(event.actor_id) if event.actor_id is not None else None
