@@ -18,6 +18,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_proxy_fix(app)
     register_extensions(app)
     register_blueprints(app)
+    register_home_panels()
+    register_audit_labels()
     register_commands(app)
     register_template_helpers(app)
     from opcert.errors import register_error_handlers
@@ -111,6 +113,26 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(photos_bp)
     for blueprint in exam_blueprints():
         app.register_blueprint(blueprint)
+
+
+def register_home_panels() -> None:
+    """Each domain's steps and cards for the signed-in home page (core cannot import photos or exams)."""
+    from exams.home import register_home_panels as exam_panels
+    from opcert.home import register_core_panels
+    from photos.home import register_home_panels as photo_panels
+
+    for register in (register_core_panels, photo_panels, exam_panels):
+        register()
+
+
+def register_audit_labels() -> None:
+    """Each domain's names for the audit codes it writes, for the administrators' audit log."""
+    from exams import audit_labels as exam_labels
+    from opcert.audit.labels import register_labels
+    from photos import audit_labels as photo_labels
+
+    for module in (photo_labels, exam_labels):
+        register_labels(module.LABELS)
 
 
 def register_commands(app: Flask) -> None:

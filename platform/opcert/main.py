@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from opcert.access import PUBLIC, allow
 from opcert.extensions import db
+from opcert.home import home_for
 from opcert.web import safe_next
 
 bp = Blueprint("main", __name__)
@@ -15,8 +17,10 @@ bp = Blueprint("main", __name__)
 @bp.route("/")
 @allow(PUBLIC)
 def index() -> str:
-    """Home page: what the platform does, and the next step for the visitor."""
-    return render_template("index.html")
+    """Home page: what the platform does; signed in, the person's next steps and shortcuts for their role."""
+    home = home_for(current_user) if current_user.is_authenticated else None
+    db.session.commit()  # a photo fetched from the unified library for the photo step is cached
+    return render_template("index.html", home=home)
 
 
 @bp.route("/language/<lang>", methods=["POST"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -187,6 +188,40 @@ def test_bad_staff_data_is_refused(app, client, admin, orgs, changes, message) -
     assert user_named(app, "li.na") is None
 
 
+FEEDBACK_RE = re.compile(r'<div class="invalid-feedback[^"]*"[^>]*>\s*(.*?)\s*</div>', re.S)
+
+
+def field_errors(response) -> list[str]:
+    """The messages shown under the form's fields."""
+    return FEEDBACK_RE.findall(text(response))
+
+
+def test_every_fault_of_a_new_staff_account_is_shown_at_once(app, client, admin, orgs) -> None:
+    users_before = count(app, User)
+    response = create(client, username="1abc", real_name="", mobile="123", password="abcdefgh", role="examiner")
+    assert response.status_code == 200
+    errors = field_errors(response)
+    assert len(errors) == 5, errors
+    for message in ("用户名须以字母开头", "请输入姓名", "手机号码", "该角色必须隶属于一个考点", "同时包含字母和数字"):
+        assert any(message in error for error in errors), (message, errors)
+    assert count(app, User) == users_before
+
+
+def test_every_fault_of_an_edited_staff_account_is_shown_at_once(app, client, admin, orgs) -> None:
+    with app.app_context():
+        user_id = staff(Role.CENTRE_STAFF, org=db.session.get(Organisation, orgs.centre)).id
+    page = f"/admin/users/{user_id}"
+    form = {"real_name": "", "mobile": "123", "role": Role.OFFICER.value, "organisation_id": orgs.centre}
+    response = submit(client, page, form, page=page)
+    assert response.status_code == 200
+    errors = field_errors(response)
+    assert len(errors) == 3, errors
+    for message in ("请输入姓名", "手机号码", "该角色必须隶属于一个发证机关"):
+        assert any(message in error for error in errors), (message, errors)
+    with app.app_context():
+        assert db.session.get(User, user_id).role == Role.CENTRE_STAFF
+
+
 def test_role_change_is_audited_and_ends_that_users_sessions(app, client, admin, orgs) -> None:
     with app.app_context():
         user = staff(Role.CENTRE_STAFF, username="zhou.min", org=db.session.get(Organisation, orgs.centre))
@@ -352,6 +387,17 @@ def test_kind_of_an_organisation_with_staff_cannot_change(app, client, admin, or
     assert "不能更改机构类型" in text(response)
     with app.app_context():
         assert db.session.get(Organisation, orgs.centre).kind == OrgKind.EXAM_CENTRE
+
+
+def test_every_fault_of_an_organisation_is_shown_at_once(app, client, admin, orgs) -> None:
+    before = count(app, Organisation)
+    response = save_org(client, name="浦东考点", address="路" * 201, contact="电话" * 51, authority_id=0)
+    assert response.status_code == 200
+    errors = field_errors(response)
+    assert len(errors) == 4, errors
+    for message in ("已有同名机构", "地址不能超过200个字符", "联系方式不能超过100个字符", "请选择所属发证机关"):
+        assert any(message in error for error in errors), (message, errors)
+    assert count(app, Organisation) == before
 
 
 # --- user list -----------------------------------------------------------------------------------

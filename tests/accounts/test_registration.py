@@ -92,3 +92,9 @@ def test_form_without_csrf_token_is_refused_in_chinese(app, client) -> None:
     assert response.status_code == 400
     assert "安全令牌" in text(response)
     assert user_count(app) == 0
+
+
+def test_the_register_page_promises_nothing_the_library_may_not_keep(client) -> None:
+    page = text(client.get("/register"))
+    assert "证件照片将从本市统一照片库调取，无需上传" not in page
+    assert "如本市统一照片库中有您近3年内的照片，将直接调用，无需上传" in page

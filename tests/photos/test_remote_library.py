@@ -389,6 +389,28 @@ def test_trainee_page_asks_for_an_upload_when_the_library_has_no_photo(
     assert "统一照片库中没有您的可用照片" in page
 
 
+def test_home_page_photo_step_uses_the_remote_librarys_photo(remote_app: Callable[..., Flask]) -> None:
+    app = remote_app()
+    with app.app_context():
+        trainee(number=KNOWN)
+    client = app.test_client()
+    assert login(client, KNOWN, PASSWORD).status_code == 302
+    page = text(client.get("/"))
+    assert "已从本市统一照片库调取您的照片，无需上传" in page
+    assert len(library_photos(app)) == 1  # fetched for the home page and kept for the next visit
+
+
+def test_home_page_photo_step_when_the_library_is_down(remote_app: Callable[..., Flask]) -> None:
+    app = remote_app(PHOTO_LIBRARY_URL=f"http://127.0.0.1:{free_port()}", PHOTO_LIBRARY_TIMEOUT=0.5)
+    with app.app_context():
+        trainee(number=KNOWN)
+    client = app.test_client()
+    assert login(client, KNOWN, PASSWORD).status_code == 302
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "暂不能确认您是否需要上传照片" in text(response)
+
+
 # --- the command ----------------------------------------------------------------------------------------------
 
 

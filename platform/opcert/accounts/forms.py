@@ -69,15 +69,20 @@ def staff_role_choices() -> list[tuple[str, str]]:
     return [(r.value, r.label) for r in Role if r in STAFF_ROLES]
 
 
+# The staff and organisation forms check only what the service cannot (the choices offered): the service checks
+# every other rule at once, so a submission with several faults shows all of them together, not one per attempt.
+REQUIRED = {"required": True}
+
+
 class StaffForm(FlaskForm):
     """Create or edit a staff account."""
 
-    username = StringField(_l("用户名"), validators=[_required(_l("用户名")), _max(40)])
-    real_name = StringField(_l("姓名"), validators=[_required(_l("姓名")), _max(30)])
-    mobile = StringField(_l("手机号码"), validators=[_required(_l("手机号码")), _max(20)])
+    username = StringField(_l("用户名"), render_kw=REQUIRED)
+    real_name = StringField(_l("姓名"), render_kw=REQUIRED)
+    mobile = StringField(_l("手机号码"), render_kw=REQUIRED)
     role = SelectField(_l("角色"), validators=[_required(_l("角色"))])
     organisation_id = SelectField(_l("所属机构"), coerce=int, validators=[Optional()])
-    password = PasswordField(_l("初始密码"), validators=[_max(128)])
+    password = PasswordField(_l("初始密码"), render_kw=REQUIRED)
     submit = SubmitField(_l("保存"))
 
 
@@ -92,9 +97,9 @@ class OrganisationForm(FlaskForm):
     """Create or edit an organisation."""
 
     kind = SelectField(_l("机构类型"), choices=lambda: [(k.value, k.label) for k in OrgKind])
-    name = StringField(_l("机构名称"), validators=[_required(_l("机构名称")), _max(100)])
-    address = StringField(_l("地址"), validators=[_max(200)])
-    contact = StringField(_l("联系方式"), validators=[_max(100)])
+    name = StringField(_l("机构名称"), render_kw=REQUIRED)
+    address = StringField(_l("地址"))
+    contact = StringField(_l("联系方式"))
     authority_id = SelectField(_l("所属发证机关"), coerce=int, validators=[Optional()])
     submit = SubmitField(_l("保存"))
 

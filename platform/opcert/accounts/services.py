@@ -6,7 +6,8 @@ import datetime as dt
 import hashlib
 import re
 import secrets
-from typing import Any, cast
+from collections.abc import Callable, Collection
+from typing import Any, TypeVar, cast
 
 import pyotp
 import sqlalchemy as sa
@@ -29,6 +30,8 @@ USERNAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{2,39}$")
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 NAME_RE = re.compile(r"^[\u3400-\u9fffA-Za-z][\u3400-\u9fffA-Za-z·• .-]*$")
 NAME_MAX = 30
+ORG_NAME_MAX, ORG_ADDRESS_MAX, ORG_CONTACT_MAX = 100, 200, 100
+T = TypeVar("T")
 # Verified against when the account does not exist, so that the answer takes as long either way.
 _DUMMY_HASH: dict[str, str] = {}
 
@@ -342,22 +345,46 @@ def _check_binding(role: Role, organisation_id: int | None) -> Organisation | No
     return org
 
 
+def _collect(reasons: dict[str, str], field: str, check: Callable[[], T]) -> T | None:
+    """Run one rule; on refusal note its message under `field` (first one wins) and return None."""
+    try:
+        return check()
+    except DomainError as exc:
+        reasons.setdefault(field, next(iter(exc.reasons.values()), exc.message))
+        return None
+
+
+def _refusal(reasons: dict[str, str]) -> DomainError:
+    """Every collected reason in one refusal, so the form shows them all together."""
+    return DomainError(_("请更正标出的内容。"), reasons)
+
+
+def _check_username(username: str) -> str:
+    login = username.strip().lower()
+    if not login:
+        raise _field_error("username", _("请输入用户名。"))
+    if not USERNAME_RE.match(login):
+        raise _field_error("username", _("用户名须以字母开头，3至40位，只能包含小写字母、数字、下划线、点和连字符。"))
+    if db.session.execute(sa.select(User.id).where(User.username == login)).first():
+        raise _field_error("username", _("该用户名已被使用。"))
+    return login
+
+
 def create_staff(
     *, role: Role, username: str, real_name: str, mobile: str, password: str, organisation_id: int | None
 ) -> User:
-    """Administrator: create a staff account bound to the organisation its role needs."""
+    """Administrator: create a staff account bound to the organisation its role needs; every fault is reported."""
+    reasons: dict[str, str] = {}
     if role not in STAFF_ROLES:
-        raise _field_error("role", _("只能在这里创建工作人员账号；学员请自行注册。"))
-    login = username.strip().lower()
-    if not USERNAME_RE.match(login):
-        raise _field_error("username", _("用户名须以字母开头，3至40位，只能包含小写字母、数字、下划线、点和连字符。"))
-    taken = _("该用户名已被使用。")
-    if db.session.execute(sa.select(User.id).where(User.username == login)).first():
-        raise _field_error("username", taken)
-    name = _check_name(real_name)
-    phone = _check_mobile(mobile)
-    org = _check_binding(role, organisation_id)
-    check_password_policy(password, personal=(login, phone))
+        reasons["role"] = _("只能在这里创建工作人员账号；学员请自行注册。")
+    login = _collect(reasons, "username", lambda: _check_username(username))
+    name = _collect(reasons, "real_name", lambda: _check_name(real_name))
+    phone = _collect(reasons, "mobile", lambda: _check_mobile(mobile))
+    org = _collect(reasons, "organisation_id", lambda: _check_binding(role, organisation_id))
+    personal = (login or username.strip().lower(), phone or normalise(mobile))
+    _collect(reasons, "password", lambda: check_password_policy(password, personal=personal))
+    if reasons:
+        raise _refusal(reasons)
     user = User(
         role=role,
         username=login,
@@ -367,7 +394,7 @@ def create_staff(
         organisation_id=org.id if org else None,
     )
     db.session.add(user)
-    _flush_unique("username", taken)
+    _flush_unique("username", _("该用户名已被使用。"))
     record_event(
         "user.created",
         object_type="user",
@@ -392,15 +419,19 @@ def update_staff(
     *, user: User, role: Role, real_name: str, mobile: str, organisation_id: int | None, by: User | None = None
 ) -> User:
     """Administrator: change a staff account's role, binding or contact data; role changes are audited."""
+    reasons: dict[str, str] = {}
     if user.role == Role.TRAINEE or role not in STAFF_ROLES:
-        raise _field_error("role", _("学员账号的角色不能在这里修改。"))
-    name = _check_name(real_name)
-    phone = _check_mobile(mobile)
-    org = _check_binding(role, organisation_id)
-    if role != user.role:
+        reasons["role"] = _("学员账号的角色不能在这里修改。")
+    elif role != user.role:
         if by is not None and by.id == user.id:
-            raise _field_error("role", _("不能修改自己的角色，请由另一名管理员操作。"))
-        _refuse_losing_last_admin(user)
+            reasons["role"] = _("不能修改自己的角色，请由另一名管理员操作。")
+        else:
+            _collect(reasons, "role", lambda: _refuse_losing_last_admin(user))
+    name = _collect(reasons, "real_name", lambda: _check_name(real_name))
+    phone = _collect(reasons, "mobile", lambda: _check_mobile(mobile))
+    org = _collect(reasons, "organisation_id", lambda: _check_binding(role, organisation_id))
+    if reasons or name is None or phone is None:
+        raise _refusal(reasons)
     before = {"role": user.role.value, "organisation": user.organisation_id}
     user.role, user.real_name, user.mobile = role, name, phone
     user.organisation_id = org.id if org else None
@@ -470,31 +501,42 @@ def list_users(
 def save_organisation(
     *, org: Organisation | None, kind: OrgKind, name: str, address: str, contact: str, authority_id: int | None
 ) -> Organisation:
-    """Administrator: create or edit an organisation; exam centres and providers name their authority."""
+    """Administrator: create or edit an organisation; exam centres and providers name their authority.
+
+    Every rule is checked before anything is refused, so the form shows all faults at once.
+    """
+    reasons: dict[str, str] = {}
     clean = name.strip()
-    if not clean:
-        raise _field_error("name", _("请输入机构名称。"))
-    if len(clean) > 100:
-        raise _field_error("name", _("机构名称不能超过%(n)d个字符。", n=100))
-    query = sa.select(Organisation.id).where(Organisation.name == clean)
-    if org is not None:
-        query = query.where(Organisation.id != org.id)
     taken = _("已有同名机构。")
-    if db.session.execute(query).first():
-        raise _field_error("name", taken)
+    if not clean:
+        reasons["name"] = _("请输入机构名称。")
+    elif len(clean) > ORG_NAME_MAX:
+        reasons["name"] = _("机构名称不能超过%(n)d个字符。", n=ORG_NAME_MAX)
+    else:
+        query = sa.select(Organisation.id).where(Organisation.name == clean)
+        if org is not None:
+            query = query.where(Organisation.id != org.id)
+        if db.session.execute(query).first():
+            reasons["name"] = taken
+    if len(address.strip()) > ORG_ADDRESS_MAX:
+        reasons["address"] = _("地址不能超过%(n)d个字符。", n=ORG_ADDRESS_MAX)
+    if len(contact.strip()) > ORG_CONTACT_MAX:
+        reasons["contact"] = _("联系方式不能超过%(n)d个字符。", n=ORG_CONTACT_MAX)
     authority = None
     if kind != OrgKind.AUTHORITY:
         authority = db.session.get(Organisation, authority_id) if authority_id else None
         if authority is None or authority.kind != OrgKind.AUTHORITY:
-            raise _field_error("authority_id", _("请选择所属发证机关。"))
+            reasons["authority_id"] = _("请选择所属发证机关。")
+    if org is not None and org.kind != kind:
+        bound = db.session.execute(sa.select(User.id).where(User.organisation_id == org.id)).first()
+        if bound:
+            reasons["kind"] = _("该机构已有工作人员，不能更改机构类型。")
+    if reasons:
+        raise _refusal(reasons)
     if org is None:
         org = Organisation(kind=kind, name=clean)
         db.session.add(org)
-    elif org.kind != kind:
-        bound = db.session.execute(sa.select(User.id).where(User.organisation_id == org.id)).first()
-        if bound:
-            raise _field_error("kind", _("该机构已有工作人员，不能更改机构类型。"))
-    org.kind, org.name, org.address, org.contact = kind, clean, address.strip()[:200], contact.strip()[:100]
+    org.kind, org.name, org.address, org.contact = kind, clean, address.strip(), contact.strip()
     org.authority_id = authority.id if authority else None
     _flush_unique("name", taken)
     record_event(
@@ -523,3 +565,19 @@ def organisation_staff(org: Organisation) -> list[User]:
     """Staff accounts bound to an organisation."""
     query = sa.select(User).where(User.organisation_id == org.id).order_by(User.role, User.real_name)
     return list(db.session.execute(query).scalars())
+
+
+def users_by_id(ids: Collection[int]) -> dict[int, User]:
+    """The users with these ids (unknown ids are left out), for pages that name many people at once."""
+    if not ids:
+        return {}
+    rows = db.session.execute(sa.select(User).where(User.id.in_(list(ids)))).scalars()
+    return {user.id: user for user in rows}
+
+
+def organisations_by_id(ids: Collection[int]) -> dict[int, Organisation]:
+    """The organisations with these ids (unknown ids are left out)."""
+    if not ids:
+        return {}
+    rows = db.session.execute(sa.select(Organisation).where(Organisation.id.in_(list(ids)))).scalars()
+    return {org.id: org for org in rows}

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Iterator
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -168,3 +169,24 @@ def list_events(*, action_prefix: str = "", page: int = 1, per_page: int = 50) -
     total = db.session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
     rows = db.session.execute(query.order_by(AuditEvent.seq.desc()).limit(per_page).offset((page - 1) * per_page))
     return list(rows.scalars()), int(total)
+
+
+def _events_in_order(action_prefix: str, batch: int) -> Iterator[AuditEvent]:
+    last_seq = 0
+    while True:
+        query = sa.select(AuditEvent).where(AuditEvent.seq > last_seq)
+        if action_prefix:
+            query = query.where(AuditEvent.action.startswith(action_prefix, autoescape=True))
+        rows = list(db.session.execute(query.order_by(AuditEvent.seq).limit(batch)).scalars())
+        if not rows:
+            return
+        for row in rows:
+            yield row
+            db.session.expunge(row)  # a long export holds one batch in memory, not the whole log
+        last_seq = rows[-1].seq
+
+
+def export_events(*, action_prefix: str = "", batch: int = 1000) -> Iterator[AuditEvent]:
+    """Record that the log (or the part matching the prefix) is exported; return its events oldest first, lazily."""
+    record_event("audit.exported", object_type="audit_log", details={"filter": action_prefix})
+    return _events_in_order(action_prefix, batch)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from opcert.access import Role, allow
 from opcert.accounts.forms import ConfirmForm
-from opcert.audit.services import list_events, verify_chain
+from opcert.audit.present import csv_lines, describe_events
+from opcert.audit.services import export_events, list_events, verify_chain
+from opcert.db import utcnow
+from opcert.extensions import db
 
 bp = Blueprint("audit", __name__, template_folder="templates")
 
@@ -16,14 +21,40 @@ bp = Blueprint("audit", __name__, template_folder="templates")
 @bp.route("/admin/audit")
 @allow(Role.ADMIN)
 def index() -> str:
-    """The newest audit events, filtered by action prefix."""
+    """The newest audit events, filtered by action prefix, with names instead of codes."""
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     action = request.args.get("action", "").strip()
     per_page = current_app.config["PAGE_SIZE"]
     events, total = list_events(action_prefix=action, page=page, per_page=per_page)
     return render_template(
-        "audit/index.html", events=events, total=total, page=page, per_page=per_page, action=action, form=ConfirmForm()
+        "audit/index.html",
+        lines=describe_events(events),
+        total=total,
+        page=page,
+        per_page=per_page,
+        action=action,
+        form=ConfirmForm(),
     )
+
+
+@bp.route("/admin/audit/export.csv")
+@allow(Role.ADMIN)
+def export() -> Response:
+    """The (filtered) log as CSV with the raw codes, oldest first; the export itself is logged."""
+    action = request.args.get("action", "").strip()
+    events = export_events(action_prefix=action)
+    db.session.commit()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def stream() -> Iterator[str]:
+        # The body is read after this request has ended: the rows are read in an application context of its own.
+        with app.app_context():
+            yield from csv_lines(events)
+
+    response = Response(stream(), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="audit-{utcnow():%Y%m%d-%H%M%S}.csv"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.route("/admin/audit/verify", methods=["POST"])

@@ -1,0 +1,72 @@
+"""The signed-in home page: each role sees what it can do next, and no link leads to a refusal or nowhere."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+
+from opcert.access import Role
+from tests.fixtures.web import logged_in_client, text
+
+HREF_RE = re.compile(r'href="(/[^"]*)"')
+NAV_RE = re.compile(r"<nav.*?</nav>", re.S)
+
+
+def links(page: str) -> set[str]:
+    """Every link to a page of the platform (static files aside)."""
+    return {href for href in HREF_RE.findall(page) if not href.startswith(("/static/", "/bootstrap/"))}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_link_on_the_home_page_and_in_the_menu_opens_a_page(app, role) -> None:
+    client = logged_in_client(app, role)
+    page = text(client.get("/"))
+    found = links(page)
+    assert found, "the home page links nowhere"
+    for href in sorted(found):
+        response = client.get(href)
+        assert response.status_code in (200, 302), f"{role.value}: {href} answers {response.status_code}"
+        if response.status_code == 302:
+            assert urlsplit(response.headers["Location"]).path != "/login", f"{role.value}: {href} logs out"
+
+
+def test_examiner_is_told_there_is_nothing_to_do_and_offered_no_empty_pages(app) -> None:
+    client = logged_in_client(app, Role.EXAMINER)
+    page = text(client.get("/"))
+    assert "暂无待办事项" in page
+    assert "目前您无需进行任何操作" in page
+    menu = NAV_RE.search(page).group(0)
+    assert "/notifications" not in menu  # nobody notifies examiners yet: the list would always be empty
+    assert "/centres" not in menu
+    assert "/admin/" not in menu
+
+
+def test_officer_sees_the_review_queue_is_not_there_yet_without_a_dead_link(app) -> None:
+    client = logged_in_client(app, Role.OFFICER)
+    page = text(client.get("/"))
+    assert "您的审核队列" in page
+    assert "证书的在线审核发证功能尚未上线" in page
+    main = page[page.index("<main") :]
+    assert links(main) == set()
+
+
+def test_administrator_gets_shortcuts_and_a_grouped_menu(app) -> None:
+    client = logged_in_client(app, Role.ADMIN)
+    page = text(client.get("/"))
+    main = page[page.index("<main") :]
+    for href in ("/admin/users", "/admin/organisations", "/admin/catalogue", "/admin/audit"):
+        assert f'href="{href}"' in main
+    menu = NAV_RE.search(page).group(0)
+    dropdown = menu[menu.index("管理</button>") :]
+    for href in ("/admin/users", "/admin/organisations", "/admin/catalogue", "/admin/audit", "/admin/bank/"):
+        assert f'href="{href}"' in dropdown
+    assert 'href="/centres"' in dropdown
+
+
+def test_trainee_menu_offers_bookings_and_notifications(app) -> None:
+    page = text(logged_in_client(app, Role.TRAINEE).get("/"))
+    menu = NAV_RE.search(page).group(0)
+    for href in ("/exams/sessions", "/bookings", "/account/photo", "/notifications"):
+        assert f'href="{href}"' in menu
