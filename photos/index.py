@@ -1,16 +1,21 @@
 """1:N search: the identities in the library whose faces are closest to a given face.
 
-Finds a candidate registered under two ID numbers, or a stand-in who sat exams for others. Two interchangeable
-backends hold the gallery in memory:
+Finds a candidate registered under two ID numbers, or a stand-in who sat exams for others. A search over a large
+gallery is bound by memory bandwidth (a million float32 templates are 512 MB to read per query), so both backends
+scan a compact copy held in memory and re-rank the nearest candidates on the exact float32 encodings, which are
+kept in an unnamed temporary file (in TMPDIR, freed with the index) and read back a few rows per search:
 
-- `FaceIndex` (numpy, the default): exact search, float32 vectors with their squared norms precomputed (halved),
-  each row scored as ½‖x‖² − x·q = (‖x − q‖² − ‖q‖²) / 2 in one pass over the rows, then the exact distance for
-  the few nearest.
-- `FaissIndex` (optional, `faiss-cpu`): exact `Flat` by default; a factory such as `IVF4096,PQ16` compresses each
-  vector to 16 bytes for galleries that do not fit one machine's memory (approximate results).
+- `FaceIndex` (numpy, the default): int8 codes with one scale per template (x ≈ scale · code), each row scored as
+  ½‖x‖² − scale · (code · q) ≈ (‖x − q‖² − ‖q‖²) / 2 in one pass over 1 byte a dimension. The score's error is
+  bounded (‖x − scale · code‖ · ‖q‖, plus float32 rounding), so the candidates re-ranked are every row that could
+  beat the k-th result: the results, distances included, are those of an exact search.
+- `FaissIndex` (optional, `faiss-cpu`): exact `Flat` by default; `SQ8` scans int8 codes in FAISS's SIMD kernels; a
+  factory such as `IVF4096,PQ16` compresses each vector to 16 bytes and searches only part of the gallery
+  (approximate candidates; their distances are still exact).
 
 Results are grouped per identity (`subject_ref`): the best distance of each, the nearest k identities. The
-per-application gallery is loaded from `face_templates` at first use and brought up to date before every search.
+dimension of the encodings comes from the first ones added. The per-application gallery is loaded from
+`face_templates` at first use and brought up to date before every search.
 """
 
 from __future__ import annotations
@@ -18,8 +23,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import math
+import os
 import re
+import tempfile
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -35,16 +44,23 @@ from photos.models import FaceTemplate
 from photos.quality import Purpose
 from photos.services import examine
 
-DIM = 128
 # Rows are stored in fixed-size chunks: growing never copies what is stored, so memory stays at the data's size
-# (a doubling array would need old + new copies at once: 1.5 GB for a million templates instead of 0.5 GB).
+# (a doubling array would need old + new copies at once).
 CHUNK_ROWS = 16_384
+# The int8 scan widens this many codes at a time to float32: a block (512 KB) stays in the processor's cache between
+# the conversion and its matrix-vector product, and is large enough that Python's loop costs little. Not larger:
+# OpenBLAS hands bigger products to a second thread, and on a busy server each hand-over can stall for a scheduler
+# tick (measured with numpy 2.4's OpenBLAS: 2048 × 128 values stay on one thread, 4096 × 128 take two).
+BLOCK_VALUES = 131_072
 BACKENDS = ("numpy", "faiss")
 
 _HEX_REF = re.compile(r"[0-9a-f]{64}")
+_FLOAT32_EPSILON = 2.0**-24
 
-# (offset of the candidates' rows, their distances) ranked nearest first, for a number of candidates asked for.
-Ranker = Callable[[int], tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]
+Columns = dict[str, tuple[npt.DTypeLike, tuple[int, ...]]]
+# (offsets of the candidates' rows, their exact distances) nearest first, and a floor: every row not returned is at
+# least that far from the query; for a number of candidates asked for.
+Ranker = Callable[[int], tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], float]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,9 +106,9 @@ class _Subjects:
 
 
 class _Rows:
-    """Named columns of a growing table, stored in chunks of CHUNK_ROWS rows."""
+    """Named columns of a growing table, stored in chunks of `chunk_rows` rows."""
 
-    def __init__(self, columns: dict[str, tuple[npt.DTypeLike, tuple[int, ...]]], chunk_rows: int = CHUNK_ROWS) -> None:
+    def __init__(self, columns: Columns, chunk_rows: int = CHUNK_ROWS) -> None:
         self._columns = columns
         self._chunk_rows = chunk_rows
         self._chunks: list[dict[str, np.ndarray]] = []
@@ -100,6 +116,11 @@ class _Rows:
 
     def __len__(self) -> int:
         return self._size
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of memory the chunks hold (allocated in whole chunks)."""
+        return sum(column.nbytes for chunk in self._chunks for column in chunk.values())
 
     def append(self, **values: np.ndarray) -> None:
         """Append rows; every column must be given with the same number of rows."""
@@ -139,46 +160,102 @@ class _Rows:
             out[selected] = self._chunks[int(chunk_no)][name][rows[selected]]
         return out
 
-    def clear(self) -> None:
-        """Drop every row and free the chunks."""
-        self._chunks = []
-        self._size = 0
+
+class _VectorFile:
+    """The exact float32 encodings, row after row, in an unnamed temporary file; read back by row offset.
+
+    They are read only to re-rank a search's few candidates, so they need not take the index's memory: the
+    operating system keeps the file in its page cache while memory is free and reads it from disk otherwise.
+    """
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+        self._row_bytes = 4 * dim
+        self._rows = 0
+        descriptor, path = tempfile.mkstemp(prefix="opcert-face-index-")
+        os.unlink(path)  # the file lives as long as its descriptor: nothing is left behind, even after a crash
+        self._descriptor = descriptor
+        self.close = weakref.finalize(self, os.close, descriptor)
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def append(self, matrix: npt.NDArray[np.float32]) -> None:
+        """Write rows after the last one."""
+        data = np.ascontiguousarray(matrix, dtype="<f4").data.cast("B")
+        offset = self._rows * self._row_bytes
+        while data:
+            written = os.pwrite(self._descriptor, data, offset)
+            data, offset = data[written:], offset + written
+        self._rows += len(matrix)
+
+    def take(self, positions: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+        """The rows at the given offsets, as an (n, dim) array."""
+        out = np.empty((len(positions), self.dim), dtype="<f4")
+        for row, position in zip(out, positions.tolist(), strict=True):
+            if os.preadv(self._descriptor, [row.data], position * self._row_bytes) != self._row_bytes:
+                raise RuntimeError("the face index's vector file is shorter than its rows")
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class _Stored:
+    """A gallery's rows and their exact vectors, made by the first templates added (which set the dimension)."""
+
+    rows: _Rows
+    vectors: _VectorFile
 
 
 class _Gallery:
-    """What both backends share: rows of (template id, subject key), adding, and grouping results per identity."""
+    """What both backends share: rows of (template id, subject key), the exact vectors, adding, re-ranking and
+    grouping results per identity."""
 
-    def __init__(
-        self,
-        extra_columns: dict[str, tuple[npt.DTypeLike, tuple[int, ...]]] | None = None,
-        *,
-        chunk_rows: int = CHUNK_ROWS,
-    ) -> None:
-        self.dim = DIM
+    def __init__(self, *, chunk_rows: int = CHUNK_ROWS) -> None:
+        self._chunk_rows = chunk_rows
         self._subjects = _Subjects()
-        columns = {"ids": (np.int64, ()), "keys": (np.uint64, (4,)), **(extra_columns or {})}
-        self._rows = _Rows(columns, chunk_rows)
+        self._stored: _Stored | None = None
+        self._clear_vectors()
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._stored.rows) if self._stored is not None else 0
+
+    @property
+    def dim(self) -> int | None:
+        """The encodings' dimension (None until the first are added)."""
+        return self._stored.vectors.dim if self._stored is not None else None
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of memory the index's own arrays hold (the exact vectors are in their file, not counted)."""
+        return self._stored.rows.nbytes if self._stored is not None else 0
 
     def add(self, template_ids: Sequence[int], subject_refs: Sequence[str], vectors: npt.ArrayLike) -> None:
-        """Add templates: their ids, whose they are, and their encodings (n × 128)."""
-        matrix = np.ascontiguousarray(np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim))
+        """Add templates: their ids, whose they are, and their encodings (n × d, the same d as those before)."""
+        matrix = np.asarray(vectors, dtype=np.float32)
         if not len(template_ids) == len(subject_refs) == len(matrix):
             raise ValueError("template_ids, subject_refs and vectors differ in length")
-        if not np.isfinite(matrix).all():
-            raise ValueError("encodings must be finite")
         if not len(matrix):
             return
+        dim = matrix.shape[1] if matrix.ndim == 2 else 0
+        if dim == 0 or dim != (self.dim or dim):
+            raise ValueError(f"encodings are rows of {self.dim or 'd'} numbers, one per template")
+        if not np.isfinite(matrix).all():
+            raise ValueError("encodings must be finite")
+        matrix = np.ascontiguousarray(matrix)
+        if self._stored is None:
+            columns: Columns = {"ids": (np.int64, ()), "keys": (np.uint64, (4,)), **self._columns(dim)}
+            self._stored = _Stored(_Rows(columns, self._chunk_rows), _VectorFile(dim))
         ids = np.asarray(template_ids, dtype=np.int64)
         keys = self._subjects.keys(subject_refs)
+        self._stored.vectors.append(matrix)
         self._add_vectors(matrix)
-        self._rows.append(ids=ids, keys=keys, **self._row_values(matrix))
+        self._stored.rows.append(ids=ids, keys=keys, **self._row_values(matrix))
 
     def clear(self) -> None:
-        """Remove every template."""
-        self._rows.clear()
+        """Remove every template (the next ones added may have another dimension)."""
+        if self._stored is not None:
+            self._stored.vectors.close()
+        self._stored = None
         self._subjects.clear()
         self._clear_vectors()
 
@@ -187,32 +264,45 @@ class _Gallery:
         if k < 1:
             raise ValueError("k must be at least 1")
         vector = np.asarray(query, dtype=np.float32).reshape(-1)
-        if vector.shape != (self.dim,) or not np.isfinite(vector).all():
+        if (self.dim is not None and vector.shape != (self.dim,)) or not np.isfinite(vector).all():
             raise ValueError(f"a query is one finite {self.dim}-d encoding")
-        total = len(self._rows)
-        if total == 0:
+        stored = self._stored
+        if stored is None or not len(stored.rows):
             return []
+        total = len(stored.rows)
         excluded = self._subjects.key(exclude_subject_ref) if exclude_subject_ref is not None else None
-        rank = self._ranker(vector, excluded)
-        # Usually the nearest few templates already hold k identities; ask for more only when one identity has
-        # many templates near the query (or was excluded).
+        rank = self._ranker(stored, vector, excluded)
+        # Usually the nearest few templates already hold k identities, and no row left out could come nearer than
+        # the k-th; ask for more only when one identity has many templates near the query (or was excluded), or
+        # when a row left out might still beat the k-th.
         wanted = min(total, max(4 * k, 32))
         while True:
-            positions, distances = rank(wanted)
-            matches = self._group(positions, distances, excluded, k)
-            if len(matches) == k or wanted == total:
+            positions, distances, floor = rank(wanted)
+            matches = self._group(stored.rows, positions, distances, excluded, k)
+            if wanted == total or (len(matches) == k and matches[-1].distance <= floor):
                 return matches
             wanted = min(total, wanted * 4)
 
+    @staticmethod
+    def _exact(
+        stored: _Stored, positions: npt.NDArray[np.int64], query: npt.NDArray[np.float32]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        """The candidates' distances on their float32 vectors (computed in float64), nearest first."""
+        diff = stored.vectors.take(positions).astype(np.float64) - query.astype(np.float64)
+        distances = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        order = np.argsort(distances, kind="stable")
+        return positions[order], distances[order]
+
     def _group(
         self,
+        rows: _Rows,
         positions: npt.NDArray[np.int64],
         distances: npt.NDArray[np.float64],
         excluded: bytes | None,
         k: int,
     ) -> list[Match]:
-        keys = self._rows.take("keys", positions)
-        ids = self._rows.take("ids", positions)
+        keys = rows.take("keys", positions)
+        ids = rows.take("ids", positions)
         seen: set[bytes] = set()
         matches: list[Match] = []
         for key, template_id, distance in zip(keys, ids, distances, strict=True):
@@ -233,6 +323,9 @@ class _Gallery:
         return first[(keys[first] == wanted).all(axis=1)]
 
     # Backend hooks.
+    def _columns(self, dim: int) -> Columns:
+        raise NotImplementedError
+
     def _add_vectors(self, matrix: npt.NDArray[np.float32]) -> None:
         raise NotImplementedError
 
@@ -242,47 +335,73 @@ class _Gallery:
     def _clear_vectors(self) -> None:
         raise NotImplementedError
 
-    def _ranker(self, query: npt.NDArray[np.float32], excluded: bytes | None) -> Ranker:
+    def _ranker(self, stored: _Stored, query: npt.NDArray[np.float32], excluded: bytes | None) -> Ranker:
         raise NotImplementedError
 
 
 class FaceIndex(_Gallery):
-    """Exact 1:N search in numpy over float32 vectors with precomputed (halved) squared norms."""
+    """Exact 1:N search in numpy: a scan of int8 codes with one scale per template, then the candidates re-ranked
+    on their float32 vectors. Memory: d + 48 bytes a template (codes, scale, half squared norm, id, subject key)."""
 
-    def __init__(self, *, chunk_rows: int = CHUNK_ROWS) -> None:
-        super().__init__({"vectors": (np.float32, (DIM,)), "half_norms": (np.float32, ())}, chunk_rows=chunk_rows)
+    def _columns(self, dim: int) -> Columns:
+        return {"codes": (np.int8, (dim,)), "scales": (np.float32, ()), "half_norms": (np.float32, ())}
 
     def _add_vectors(self, matrix: npt.NDArray[np.float32]) -> None:
-        pass  # the vectors are a column of the rows
-
-    def _row_values(self, matrix: npt.NDArray[np.float32]) -> dict[str, np.ndarray]:
-        return {"vectors": matrix, "half_norms": 0.5 * np.einsum("ij,ij->i", matrix, matrix)}
+        pass  # the codes are columns of the rows
 
     def _clear_vectors(self) -> None:
-        pass
+        # The largest ‖x‖ and ‖x − scale · code‖ of any template: they bound the scan's error for every row.
+        self._max_norm = 0.0
+        self._max_residual = 0.0
 
-    def _ranker(self, query: npt.NDArray[np.float32], excluded: bytes | None) -> Ranker:
-        total = len(self._rows)
+    def _row_values(self, matrix: npt.NDArray[np.float32]) -> dict[str, np.ndarray]:
+        scales = np.abs(matrix).max(axis=1) / np.float32(127)
+        scales[~(scales > 0)] = 1  # an all-zero (or vanishingly small) encoding: its codes are 0
+        codes = np.clip(np.rint(matrix / scales[:, None]), -127, 127).astype(np.int8)
+        exact = matrix.astype(np.float64)
+        residuals = exact - scales[:, None].astype(np.float64) * codes
+        squared = np.einsum("ij,ij->i", exact, exact)
+        residual = math.sqrt(float(np.einsum("ij,ij->i", residuals, residuals).max()))
+        self._max_norm = max(self._max_norm, math.sqrt(float(squared.max())))
+        self._max_residual = max(self._max_residual, residual)
+        return {"codes": codes, "scales": scales, "half_norms": (0.5 * squared).astype(np.float32)}
+
+    def _ranker(self, stored: _Stored, query: npt.NDArray[np.float32], excluded: bytes | None) -> Ranker:
+        dim, total = stored.vectors.dim, len(stored.rows)
         # ‖x − q‖² = ‖x‖² − 2x·q + ‖q‖² ranks rows as ½‖x‖² − x·q does (‖q‖² is the same for every row).
         scores = np.empty(total, dtype=np.float32)
-        for start, chunk in self._rows.chunks():
+        block_rows = max(1, BLOCK_VALUES // dim)
+        block = np.empty((block_rows, dim), dtype=np.float32)
+        for start, chunk in stored.rows.chunks():
             part = scores[start : start + len(chunk["ids"])]
-            # Row by row dot products, not a matrix-vector product: OpenBLAS hands those to its threads, and on a
-            # busy server each hand-over can stall for a scheduler tick (measured: 8 ms a chunk on 2 cores).
-            np.vecdot(chunk["vectors"], query, out=part)
+            codes = chunk["codes"]
+            for first in range(0, len(part), block_rows):
+                some = codes[first : first + block_rows]
+                widened = block[: len(some)]
+                np.copyto(widened, some, casting="unsafe")
+                np.matmul(widened, query, out=part[first : first + len(some)])
+            np.multiply(part, chunk["scales"], out=part)
             np.subtract(chunk["half_norms"], part, out=part)
             if excluded is not None:
                 part[self._excluded_rows(chunk["keys"], excluded)] = np.inf
-        exact_query = query.astype(np.float64)
+        query_norm = float(np.linalg.norm(query.astype(np.float64)))
+        # A row's score is off from ½‖x‖² − x·q by at most ‖x − scale · code‖ · ‖q‖ (Cauchy–Schwarz), plus float32
+        # rounding: at most (d + 4) · 2⁻²⁴ of the magnitudes summed (½‖x‖², ‖scale · code‖ · ‖q‖).
+        rounding = (dim + 4) * _FLOAT32_EPSILON
+        slack = self._max_residual * query_norm + rounding * (
+            0.5 * self._max_norm**2 + (self._max_norm + self._max_residual) * query_norm
+        )
 
-        def rank(wanted: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+        def rank(wanted: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], float]:
             positions = _smallest(scores, wanted)
             positions = positions[np.isfinite(scores[positions])]
-            # The expanded form loses digits to cancellation; the few candidates get the exact distance.
-            diff = self._rows.take("vectors", positions).astype(np.float64) - exact_query
-            distances = np.sqrt(np.einsum("ij,ij->i", diff, diff))
-            order = np.argsort(distances, kind="stable")
-            return positions[order], distances[order]
+            floor = math.inf
+            if len(positions) == wanted < total:
+                # Every row left out scores at least the highest candidate's score, so its exact half squared
+                # distance less ½‖q‖² is at least that score less the slack.
+                lowest = 2 * (float(scores[positions].max()) - slack) + query_norm**2
+                floor = math.sqrt(max(lowest, 0.0))
+            return (*self._exact(stored, positions, query), floor)
 
         return rank
 
@@ -315,8 +434,11 @@ def _faiss() -> Any:
 
 
 class FaissIndex(_Gallery):
-    """1:N search in FAISS. `factory` is a FAISS index factory string: "Flat" (exact, default) or e.g.
-    "IVF4096,PQ16" (compressed, approximate; until enough templates exist to train it, an exact Flat is used)."""
+    """1:N search in FAISS, the candidates re-ranked on their float32 vectors. `factory` is a FAISS index factory
+    string: "Flat" (float32, exact, the default), "SQ8" (int8 codes on per-dimension ranges learnt from the first
+    templates, d bytes a template) or e.g. "IVF4096,PQ16" (16 bytes a template, only some lists searched). The
+    compressed ones choose their candidates approximately; the distances returned are exact. Until enough
+    templates exist to train `factory`, an exact Flat is used."""
 
     def __init__(self, factory: str = "Flat", *, nprobe: int = 16, threads: int | None = 1) -> None:
         super().__init__()
@@ -327,53 +449,60 @@ class FaissIndex(_Gallery):
             self._faiss.omp_set_num_threads(threads)
         self.factory = factory
         self.nprobe = nprobe
+
+    def _columns(self, dim: int) -> Columns:
+        return {}
+
+    def _clear_vectors(self) -> None:
         self._index: Any = None
         self._pending = False  # searching a Flat while collecting the vectors to train `factory` on
         self.min_train = 0
-        self._clear_vectors()
 
-    def _clear_vectors(self) -> None:
-        target = self._faiss.index_factory(self.dim, self.factory)
+    def _start(self, dim: int) -> None:
+        target = self._faiss.index_factory(dim, self.factory)
         if target.is_trained:
-            self._index, self._pending = target, False
-            self._set_nprobe(self._index)
+            self._use(target)
             return
-        self._index, self._pending = self._faiss.IndexFlatL2(self.dim), True
+        self._index, self._pending = self._faiss.IndexFlatL2(dim), True
         ivf = self._faiss.try_extract_index_ivf(target)
         quantizer = getattr(self._faiss.downcast_index(ivf if ivf is not None else target), "pq", None)
         centroids = max(ivf.nlist if ivf is not None else 1, quantizer.ksub if quantizer is not None else 1)
         # FAISS's rule of thumb: at least 39 training points per centroid (IVF lists, PQ codes), else it warns.
         self.min_train = 39 * centroids
 
-    def _set_nprobe(self, index: Any) -> None:
+    def _use(self, index: Any) -> None:
         ivf = self._faiss.try_extract_index_ivf(index)
         if ivf is not None:
             ivf.nprobe = self.nprobe
+        self._index, self._pending = index, False
 
     def _add_vectors(self, matrix: npt.NDArray[np.float32]) -> None:
+        if self._index is None:
+            self._start(matrix.shape[1])
         self._index.add(matrix)
         if self._pending and self._index.ntotal >= self.min_train:
             collected = self._index.reconstruct_n(0, self._index.ntotal)
-            trained = self._faiss.index_factory(self.dim, self.factory)
+            trained = self._faiss.index_factory(matrix.shape[1], self.factory)
             trained.train(collected)
             trained.add(collected)  # same order, so FAISS's row numbers still match ours
-            self._set_nprobe(trained)
-            self._index, self._pending = trained, False
+            self._use(trained)
 
     def _row_values(self, matrix: npt.NDArray[np.float32]) -> dict[str, np.ndarray]:
         return {}
 
-    def _ranker(self, query: npt.NDArray[np.float32], excluded: bytes | None) -> Ranker:
-        def rank(wanted: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    def _ranker(self, stored: _Stored, query: npt.NDArray[np.float32], excluded: bytes | None) -> Ranker:
+        def rank(wanted: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], float]:
             squared, labels = self._index.search(query.reshape(1, -1), wanted)
             found = labels[0] >= 0
             positions = labels[0][found].astype(np.int64)
-            distances = np.sqrt(np.maximum(squared[0][found].astype(np.float64), 0.0))
+            # FAISS ranks by its own codes: rows it did not return are about as far as the last one it did, or
+            # farther (exactly so for Flat). An IVF index that found fewer rows than asked has none to offer.
+            floor = math.sqrt(max(float(squared[0][-1]), 0.0)) if found.all() else math.inf
             if excluded is not None:
                 kept = np.ones(len(positions), dtype=bool)
-                kept[self._excluded_rows(self._rows.take("keys", positions), excluded)] = False
-                positions, distances = positions[kept], distances[kept]
-            return positions, distances
+                kept[self._excluded_rows(stored.rows.take("keys", positions), excluded)] = False
+                positions = positions[kept]
+            return (*self._exact(stored, positions, query), floor)
 
         return rank
 
@@ -449,9 +578,12 @@ class _AppGallery:
         )
         for batch in db.session.execute(query).partitions():
             # Another model's encodings are not comparable with this engine's: counted as seen, not searched.
-            usable = [row for row in batch if row.model_name == engine.MODEL_NAME and len(row.vector) == 4 * DIM]
+            usable = [row for row in batch if row.model_name == engine.MODEL_NAME and len(row.vector) % 4 == 0]
+            # The dimension is the data's: that of the index so far, else of the first usable row.
+            dim = self.index.dim or (len(usable[0].vector) // 4 if usable else 0)
+            usable = [row for row in usable if len(row.vector) == 4 * dim > 0]
             if usable:
-                vectors = np.frombuffer(b"".join(row.vector for row in usable), dtype="<f4").reshape(-1, DIM)
+                vectors = np.frombuffer(b"".join(row.vector for row in usable), dtype="<f4").reshape(-1, dim)
                 self.index.add([row.id for row in usable], [row.subject_ref for row in usable], vectors)
             count += len(batch)
             id_sum += sum(row.id for row in batch)

@@ -80,7 +80,7 @@ class DefaultConfig:
     FACE_FUSION_FRAMES = "mean"  # photos/fusion.py: how a burst's frames combine per template (mean | min)
     FACE_FUSION_TEMPLATES = "min"  # how the reference set's templates combine (min | mean | mean2)
     FACE_CONSENT_VERSION = "2026-11"
-    FACE_INDEX_BACKEND = "numpy"  # or "faiss"
+    FACE_INDEX_BACKEND = "numpy"  # exact: int8 scan, re-ranked on float32 kept in a TMPDIR file; or "faiss"
 
     # Exams (exams/).
     EXAM_RETIREMENT_AGE_MALE = 60  # eligibility: below the statutory retirement age on the exam day
@@ -92,7 +92,7 @@ class DefaultConfig:
     QUESTION_FACILITY_MAX = 0.95
     QUESTION_DISCRIMINATION_MIN = 0.2
     QUESTION_IMAGE_DIR: str | None = None  # question images (re-encoded JPEG); default: instance/question_images
-    FACE_INDEX_FAISS_FACTORY = "Flat"  # exact; e.g. "IVF4096,PQ16" compresses a gallery too big for memory
+    FACE_INDEX_FAISS_FACTORY = "Flat"  # exact, 512 B a template; "SQ8": int8, fastest scan; "IVF4096,PQ16": 16 B
     FACE_INDEX_FAISS_NPROBE = 16  # IVF lists visited per search (more: slower, closer to exact)
 
     # Notifications (exams/notify.py): in-app rows always; outside delivery after the commit through one sender.

@@ -1,4 +1,5 @@
-"""1:N search on the real photos: the right identity comes first, results are per identity, both backends agree,
+"""1:N search on the real photos and on a synthetic gallery: the right identity comes first, results are per
+identity, the compact int8 scan with exact re-ranking gives exactly the exact search's results, both backends agree,
 and the application's index follows the face_templates table without a restart."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from opcert.extensions import db
 from photos import engine, services
 from photos.dataset import Sample
 from photos.index import (
+    CHUNK_ROWS,
     FaceIndex,
     FaissIndex,
     Match,
@@ -28,6 +30,8 @@ from tests.factories import id_number
 from tests.fixtures.faces import IDENTITIES
 
 BACKENDS = ["numpy", "faiss"]
+# Every index kind whose results must equal the exact search's: the numpy int8 scan, FAISS Flat and FAISS SQ8.
+KINDS = ["numpy", "faiss-Flat", "faiss-SQ8"]
 
 
 def by_person(samples: list[Sample]) -> dict[str, list[Sample]]:
@@ -47,6 +51,117 @@ def whole_library(backend: str, samples: list[Sample]) -> FaceIndex | FaissIndex
     index = make_index(backend)
     index.add(list(range(len(samples))), [s.person for s in samples], np.vstack([encoding(s) for s in samples]))
     return index
+
+
+def new_index(kind: str) -> FaceIndex | FaissIndex:
+    backend, _, factory = kind.partition("-")
+    return make_index(backend, faiss_factory=factory or "Flat")
+
+
+def exact_search(
+    ids: list[int], refs: list[str], vectors: np.ndarray, query: np.ndarray, k: int, exclude: str | None = None
+) -> list[tuple[str, int, float]]:
+    """(identity, template id, distance) of the k nearest identities by brute force in float64: what the index
+    must return."""
+    diff = vectors.astype(np.float64) - query.astype(np.float64)
+    distances = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    found: list[tuple[str, int, float]] = []
+    for row in np.argsort(distances, kind="stable"):
+        if refs[row] != exclude and refs[row] not in {ref for ref, _, _ in found}:
+            found.append((refs[row], ids[row], float(distances[row])))
+        if len(found) == k:
+            break
+    return found
+
+
+def assert_exact(matches: list[Match], expected: list[tuple[str, int, float]]) -> None:
+    assert [(m.subject_ref, m.template_id) for m in matches] == [(ref, tid) for ref, tid, _ in expected]
+    assert [m.distance for m in matches] == pytest.approx([d for _, _, d in expected], rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("folder", ["identity_samples", "east_asian_samples"])
+def test_the_compact_index_returns_the_exact_searchs_results_on_the_shared_faces(request, folder, kind) -> None:
+    samples: list[Sample] = request.getfixturevalue(folder)
+    refs, vectors = [s.person for s in samples], np.vstack([encoding(s) for s in samples])
+    ids = list(range(len(samples)))
+    index = new_index(kind)
+    index.add(ids, refs, vectors)
+    for sample in samples:
+        for exclude in (None, sample.person):
+            matches = index.search(encoding(sample), k=5, exclude_subject_ref=exclude)
+            assert_exact(matches, exact_search(ids, refs, vectors, encoding(sample), 5, exclude))
+
+
+def synthetic_gallery(rows: int, seed: int = 5) -> tuple[list[int], list[str], np.ndarray]:
+    """Encodings with dlib's spread (≈ N(0, 0.09) a dimension), two templates per made-up person."""
+    vectors = np.random.default_rng(seed).normal(0, 0.09, (rows, 128)).astype(np.float32)
+    return list(range(1, rows + 1)), [f"person-{row // 2}" for row in range(rows)], vectors
+
+
+def test_the_compact_index_finds_planted_probes_in_100k_templates_exactly() -> None:
+    ids, refs, vectors = synthetic_gallery(100_000)
+    index = FaceIndex()
+    for start in range(0, len(ids), 20_000):
+        index.add(ids[start : start + 20_000], refs[start : start + 20_000], vectors[start : start + 20_000])
+    rng = np.random.default_rng(6)
+    planted = rng.choice(len(ids), 15, replace=False)
+    # A new photo of a person: one of their templates with a little noise; and faces of nobody in the gallery,
+    # whose nearest identities lie close together.
+    probes = [(refs[row], vectors[row] + rng.normal(0, 0.02, 128).astype(np.float32)) for row in planted]
+    strangers = [(None, rng.normal(0, 0.09, 128).astype(np.float32)) for _ in range(15)]
+    for person, query in probes + strangers:
+        matches = index.search(query, k=5)
+        assert_exact(matches, exact_search(ids, refs, vectors, query, 5))
+        if person is not None:
+            assert matches[0].subject_ref == person
+
+
+def test_rows_nearer_together_than_the_int8_codes_can_tell_are_all_reranked_exactly() -> None:
+    # 3,000 people at distances 0.6, 0.6 + 1e-5, ... from the query, in random order: the int8 scores cannot
+    # order them (their error is ~1e-2), so only re-ranking every row that might beat the fifth finds the five.
+    rng = np.random.default_rng(8)
+    query = rng.normal(0, 0.09, 128).astype(np.float32)
+    directions = rng.normal(size=(3000, 128))
+    directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+    radii = 0.6 + 1e-5 * rng.permutation(3000)
+    vectors = (query + directions * radii[:, None]).astype(np.float32)
+    ids, refs = list(range(3000)), [f"person-{row}" for row in range(3000)]
+    index = FaceIndex()
+    index.add(ids, refs, vectors)
+    assert_exact(index.search(query, k=5), exact_search(ids, refs, vectors, query, 5))
+
+
+def test_the_index_keeps_int8_codes_in_memory_not_float32_vectors() -> None:
+    ids, refs, vectors = synthetic_gallery(CHUNK_ROWS)
+    index = FaceIndex()
+    index.add(ids, refs, vectors)
+    # A template costs 128 code bytes, its scale and half squared norm (4 + 4), id (8) and subject key (32):
+    # 176 bytes, where its float32 encoding alone would be 512.
+    assert index.nbytes == CHUNK_ROWS * 176
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_dimension_comes_from_the_encodings(backend) -> None:
+    rng = np.random.default_rng(9)
+    # An ArcFace-style engine: 512 numbers of unit length.
+    vectors = rng.normal(size=(2000, 512)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids, refs = list(range(2000)), [f"person-{row // 4}" for row in range(2000)]
+    index = make_index(backend)
+    index.add(ids, refs, vectors)
+    assert index.dim == 512
+    for row in (3, 777, 1999):
+        query = vectors[row] + rng.normal(0, 0.01, 512).astype(np.float32)
+        assert_exact(index.search(query, k=3), exact_search(ids, refs, vectors, query, 3))
+    with pytest.raises(ValueError, match="512-d"):
+        index.search(np.zeros(128, dtype=np.float32))
+    with pytest.raises(ValueError, match="rows of 512 numbers"):
+        index.add([5000], ["someone"], np.zeros((1, 128), dtype=np.float32))
+    index.clear()
+    index.add([1], ["someone"], np.ones((1, 128), dtype=np.float32))
+    assert index.dim == 128
+    assert index.search(np.ones(128, dtype=np.float32), k=1) == [Match("someone", 0.0, 1)]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
