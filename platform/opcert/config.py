@@ -79,6 +79,10 @@ class DefaultConfig:
     FACE_REVIEW_THRESHOLD = 0.55  # above: no_match; between the two: review by staff
     FACE_FUSION_FRAMES = "mean"  # photos/fusion.py: how a burst's frames combine per template (mean | min)
     FACE_FUSION_TEMPLATES = "min"  # how the reference set's templates combine (min | mean | mean2)
+    # `opcert photos evaluate --degrade`: webcam-like copies (longer side, JPEG quality, Gaussian blur sigma in pixels)
+    FACE_DEGRADE_MAX_SIDE = 200
+    FACE_DEGRADE_JPEG_QUALITY = 60
+    FACE_DEGRADE_BLUR_SIGMA = 1.0
     FACE_CONSENT_VERSION = "2026-11"
     FACE_INDEX_BACKEND = "numpy"  # or "faiss"
 
