@@ -32,7 +32,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from photos import engine
-from photos.dataset import Degradation, Sample, encode_folder
+from photos.dataset import Degradation, Sample, as_matrix, encode_folder
 from photos.fusion import check_methods, fuse
 
 # The platform's targets: impostor pairs decided `match` at most 1 in 10,000; genuine pairs decided `no_match` ≤ 2%.
@@ -755,14 +755,11 @@ def degradation_from_config(config: dict[str, Any]) -> Degradation:
 
 def build_trials(samples: list[Sample], *, gallery: int | None, frames: str = "mean", templates: str = "min") -> Trials:
     """The trials of the encoded samples: every pair (gallery None), or gallery mode with `gallery` references."""
-    encoded = [(s, s.encoding) for s in samples if s.encoding is not None]
-    encodings = np.vstack([e for _, e in encoded]) if encoded else np.zeros((0, 128), dtype=np.float32)
-    labels = [s.person for s, _ in encoded]
+    encodings, labels = as_matrix(samples)
     if gallery is None:
         return pair_trials(encodings, labels)
-    return gallery_trials(
-        encodings, labels, [s.path.name for s, _ in encoded], references=gallery, frames=frames, templates=templates
-    )
+    names = [s.path.name for s in samples if s.encoding is not None]
+    return gallery_trials(encodings, labels, names, references=gallery, frames=frames, templates=templates)
 
 
 @click.command("evaluate")
@@ -839,8 +836,8 @@ def evaluate_command(
     if folds is not None:
         rule = ThresholdRule()
         try:
-            chosen = rule.choose(trials.genuine, trials.impostor)
             cv = cross_validate(trials, folds=folds, seed=seed, rule=rule)
+            chosen = rule.choose(trials.genuine, trials.impostor)
         except ValueError as exc:
             raise click.ClickException(f"无法做样本外测量 / cannot measure out of sample: {exc}") from None
         in_sample = chosen.decide(trials)
