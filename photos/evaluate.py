@@ -476,6 +476,14 @@ def calibrate(
 _NORMAL = statistics.NormalDist()
 
 
+def _quantile_upper_bound(ordered: Distances, p: float, z: float) -> float:
+    """An upper confidence bound of the p-quantile of sorted values: the order statistic at n·p + z·√(n·p·(1 − p))
+    (the normal approximation of the binomial count of values below the quantile), the largest value at most."""
+    n = len(ordered)
+    rank = math.ceil(n * p + z * math.sqrt(n * p * (1.0 - p)))
+    return float(ordered[min(rank, n - 1)])
+
+
 class TooFewTrialsError(ValueError):
     """The rule cannot choose thresholds from so few trials."""
 
@@ -490,7 +498,9 @@ class ThresholdRule:
     that the line underestimates (relatives, look-alikes).
     review: the upper tail of the genuine distances is extrapolated to `false_non_match_rate / review_safety`, by a
     normal line through the median and 90th percentile and by one through the 90th and 98th; the higher of the two
-    (genuine tails are mixtures of good and poor photos and often heavier than their bulk), never below match.
+    (genuine tails are mixtures of good and poor photos and often heavier than their bulk), never below match. The
+    lines start from upper `confidence` bounds of the 90th and 98th percentiles, not the percentiles themselves: a
+    calibration set has few genuine trials, and the band widens when they are fewer.
     """
 
     false_match_rate: float = TARGET_FALSE_MATCH_RATE
@@ -499,6 +509,7 @@ class ThresholdRule:
     review_safety: float = 4.0
     impostor_quantiles: tuple[float, float] = (0.01, 0.10)
     tail_margin: float = 0.25
+    confidence: float = CONFIDENCE
     min_impostor_trials: int = 100
     min_genuine_trials: int = 10
 
@@ -517,9 +528,11 @@ class ThresholdRule:
         below_seen = float(np.nextafter(float(impostor.min()) - self.tail_margin * spread, -np.inf))
         match = max(0.0, min(extrapolated, below_seen))
         aim = z(1.0 - self.false_non_match_rate / self.review_safety)
-        median, q90, q98 = (float(q) for q in np.quantile(genuine, [0.5, 0.9, 0.98]))
-        from_bulk = q90 + (aim - z(0.9)) * (q90 - median) / z(0.9)
-        from_tail = q98 + (aim - z(0.98)) * (q98 - q90) / (z(0.98) - z(0.9))
+        ordered = np.sort(genuine)
+        median, q90, q98 = (float(q) for q in np.quantile(ordered, [0.5, 0.9, 0.98]))
+        q90_high, q98_high = (_quantile_upper_bound(ordered, p, z(self.confidence)) for p in (0.9, 0.98))
+        from_bulk = q90_high + (aim - z(0.9)) * (q90 - median) / z(0.9)
+        from_tail = q98_high + (aim - z(0.98)) * (q98 - q90) / (z(0.98) - z(0.9))
         return Thresholds(match=match, review=max(match, from_bulk, from_tail))
 
     def as_dict(self) -> dict[str, Any]:
