@@ -1,17 +1,21 @@
-"""Labelled photo folders (`DIR/<person>/<photo>`): find the images and encode them in parallel.
+"""Labelled photo folders (`DIR/<person>/<photo>`): find the images and encode them in parallel, as they are or as
+webcam-like copies made on the fly (`Degradation`).
 
-Used by `opcert photos evaluate` (calibration) and by the tests on ../shared/faces.
+Used by `opcert photos evaluate` (calibration), bench/photos_evaluate.py and the tests on ../shared/faces.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import cv2
 import numpy as np
+from PIL import Image
 
 from photos import engine
 from photos.images import ImageRejectedError, decode_image
@@ -41,42 +45,70 @@ def labelled_images(root: Path) -> list[tuple[str, Path]]:
     return found
 
 
-def encode_file(path: Path) -> tuple[engine.Encoding | None, str]:
-    """Detect the largest face and encode it; (None, reason) when that is impossible."""
+@dataclasses.dataclass(frozen=True)
+class Degradation:
+    """How a webcam-like copy is made: shrunk to `max_side` (longer side), blurred (Gaussian, `blur_sigma` pixels of
+    the shrunk copy), then saved as JPEG at `jpeg_quality` and decoded again: the order a cheap camera works in."""
+
+    max_side: int = 200
+    jpeg_quality: int = 60
+    blur_sigma: float = 1.0
+
+    def label(self) -> str:
+        """A short description for reports and cache keys."""
+        return f"longer side <= {self.max_side} px, JPEG quality {self.jpeg_quality}, blur sigma {self.blur_sigma:g}"
+
+
+def degrade(rgb: engine.RGBImage, degradation: Degradation) -> engine.RGBImage:
+    """A webcam-like copy of an RGB image (see Degradation)."""
+    small, _ = engine.shrink(rgb, degradation.max_side)
+    blurred = cv2.GaussianBlur(small, (0, 0), sigmaX=degradation.blur_sigma) if degradation.blur_sigma > 0 else small
+    buffer = io.BytesIO()
+    Image.fromarray(blurred).save(buffer, format="JPEG", quality=degradation.jpeg_quality)
+    buffer.seek(0)
+    with Image.open(buffer) as copy:
+        return np.ascontiguousarray(np.asarray(copy.convert("RGB"), dtype=np.uint8))
+
+
+def encode_file(path: Path, degradation: Degradation | None = None) -> tuple[engine.Encoding | None, str]:
+    """Detect the largest face and encode it (on a degraded copy when asked); (None, reason) when impossible."""
     try:
         decoded = decode_image(path.read_bytes(), max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS)
     except (OSError, ImageRejectedError) as exc:
         return None, f"unreadable: {exc}"
-    faces = engine.detect_faces(decoded.rgb)
+    rgb = decoded.rgb if degradation is None else degrade(decoded.rgb, degradation)
+    faces = engine.detect_faces(rgb)
     if not faces:
-        faces = engine.detect_faces(decoded.rgb, upsample=1)
+        faces = engine.detect_faces(rgb, upsample=1)
     if not faces:
         return None, "no face found"
-    return engine.encode_face(decoded.rgb, faces[0]), ""
+    return engine.encode_face(rgb, faces[0]), ""
 
 
-def _encode_task(path: str) -> tuple[bytes | None, str]:
-    encoding, problem = encode_file(Path(path))
+def _encode_task(task: tuple[str, Degradation | None]) -> tuple[bytes | None, str]:
+    encoding, problem = encode_file(Path(task[0]), task[1])
     return (engine.to_bytes(encoding) if encoding is not None else None), problem
 
 
-def encode_paths(paths: Iterable[Path], *, processes: int = 1) -> Iterator[tuple[engine.Encoding | None, str]]:
+def encode_paths(
+    paths: Iterable[Path], *, processes: int = 1, degradation: Degradation | None = None
+) -> Iterator[tuple[engine.Encoding | None, str]]:
     """Encodings for `paths` in order, computed in `processes` worker processes (1: in this process)."""
     items = [str(p) for p in paths]
     if processes <= 1:
         for item in items:
-            yield encode_file(Path(item))
+            yield encode_file(Path(item), degradation)
         return
     with ProcessPoolExecutor(max_workers=processes) as pool:
-        for raw, problem in pool.map(_encode_task, items, chunksize=4):
+        for raw, problem in pool.map(_encode_task, [(item, degradation) for item in items], chunksize=4):
             yield (engine.from_bytes(raw) if raw is not None else None), problem
 
 
-def encode_folder(root: Path, *, processes: int | None = None) -> list[Sample]:
-    """Every labelled image under `root`, encoded."""
+def encode_folder(root: Path, *, processes: int | None = None, degradation: Degradation | None = None) -> list[Sample]:
+    """Every labelled image under `root`, encoded (from degraded copies when `degradation` is given)."""
     images = labelled_images(root)
     workers = processes if processes is not None else min(4, os.cpu_count() or 1)
-    encoded = encode_paths((path for _, path in images), processes=workers)
+    encoded = encode_paths((path for _, path in images), processes=workers, degradation=degradation)
     return [
         Sample(person=person, path=path, encoding=encoding, problem=problem)
         for (person, path), (encoding, problem) in zip(images, encoded, strict=True)

@@ -107,13 +107,15 @@ def test_the_default_thresholds_meet_the_targets_on_the_real_photos(identity_sam
     assert (genuine, impostor) == (446, 11182)
     assert false_matches / impostor <= 1e-4  # at most 1 in 10,000
     assert false_non_matches / genuine <= 0.02
-    # Measured: no false match, 5 genuine pairs refused (1.1%), 25 sent to review (5.6%).
-    assert (false_matches, false_non_matches, outcomes.get((True, Outcome.REVIEW), 0)) == (0, 5, 25)
+    # Measured with the defaults chosen on East Asian faces (0.31 / 0.64, docs/face-calibration.md): no false match,
+    # no genuine pair refused, and 305 of 446 (68%) sent to review — the price of a match threshold safe for the
+    # population served, paid here on Western faces whose genuine pairs lie further apart (median 0.34).
+    assert (false_matches, false_non_matches, outcomes.get((True, Outcome.REVIEW), 0)) == (0, 0, 305)
 
     # The evaluate command's arithmetic agrees with decide() pair for pair.
     encodings, labels = as_matrix(identity_samples)
     counted = calibrate(encodings, labels, match_threshold=match_t, review_threshold=review_t).decisions
-    assert (counted.false_matches, counted.false_non_matches, counted.genuine_reviews) == (0, 5, 25)
+    assert (counted.false_matches, counted.false_non_matches, counted.genuine_reviews) == (0, 0, 305)
     assert counted.impostor_reviews == outcomes.get((False, Outcome.REVIEW), 0)
 
 
@@ -135,7 +137,11 @@ def test_evaluate_command_on_the_shared_photos(runner, faces_dir) -> None:
     assert (figures["genuine_pairs"], figures["impostor_pairs"]) == (446, 11182)
     assert figures["false_match_rate"] <= 0.0001
     assert figures["false_non_match_rate"] <= 0.02
-    assert (figures["match_threshold"], figures["review_threshold"]) == (0.47, 0.55)
+    assert (figures["match_threshold"], figures["review_threshold"]) == (
+        DefaultConfig.FACE_MATCH_THRESHOLD,
+        DefaultConfig.FACE_REVIEW_THRESHOLD,
+    )
+    assert figures["mode"] == "single_reference"
     assert figures["not_encoded"] == []
     assert figures["meets_targets"] is True
     assert any(line.startswith("误通过率 / false-match rate") for line in lines)

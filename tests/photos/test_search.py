@@ -82,7 +82,7 @@ def assert_exact(matches: list[Match], expected: list[tuple[str, int, float]]) -
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("folder", ["identity_samples", "east_asian_samples"])
 def test_the_compact_index_returns_the_exact_searchs_results_on_the_shared_faces(request, folder, kind) -> None:
-    samples: list[Sample] = request.getfixturevalue(folder)
+    samples: list[Sample] = [s for s in request.getfixturevalue(folder) if s.encoding is not None]
     refs, vectors = [s.person for s in samples], np.vstack([encoding(s) for s in samples])
     ids = list(range(len(samples)))
     index = new_index(kind)
