@@ -84,6 +84,7 @@ class DefaultConfig:
     EXAM_RETIREMENT_AGE_FEMALE = 50  # workers' age before the 2025 reform's gradual rise: check local practice
     EXAM_APPLICATION_DAYS = 60  # the exam must take place within this many days of the application
     EXAM_REMINDER_HOURS = 24  # `opcert exams remind` tells candidates this long before the start
+    EXAM_PHOTO_ACCESS_DAYS = 30  # centre staff see a candidate's face from booking until this long after the session
     COMMITMENT_VERSION = "2026-11"  # signing again is needed when the statement's text changes
     QUESTION_FACILITY_MIN = 0.2  # item statistics: questions outside these bounds are flagged for checking
     QUESTION_FACILITY_MAX = 0.95
