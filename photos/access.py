@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, current_app
+from flask import current_app
+from flask.sansio.app import App
 
 from opcert.accounts.models import User
 
@@ -18,7 +19,7 @@ PhotoGrant = Callable[[User, str], bool]
 EXTENSION = "opcert.photo_grants"
 
 
-def register_grant(app: Flask, purpose: str, check: PhotoGrant) -> None:
+def register_grant(app: App, purpose: str, check: PhotoGrant) -> None:
     """Let a viewer see a subject's photos for `purpose` whenever `check(viewer, subject_ref)` is true."""
     grants: dict[str, PhotoGrant] = app.extensions.setdefault(EXTENSION, {})
     grants[purpose] = check
