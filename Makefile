@@ -27,14 +27,16 @@ lock: | $(BIN)/python
 
 install: $(STAMP)
 
-# Ticket PDFs embed a CJK font; their tests read pages back with poppler. Installed from Debian's packages when
-# missing and we are root (as on the project's machines and CI); otherwise say what to install.
+# Ticket PDFs embed a CJK font; their tests read pages back with poppler; tests/browser drives Debian's Chromium
+# (no CSP violation on any main page). Installed from Debian's packages when missing and we are root (as on the
+# project's machines and CI); otherwise say what to install.
 CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+CHROMIUM := /usr/bin/chromium
 system-deps:
-	@if [ ! -f $(CJK_FONT) ] || ! command -v pdftoppm >/dev/null; then \
+	@if [ ! -f $(CJK_FONT) ] || ! command -v pdftoppm >/dev/null || [ ! -x $(CHROMIUM) ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk poppler-utils; \
-	  else echo "please install fonts-noto-cjk and poppler-utils (sudo apt-get install -y fonts-noto-cjk poppler-utils)"; exit 1; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-cjk poppler-utils chromium; \
+	  else echo "please install fonts-noto-cjk, poppler-utils and chromium (sudo apt-get install -y fonts-noto-cjk poppler-utils chromium)"; exit 1; fi; \
 	fi
 
 translations: install

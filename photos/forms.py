@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, SubmitField
+from wtforms import BooleanField, StringField, SubmitField
 from wtforms.validators import DataRequired
 
 
@@ -32,3 +32,13 @@ class WithdrawForm(FlaskForm):
     """Withdraw the consent."""
 
     submit = SubmitField(_l("撤回同意"))
+
+
+class StatementForm(FlaskForm):
+    """An administrator's reason for seeing a face photo (sent with the photo's GET request, so no CSRF token)."""
+
+    class Meta:
+        csrf = False
+
+    statement = StringField(_l("查看理由"), render_kw={"maxlength": 200})
+    submit = SubmitField(_l("查看照片"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import secrets
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -45,6 +46,11 @@ class Outcome(enum.StrEnum):
     NO_MATCH = "no_match"
 
 
+def new_view_key() -> str:
+    """A random key for a photo's URL: photos are never addressed by their sequential id."""
+    return secrets.token_hex(24)
+
+
 class Photo(Base):
     """One stored image of a person's face."""
 
@@ -58,6 +64,7 @@ class Photo(Base):
     # SHA-256 of the file a bulk import read (before re-encoding): a re-run skips what it already stored.
     source_sha256: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     storage_key: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    view_key: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_view_key)
     width: Mapped[int]
     height: Mapped[int]
     is_current: Mapped[bool] = mapped_column(default=True)

@@ -8,22 +8,29 @@ import datetime as dt
 import enum
 import hashlib
 import hmac
+import re
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
+from opcert.access import Role
+from opcert.accounts.models import User
 from opcert.audit.services import record_event
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
 from photos import engine, storage
+from photos.access import granted_purpose
 from photos.images import ImageRejectedError, crop_to_ratio, decode_image, encode_jpeg
 from photos.library import LibraryUnavailableError, remote_library
 from photos.models import FaceConsent, FaceDecision, FaceTemplate, Outcome, Photo, PhotoSource
 from photos.quality import CheckedFace, Purpose, QualityError, QualitySettings, check_image
 
 REFERENCE_SOURCES = (PhotoSource.UNIFIED_LIBRARY, PhotoSource.UPLOADED)
+VIEW_KEY_RE = re.compile(r"[0-9a-f]{32,64}")
+ADMIN_STATEMENT_MIN = 5
+ADMIN_STATEMENT_MAX = 200
 
 
 class PhotoRejectedError(DomainError):
@@ -46,6 +53,14 @@ class NoReferencePhotoError(DomainError):
 
     def __init__(self) -> None:
         super().__init__(_("没有可用于比对的本人照片，请由工作人员人工核对身份证件。"))
+
+
+class StatementRequiredError(DomainError):
+    """An administrator has no standing purpose to see a face: they must say why, and the reason is audited."""
+
+    def __init__(self) -> None:
+        message = _("管理员查看人脸照片须说明理由（至少%(n)d个字），理由将记入审计日志。", n=ADMIN_STATEMENT_MIN)
+        super().__init__(message, {"statement": message})
 
 
 class ReferenceCase(enum.StrEnum):
@@ -350,14 +365,38 @@ def candidate_result(decision: FaceDecision) -> str:
 # --- viewing, certificate photo, retention ----------------------------------------------------------
 
 
-def view_photo(*, photo_id: int, reason: str) -> tuple[Photo, bytes]:
-    """A photo's bytes for a permitted viewer; every view is written to the audit log."""
-    photo = db.session.get(Photo, photo_id)
+def view_photo(*, key: str, viewer: User, explanation: str | None = None) -> bytes:
+    """A photo's bytes for a viewer with a purpose, audited with it; anyone else is told it does not exist.
+
+    Purposes: the person themself ("self"); an administrator who states why ("admin", the statement is kept in
+    the audit row); a grant registered in `photos.access` (e.g. exams' centre check-in). No purpose: NotFoundError,
+    the same answer as for a key that does not exist, so keys of other people's photos cannot be confirmed.
+    """
+    photo = None
+    if VIEW_KEY_RE.fullmatch(key):
+        photo = db.session.execute(sa.select(Photo).where(Photo.view_key == key)).scalar_one_or_none()
     if photo is None:
         raise NotFoundError(_("照片不存在。"))
+    details: dict[str, str]
+    if viewer.id_number and hmac.compare_digest(subject_ref(viewer.id_number), photo.subject_ref):
+        details = {"reason": "self"}
+    elif viewer.role is Role.ADMIN:
+        statement = " ".join((explanation or "").split())
+        if len(statement) < ADMIN_STATEMENT_MIN:
+            raise StatementRequiredError()
+        details = {"reason": "admin", "statement": statement[:ADMIN_STATEMENT_MAX]}
+    else:
+        purpose = granted_purpose(viewer, photo.subject_ref)
+        if purpose is None:
+            raise NotFoundError(_("照片不存在。"))
+        details = {"reason": purpose}
+    return _read_audited(photo, details)
+
+
+def _read_audited(photo: Photo, details: dict[str, str]) -> bytes:
     data = storage.load(photo.storage_key)
-    record_event("photo.viewed", object_type="photo", object_id=photo.id, details={"reason": reason})
-    return photo, data
+    record_event("photo.viewed", object_type="photo", object_id=photo.id, details=details)
+    return data
 
 
 def reference_photo_jpeg(id_number: str, *, reason: str) -> bytes | None:
@@ -365,7 +404,7 @@ def reference_photo_jpeg(id_number: str, *, reason: str) -> bytes | None:
     status = reference_status(id_number)
     if status.photo is None:
         return None
-    return view_photo(photo_id=status.photo.id, reason=reason)[1]
+    return _read_audited(status.photo, {"reason": reason})
 
 
 def certificate_photo(id_number: str) -> bytes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -11,12 +11,13 @@ from opcert.access import Role, allow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
 from photos import services
-from photos.forms import ConsentForm, UploadForm, WithdrawForm
+from photos.forms import ConsentForm, StatementForm, UploadForm, WithdrawForm
 
 bp = Blueprint("photos", __name__, template_folder="templates")
 
-# Roles that need to see a face photo: check-in staff, officers issuing certificates, administrators.
-PHOTO_VIEWERS = (Role.CENTRE_STAFF, Role.OFFICER, Role.ADMIN)
+# Roles that may ask for a photo by its key; whether they see it depends on a purpose (photos.access). Examiners
+# and providers never need a face.
+PHOTO_VIEWERS = (Role.TRAINEE, Role.CENTRE_STAFF, Role.OFFICER, Role.ADMIN)
 
 
 @bp.route("/account/photo", methods=["GET", "POST"])
@@ -84,14 +85,20 @@ def withdraw() -> WerkzeugResponse:
     return redirect(url_for("photos.my_photo"))
 
 
-@bp.route("/photos/<int:photo_id>")
+@bp.route("/photos/<key>")
 @allow(*PHOTO_VIEWERS)
-def view(photo_id: int) -> Response:
-    """A stored photo for staff who need it; the view is written to the audit log."""
+def view(key: str) -> Response | str:
+    """A stored photo, by its random key, for a viewer with a purpose (photos.services.view_photo); audited."""
+    form = StatementForm(request.args)
     try:
-        _photo, data = services.view_photo(photo_id=photo_id, reason="staff")
+        data = services.view_photo(key=key, viewer=current_user, explanation=form.statement.data)
     except NotFoundError:
         abort(404)
+    except services.StatementRequiredError as exc:
+        db.session.rollback()
+        if form.statement.data:
+            form.statement.errors = [exc.message]
+        return render_template("photos/statement.html", form=form, message=exc.message)
     db.session.commit()
     return _image_response(data)
 

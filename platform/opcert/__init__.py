@@ -12,7 +12,7 @@ from opcert.config import default_instance_path, load_config
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the application: configuration, extensions, access control, blueprints, error pages."""
+    """Build the application: configuration, extensions, access control, blueprints, error pages, headers."""
     app = Flask(__name__, instance_path=str(default_instance_path()), instance_relative_config=True)
     load_config(app, config)
     register_proxy_fix(app)
@@ -23,8 +23,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_commands(app)
     register_template_helpers(app)
     from opcert.errors import register_error_handlers
+    from opcert.security import register_security_headers
 
     register_error_handlers(app)
+    register_security_headers(app)
     return app
 
 

@@ -42,11 +42,20 @@ class DefaultConfig:
     ARGON2_MEMORY_KIB = 65536
     ARGON2_PARALLELISM = 4
 
+    # Throttling (docs/security.md): an account's delay stays short (a stranger must not keep its owner out), an
+    # address's delay keeps doubling up to a day, TOTP codes (password already known) up to 15 minutes.
     LOGIN_THROTTLE_THRESHOLD = 5
-    LOGIN_THROTTLE_IP_THRESHOLD = 50
     LOGIN_THROTTLE_BASE_SECONDS = 30
-    LOGIN_THROTTLE_MAX_SECONDS = 900
+    LOGIN_THROTTLE_MAX_SECONDS = 60
     LOGIN_THROTTLE_WINDOW_SECONDS = 3600
+    LOGIN_THROTTLE_IP_THRESHOLD = 50
+    LOGIN_THROTTLE_IP_BASE_SECONDS = 30
+    LOGIN_THROTTLE_IP_MAX_SECONDS = 86400
+    LOGIN_THROTTLE_TOTP_MAX_SECONDS = 900
+    REGISTER_THROTTLE_THRESHOLD = 20  # registrations (tries included) per address before a delay
+    REGISTER_THROTTLE_BASE_SECONDS = 60
+    REGISTER_THROTTLE_MAX_SECONDS = 3600
+    REGISTER_THROTTLE_WINDOW_SECONDS = 3600
     TOTP_ISSUER = "opcert 特种作业发证平台"
     TOTP_PENDING_SECONDS = 300
 
@@ -92,6 +101,7 @@ class DefaultConfig:
     EXAM_RETIREMENT_AGE_FEMALE = 50  # workers' age before the 2025 reform's gradual rise: check local practice
     EXAM_APPLICATION_DAYS = 60  # the exam must take place within this many days of the application
     EXAM_REMINDER_HOURS = 24  # `opcert exams remind` tells candidates this long before the start
+    EXAM_PHOTO_ACCESS_DAYS = 30  # centre staff see a candidate's face from booking until this long after the session
     COMMITMENT_VERSION = "2026-11"  # signing again is needed when the statement's text changes
     QUESTION_FACILITY_MIN = 0.2  # item statistics: questions outside these bounds are flagged for checking
     QUESTION_FACILITY_MAX = 0.95

@@ -78,10 +78,40 @@ def _flush_unique(message_field: str, message: str) -> None:
         raise _field_error(message_field, message) from None
 
 
+class RegistrationThrottledError(DomainError):
+    """Too many registration attempts from one address: wait before the next."""
+
+
+def _count_registration(ip: str, now: dt.datetime) -> None:
+    """Count one registration attempt from `ip`, refusing it while the address is held back (no enumeration)."""
+    store = throttle.get_store()
+    key = "register:" + ip
+    wait = store.get(key, now).wait_seconds(now)
+    if wait:
+        record_event("user.register_throttled", object_type="address", object_id=ip[:64])
+        raise RegistrationThrottledError(_("注册尝试过于频繁，请在%(when)s后再试。", when=_wait_text(wait)))
+    # Every attempt counts, successful or not: a valid submission is the only one that can tell "registered".
+    store.record_failure(key, now, throttle.registration_policy())
+
+
 def register_trainee(
-    *, real_name: str, id_number: str, mobile: str, password: str, today: dt.date | None = None
+    *,
+    real_name: str,
+    id_number: str,
+    mobile: str,
+    password: str,
+    ip: str | None = None,
+    today: dt.date | None = None,
+    now: dt.datetime | None = None,
 ) -> User:
-    """Create a trainee account after checking identity data, age, uniqueness and password."""
+    """Create a trainee account after checking identity data, age, password and uniqueness.
+
+    With `ip` (self-registration on the web) attempts are throttled per address. "Already registered" is said only
+    when everything else is valid, so the form cannot be used cheaply to test whose ID numbers are registered.
+    The refusals raise before anything but the attempt counter is written: the caller may commit it.
+    """
+    if ip is not None:
+        _count_registration(ip, now or utcnow())
     name = _check_name(real_name)
     try:
         parsed = parse_id_number(id_number, today=today)
@@ -91,10 +121,10 @@ def register_trainee(
     if parsed.age_on(today or dt.date.today()) < minimum:
         raise _field_error("id_number", _("未满%(n)d周岁，不能申请特种作业操作证。", n=minimum))
     phone = _check_mobile(mobile)
+    check_password_policy(password, personal=(parsed.number, phone))
     duplicate = _("该身份证号码已注册。如忘记密码，请联系考点或发证机关重置。")
     if _id_number_taken(parsed.number):
         raise _field_error("id_number", duplicate)
-    check_password_policy(password, personal=(parsed.number, phone))
     user = User(
         role=Role.TRAINEE, id_number=parsed.number, real_name=name, mobile=phone, password_hash=hash_password(password)
     )
@@ -128,9 +158,18 @@ def _dummy_hash() -> str:
     return _DUMMY_HASH[key]
 
 
+def _wait_text(seconds: int) -> str:
+    if seconds >= 3600:
+        text = _("%(n)d小时", n=(seconds + 3599) // 3600)
+    elif seconds >= 60:
+        text = _("%(n)d分钟", n=(seconds + 59) // 60)
+    else:
+        text = _("%(n)d秒", n=seconds)
+    return str(text)
+
+
 def _locked_error(seconds: int) -> LoginRefusedError:
-    when = _("%(n)d分钟", n=(seconds + 59) // 60) if seconds >= 60 else _("%(n)d秒", n=seconds)
-    return LoginRefusedError(_("登录失败次数过多，请在%(when)s后再试。", when=when))
+    return LoginRefusedError(_("登录失败次数过多，请在%(when)s后再试。", when=_wait_text(seconds)))
 
 
 def authenticate(*, account: str, password: str, ip: str, now: dt.datetime | None = None) -> User:
@@ -139,10 +178,14 @@ def authenticate(*, account: str, password: str, ip: str, now: dt.datetime | Non
     store = throttle.get_store()
     account_key = "acct:" + normalise(account).lower()[:100]
     ip_key = "ip:" + ip
-    waits = [store.get(account_key, now).wait_seconds(now), store.get(ip_key, now).wait_seconds(now)]
-    if max(waits) > 0:
+    account_wait = store.get(account_key, now).wait_seconds(now)
+    ip_wait = store.get(ip_key, now).wait_seconds(now)
+    if account_wait or ip_wait:
+        # Knocking on a locked door counts against the address, never the account: an attacker's address is
+        # held back longer and longer while the account's own delay stays short for its owner (docs/security.md).
+        ip_wait = max(ip_wait, store.record_failure(ip_key, now, throttle.ip_policy()).wait_seconds(now))
         record_event("login.throttled", object_type="account", object_id=account_key[5:][:64])
-        raise _locked_error(max(waits))
+        raise _locked_error(max(account_wait, ip_wait))
     user = find_user_by_login(account)
     ok = verify_password(user.password_hash if user else _dummy_hash(), password) and user is not None
     if not ok or user is None:
@@ -295,7 +338,7 @@ def _check_totp(*, user: User, secret: str, code: str, now: dt.datetime) -> None
         raise _locked_error(wait)
     step = _matching_step(secret, code, now)
     if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
-        store.record_failure(key, now, throttle.account_policy())
+        store.record_failure(key, now, throttle.totp_policy())
         record_event("login.totp_failed", object_type="user", object_id=user.id)
         message = _("动态验证码不正确或已使用，请输入验证器应用中当前显示的6位数字。")
         raise _field_error("code", message)

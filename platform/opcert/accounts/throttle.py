@@ -1,4 +1,4 @@
-"""Login throttling: after N failures a growing delay, shared by every worker.
+"""Throttling of logins, TOTP codes and registrations: after N attempts a growing delay, shared by every worker.
 
 Counts live in Redis when OPCERT_REDIS_URL is set, otherwise in the database.
 """
@@ -67,21 +67,23 @@ class DatabaseStore:
         row = db.session.get(LoginThrottle, key)
         if row is None:
             return ThrottleState()
-        window = current_app.config["LOGIN_THROTTLE_WINDOW_SECONDS"]
-        if row.last_failure_at + dt.timedelta(seconds=window) < now and not self._locked(row, now):
+        if self._forgotten(row, now, current_app.config["LOGIN_THROTTLE_WINDOW_SECONDS"]):
             return ThrottleState()
         return ThrottleState(row.failures, row.locked_until)
 
     @staticmethod
-    def _locked(row: LoginThrottle, now: dt.datetime) -> bool:
-        return row.locked_until is not None and row.locked_until > now
+    def _forgotten(row: LoginThrottle, now: dt.datetime, window: int) -> bool:
+        """Failures are forgotten `window` seconds after the last one or after the lock's end, whichever is later
+        (as the Redis key's expiry): a lock longer than the window does not wipe the count when it ends."""
+        last = max(row.last_failure_at, row.locked_until or row.last_failure_at)
+        return last + dt.timedelta(seconds=window) < now
 
     def record_failure(self, key: str, now: dt.datetime, policy: Policy) -> ThrottleState:
         """Count one more failure and lock when past the threshold."""
         row = db.session.get(LoginThrottle, key, with_for_update=True)
         if row is None:
             row = self._insert_or_lock(key, now)
-        elif row.last_failure_at + dt.timedelta(seconds=policy.window_seconds) < now and not self._locked(row, now):
+        elif self._forgotten(row, now, policy.window_seconds):
             row.failures = 0
         row.failures += 1
         row.last_failure_at = now
@@ -177,7 +179,8 @@ def get_store() -> ThrottleStore:
 
 
 def account_policy() -> Policy:
-    """Policy for one account name."""
+    """Policy for one account name, whoever tries it: a short delay, capped low, so that a stranger cannot keep
+    the owner out for long (docs/security.md)."""
     cfg = current_app.config
     return Policy(
         cfg["LOGIN_THROTTLE_THRESHOLD"],
@@ -188,6 +191,28 @@ def account_policy() -> Policy:
 
 
 def ip_policy() -> Policy:
-    """Policy for one client address (looser: many people share an exam centre's address)."""
+    """Policy for one client address: a higher threshold (many people share an exam centre's address), then a
+    delay that keeps doubling up to a long cap, so that guessing from one address soon becomes pointless."""
     cfg = current_app.config
-    return dataclasses.replace(account_policy(), threshold=cfg["LOGIN_THROTTLE_IP_THRESHOLD"])
+    return Policy(
+        cfg["LOGIN_THROTTLE_IP_THRESHOLD"],
+        cfg["LOGIN_THROTTLE_IP_BASE_SECONDS"],
+        cfg["LOGIN_THROTTLE_IP_MAX_SECONDS"],
+        cfg["LOGIN_THROTTLE_WINDOW_SECONDS"],
+    )
+
+
+def totp_policy() -> Policy:
+    """Policy for one user's TOTP codes: only someone who knows the password gets here, so it may grow long."""
+    return dataclasses.replace(account_policy(), max_seconds=current_app.config["LOGIN_THROTTLE_TOTP_MAX_SECONDS"])
+
+
+def registration_policy() -> Policy:
+    """Policy for registrations from one client address (every attempt counts, not only failures)."""
+    cfg = current_app.config
+    return Policy(
+        cfg["REGISTER_THROTTLE_THRESHOLD"],
+        cfg["REGISTER_THROTTLE_BASE_SECONDS"],
+        cfg["REGISTER_THROTTLE_MAX_SECONDS"],
+        cfg["REGISTER_THROTTLE_WINDOW_SECONDS"],
+    )

@@ -88,9 +88,11 @@ def register() -> str | Response:
                 id_number=form.id_number.data or "",
                 mobile=form.mobile.data or "",
                 password=form.password.data or "",
+                ip=_client_ip(),
             )
         except DomainError as exc:
-            report_refusal(exc, form)
+            db.session.commit()  # the attempt counter is kept: nothing else has been written
+            show_errors(exc, form)
         else:
             db.session.commit()
             flash(_("注册成功，请使用身份证号码和密码登录。"), "success")
