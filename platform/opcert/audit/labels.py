@@ -30,6 +30,7 @@ class AuditLabels:
 CORE_LABELS = AuditLabels(
     actions={
         "user.registered": _l("学员注册"),
+        "user.register_throttled": _l("注册尝试过于频繁，已暂缓"),
         "login.succeeded": _l("登录成功"),
         "login.failed": _l("登录失败"),
         "login.throttled": _l("登录被暂时锁定"),
