@@ -567,9 +567,16 @@ def _verify_burst(
     ]
     if _is_replay(frames):
         raise BurstRefusedError("replay")
-    if all(f.quality is None for f in frames):
+    wanted = max(1, int(cfg["FACE_BURST_ENCODE_FRAMES"]))
+    chosen: list[burst.Frame] = []
+    for candidate in burst.ranked(frames):
+        refined = burst.refine(candidate, settings, detect_side=side)
+        if refined is not None:
+            chosen.append(refined)
+        if len(chosen) == wanted:
+            break
+    if not chosen:
         raise RetakeRequiredError(burst.main_problem(frames))
-    chosen = burst.best_frames(frames, int(cfg["FACE_BURST_ENCODE_FRAMES"]))
     encodings = np.vstack([face_engine.encode_face(f.image.rgb, f.quality.face) for f in chosen if f.quality])
     match_t, review_t = engine_thresholds(face_engine.name, cfg)
     apart = face_engine.distances(encodings, encodings)
@@ -672,7 +679,7 @@ def _evidence(
     row_of = {f.index: i for i, f in enumerate(chosen)}
     frame_records = []
     for frame in frames:
-        q = frame.quality
+        q = chosen[row_of[frame.index]].quality if frame.index in row_of else frame.quality
         record: dict[str, Any] = {
             "index": frame.index,
             "sha256": frame.fingerprint.sha256,
