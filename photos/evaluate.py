@@ -22,6 +22,7 @@ from flask.cli import with_appcontext
 
 from photos import engine
 from photos.dataset import Sample, as_matrix, encode_folder
+from photos.engines import ENGINE_NAMES, EngineUnavailableError, engine_thresholds, load_engine
 
 # The platform's targets: impostor pairs decided `match` at most 1 in 10,000; genuine pairs decided `no_match` ≤ 2%.
 TARGET_FALSE_MATCH_RATE = 1e-4
@@ -33,9 +34,14 @@ CONFIDENCE = 0.95
 Distances = npt.NDArray[np.float64]
 
 
-def pair_distances(encodings: npt.ArrayLike, labels: Sequence[str]) -> tuple[Distances, Distances]:
-    """Distances of every unordered pair: (genuine pairs, same label; impostor pairs, different labels)."""
+def pair_distances(
+    encodings: npt.ArrayLike, labels: Sequence[str], *, metric: str = "euclidean"
+) -> tuple[Distances, Distances]:
+    """Distances of every unordered pair: (genuine pairs, same label; impostor pairs, different labels); `metric`
+    is the engine's ("euclidean" for dlib, "cosine" for onnx: 1 − cosine similarity)."""
     matrix = np.asarray(encodings, dtype=np.float64)
+    if metric == "cosine":
+        matrix = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
     names = np.asarray(labels)
     if len(matrix) != len(names):
         raise ValueError("one label per encoding")
@@ -43,8 +49,11 @@ def pair_distances(encodings: npt.ArrayLike, labels: Sequence[str]) -> tuple[Dis
     impostor: list[Distances] = []
     # One row against the rows after it at a time: memory stays O(n) for a deployment's thousands of photos.
     for i in range(len(matrix) - 1):
-        diff = matrix[i + 1 :] - matrix[i]
-        distances = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+        if metric == "cosine":
+            distances = 1.0 - matrix[i + 1 :] @ matrix[i]
+        else:
+            diff = matrix[i + 1 :] - matrix[i]
+            distances = np.sqrt(np.einsum("ij,ij->i", diff, diff))
         same = names[i + 1 :] == names[i]
         genuine.append(distances[same])
         impostor.append(distances[~same])
@@ -248,10 +257,15 @@ class Calibration:
 
 
 def calibrate(
-    encodings: npt.ArrayLike, labels: Sequence[str], *, match_threshold: float, review_threshold: float
+    encodings: npt.ArrayLike,
+    labels: Sequence[str],
+    *,
+    match_threshold: float,
+    review_threshold: float,
+    metric: str = "euclidean",
 ) -> Calibration:
     """Decide every pair of a labelled encoding matrix with the thresholds and measure the outcome."""
-    genuine, impostor = pair_distances(encodings, labels)
+    genuine, impostor = pair_distances(encodings, labels, metric=metric)
     if not len(genuine) or not len(impostor):
         raise ValueError("needs at least two people and one person with two photos")
     eer, eer_point = equal_error_rate(genuine, impostor)
@@ -274,10 +288,10 @@ def _percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.4f}%"
 
 
-def _sample_lines(samples: list[Sample], persons: int) -> list[str]:
+def _sample_lines(samples: list[Sample], persons: int, model: str = engine.MODEL_VERSION) -> list[str]:
     failed = [s for s in samples if s.encoding is None]
     lines = [
-        f"模型 / model: {engine.MODEL_VERSION}",
+        f"模型 / model: {model}",
         f"照片 / photos: {len(samples)}，人数 / persons: {persons}，无法编码 / not encoded: {len(failed)}",
     ]
     return lines + [f"  无法编码 / not encoded: {s.path} ({s.problem})" for s in failed]
@@ -321,6 +335,13 @@ def _report_lines(calibration: Calibration) -> list[str]:
 @click.option("--processes", type=click.IntRange(min=1), default=None, help="编码进程数 / encoding processes.")
 @click.option("--match-threshold", type=float, default=None, help="默认为 / default FACE_MATCH_THRESHOLD.")
 @click.option("--review-threshold", type=float, default=None, help="默认为 / default FACE_REVIEW_THRESHOLD.")
+@click.option(
+    "--engine",
+    "engine_name",
+    type=click.Choice(ENGINE_NAMES),
+    default="dlib",
+    help="编码引擎 / engine that encodes (onnx: FACE_ONNX_MODEL_PATH, thresholds FACE_ONNX_*).",
+)
 @with_appcontext
 def evaluate_command(
     folder: Path,
@@ -328,19 +349,27 @@ def evaluate_command(
     processes: int | None,
     match_threshold: float | None,
     review_threshold: float | None,
+    engine_name: str,
 ) -> None:
     """Measure the face-match thresholds on labelled photos laid out as FOLDER/<person>/<photos>."""
     cfg = current_app.config
-    match_t = float(cfg["FACE_MATCH_THRESHOLD"]) if match_threshold is None else match_threshold
-    review_t = float(cfg["FACE_REVIEW_THRESHOLD"]) if review_threshold is None else review_threshold
+    try:
+        face_engine = load_engine(engine_name, onnx_model_path=cfg["FACE_ONNX_MODEL_PATH"])
+    except EngineUnavailableError as exc:
+        raise click.ClickException(exc.message) from None
+    default_match, default_review = engine_thresholds(engine_name, cfg)
+    match_t = default_match if match_threshold is None else match_threshold
+    review_t = default_review if review_threshold is None else review_threshold
     if review_t < match_t:
         raise click.BadParameter("复核阈值不能小于通过阈值 / review threshold below match threshold")
-    samples = encode_folder(folder, processes=processes)
+    samples = encode_folder(folder, processes=processes, engine_spec=(engine_name, cfg["FACE_ONNX_MODEL_PATH"]))
     encodings, labels = as_matrix(samples)
-    for line in _sample_lines(samples, persons=len(set(labels))):
+    for line in _sample_lines(samples, persons=len(set(labels)), model=f"{engine_name} {face_engine.model_version}"):
         click.echo(line)
     try:
-        calibration = calibrate(encodings, labels, match_threshold=match_t, review_threshold=review_t)
+        calibration = calibrate(
+            encodings, labels, match_threshold=match_t, review_threshold=review_t, metric=face_engine.metric
+        )
     except ValueError:
         raise click.ClickException(
             "至少需要两个人、且有人至少两张可用照片 / needs two people and someone with two usable photos"
@@ -350,7 +379,8 @@ def evaluate_command(
     if as_json:
         figures = {
             **calibration.as_dict(),
-            "model_version": engine.MODEL_VERSION,
+            "engine": engine_name,
+            "model_version": face_engine.model_version,
             "photos": len(samples),
             "persons": len(set(labels)),
             "not_encoded": [{"path": str(s.path), "problem": s.problem} for s in samples if s.encoding is None],

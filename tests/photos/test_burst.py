@@ -107,11 +107,13 @@ def test_a_burst_of_one_person_matches_and_the_record_holds_every_frame(person) 
     assert all(len(f["distances"]) == 1 and f["sharpness"] > 0 and f["face_px"] > 0 for f in used)
     assert np.mean([f["distances"][0] for f in used]) == pytest.approx(decision.distance, abs=1e-5)
     [template] = evidence["templates"]
-    assert template["anchor"] and template["source"] == "unified_library"
+    assert template["anchor"]
+    assert template["source"] == "unified_library"
     assert evidence["fusion"]["deciding_template_ids"] == [template["template_id"]]
     assert count(CaptureFrame) == 3  # every frame is fingerprinted against later replays
     probe = db.session.get(Photo, decision.probe_photo_id)
-    assert probe.source is PhotoSource.CHECKIN and probe.reference_since is None
+    assert probe.source is PhotoSource.CHECKIN
+    assert probe.reference_since is None
 
 
 def test_another_persons_burst_does_not_match(person) -> None:
@@ -127,7 +129,8 @@ def test_east_asian_bursts_are_decided_and_the_genuine_one_is_closer(app) -> Non
         impostor = verify(number, [frame(f"{CASIA_B}/{n}.jpg") for n in (2, 3, 4)])
         assert genuine.distance < impostor.distance
         assert genuine.outcome is not Outcome.NO_MATCH
-        assert genuine.frames_used == 2 and impostor.frames_used == 2
+        assert genuine.frames_used == 2
+        assert impostor.frames_used == 2
         for decision in (genuine, impostor):
             assert services.candidate_result(decision) in {"pass", "staff_check"}
 
@@ -137,7 +140,8 @@ def test_no_good_frame_asks_for_a_retake_and_decides_nothing(person) -> None:
         person, [blurred_frame(f"{DP01}/2.jpg"), blurred_frame(f"{DP01}/3.jpg")], services.RetakeRequiredError
     )
     assert error.reason == "blurred"
-    assert "模糊" in error.message and "重新拍摄" in error.message
+    assert "模糊" in error.message
+    assert "重新拍摄" in error.message
     assert refusals() == [{"code": "retake:blurred", "purpose": "test", "frames": 2}]
 
 
@@ -193,7 +197,8 @@ def test_a_replayed_frame_is_refused_byte_for_byte_or_re_encoded(person, app) ->
     verify(person, [first, frame(f"{DP01}/3.jpg")])
     assert refuse(person, [first], services.BurstRefusedError).code == "replay"
     error = refuse(person, [frame(f"{DP01}/5.jpg"), reencoded(first)], services.BurstRefusedError)
-    assert error.code == "replay" and "重放" in error.message
+    assert error.code == "replay"
+    assert "重放" in error.message
     # Someone else sending that capture is a replay too.
     other = enrol(f"{DP02}/1.jpg")
     assert refuse(other, [reencoded(first, quality=90)], services.BurstRefusedError).code == "replay"
@@ -221,7 +226,8 @@ def test_a_passed_capture_joins_the_set_and_is_used_next_time(person, app, monke
         id_number=person, images=[frame(f"{DP01}/2.jpg")], requested_by_id=None, purpose="study"
     )
     db.session.commit()
-    assert first.outcome is Outcome.MATCH and first.evidence["added_to_set"]
+    assert first.outcome is Outcome.MATCH
+    assert first.evidence["added_to_set"]
     probe = db.session.get(Photo, first.probe_photo_id)
     assert probe.reference_since is not None
     second = verify(person, [frame(f"{DP01}/3.jpg")])
@@ -242,7 +248,8 @@ def test_a_capture_that_did_not_match_never_joins_the_set(person) -> None:
         id_number=person, images=[frame(f"{DP02}/3.jpg")], requested_by_id=None, purpose="study"
     )
     db.session.commit()
-    assert decision.outcome is Outcome.NO_MATCH and not decision.evidence["added_to_set"]
+    assert decision.outcome is Outcome.NO_MATCH
+    assert not decision.evidence["added_to_set"]
     assert db.session.get(Photo, decision.probe_photo_id).reference_since is None
 
 

@@ -76,7 +76,8 @@ def test_similarity_transform_recovers_a_known_turn_zoom_and_shift() -> None:
     turn = scale * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     moved = ARCFACE_REFERENCE @ turn.T + shift
     matrix = similarity_transform(ARCFACE_REFERENCE, moved)
-    assert np.allclose(matrix[:, :2], turn) and np.allclose(matrix[:, 2], shift)
+    assert np.allclose(matrix[:, :2], turn)
+    assert np.allclose(matrix[:, 2], shift)
 
 
 @pytest.mark.parametrize("rel", [ALICE, CASIA])
@@ -87,7 +88,8 @@ def test_alignment_puts_eyes_nose_and_mouth_on_the_arcface_points(faces_dir, rel
     matrix = similarity_transform(points, ARCFACE_REFERENCE)
     placed = points @ matrix[:, :2].T + matrix[:, 2]
     off = np.sqrt(((placed - ARCFACE_REFERENCE) ** 2).sum(axis=1))  # pixels of the 112×112 crop
-    assert off[:2].max() < 5.0 and off.max() < 10.0  # eyes close; a smile moves the mouth corners a little
+    assert off[:2].max() < 5.0
+    assert off.max() < 10.0
     assert abs(placed[0, 1] - placed[1, 1]) < 2.0  # a tilted head comes out upright
     crop = align_112(rgb, points)
     assert crop.shape == (112, 112, 3)
