@@ -102,11 +102,10 @@ def usable_pair() -> tuple[str, str, bytes]:
 
 def bench_verification(runs: int) -> bool:
     import face_recognition
+    import sqlalchemy as sa
 
     from opcert import create_app
     from opcert.extensions import db
-    import sqlalchemy as sa
-
     from photos import engine, services
     from photos.models import CaptureFrame, PhotoSource
     from photos.quality import Purpose
