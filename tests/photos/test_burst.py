@@ -262,3 +262,16 @@ def test_captures_alone_keep_the_face_check_going_without_a_library_photo(person
     decision = verify(person, [frame(f"{DP01}/3.jpg")])
     assert [t["source"] for t in decision.evidence["templates"]] == ["checkin"]
     assert decision.outcome is Outcome.MATCH
+
+
+def test_reference_templates_are_made_with_the_enrolment_jitter(app, monkeypatch) -> None:
+    monkeypatch.setitem(app.config, "FACE_ENROL_JITTERS", 3)
+    with app.app_context():
+        number = enrol(f"{DP01}/1.jpg")
+        stored = db.session.execute(sa.select(Photo)).scalar_one()
+        assert stored.template is not None
+        assert stored.template.jitters == 3
+        # A capture is encoded once, on the request path.
+        decision = verify(number, [frame(f"{DP01}/2.jpg")])
+        assert db.session.get(Photo, decision.probe_photo_id).template.jitters == 1
+        assert decision.evidence["templates"][0]["jitters"] == 3
