@@ -9,11 +9,13 @@ from opcert.errors import DomainError
 from opcert.extensions import db
 from photos.evaluate import evaluate_command
 from photos.importer import import_command
+from photos.reencode import reencode_command
 from photos.server import serve_library_command
 
 photos_cli = AppGroup("photos", help="照片库与人脸核验 / Photo library and face matching.")
 photos_cli.add_command(evaluate_command)
 photos_cli.add_command(import_command)
+photos_cli.add_command(reencode_command)
 photos_cli.add_command(serve_library_command)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image
 
 from photos import engine
+from photos.engines import load_engine
 from photos.images import ImageRejectedError, decode_image
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
@@ -70,45 +71,67 @@ def degrade(rgb: engine.RGBImage, degradation: Degradation) -> engine.RGBImage:
         return np.ascontiguousarray(np.asarray(copy.convert("RGB"), dtype=np.uint8))
 
 
-def encode_file(path: Path, degradation: Degradation | None = None) -> tuple[engine.Encoding | None, str]:
+# Which engine encodes, as plain values a worker process can load it from: (name, ONNX model path).
+EngineSpec = tuple[str, str | None]
+DLIB: EngineSpec = ("dlib", None)
+
+
+def encode_file(
+    path: Path, degradation: Degradation | None = None, engine_spec: EngineSpec = DLIB
+) -> tuple[engine.Encoding | None, str]:
     """Detect the largest face and encode it (on a degraded copy when asked); (None, reason) when impossible."""
+    face_engine = load_engine(engine_spec[0], onnx_model_path=engine_spec[1])
     try:
         decoded = decode_image(path.read_bytes(), max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS)
     except (OSError, ImageRejectedError) as exc:
         return None, f"unreadable: {exc}"
     rgb = decoded.rgb if degradation is None else degrade(decoded.rgb, degradation)
-    faces = engine.detect_faces(rgb)
+    faces = face_engine.detect(rgb)
     if not faces:
-        faces = engine.detect_faces(rgb, upsample=1)
+        faces = face_engine.detect(rgb, upsample=1)
     if not faces:
         return None, "no face found"
-    return engine.encode_face(rgb, faces[0]), ""
+    return face_engine.encode_face(rgb, faces[0]), ""
 
 
-def _encode_task(task: tuple[str, Degradation | None]) -> tuple[bytes | None, str]:
-    encoding, problem = encode_file(Path(task[0]), task[1])
+def _encode_task(task: tuple[str, Degradation | None, EngineSpec]) -> tuple[bytes | None, str]:
+    encoding, problem = encode_file(Path(task[0]), task[1], task[2])
     return (engine.to_bytes(encoding) if encoding is not None else None), problem
 
 
 def encode_paths(
-    paths: Iterable[Path], *, processes: int = 1, degradation: Degradation | None = None
+    paths: Iterable[Path],
+    *,
+    processes: int = 1,
+    degradation: Degradation | None = None,
+    engine_spec: EngineSpec = DLIB,
 ) -> Iterator[tuple[engine.Encoding | None, str]]:
     """Encodings for `paths` in order, computed in `processes` worker processes (1: in this process)."""
     items = [str(p) for p in paths]
     if processes <= 1:
         for item in items:
-            yield encode_file(Path(item), degradation)
+            yield encode_file(Path(item), degradation, engine_spec)
         return
     with ProcessPoolExecutor(max_workers=processes) as pool:
-        for raw, problem in pool.map(_encode_task, [(item, degradation) for item in items], chunksize=4):
+        tasks = [(item, degradation, engine_spec) for item in items]
+        for raw, problem in pool.map(_encode_task, tasks, chunksize=4):
             yield (engine.from_bytes(raw) if raw is not None else None), problem
 
 
-def encode_folder(root: Path, *, processes: int | None = None, degradation: Degradation | None = None) -> list[Sample]:
-    """Every labelled image under `root`, encoded (from degraded copies when `degradation` is given)."""
+def encode_folder(
+    root: Path,
+    *,
+    processes: int | None = None,
+    degradation: Degradation | None = None,
+    engine_spec: EngineSpec = DLIB,
+) -> list[Sample]:
+    """Every labelled image under `root`, encoded by the engine `engine_spec` names (dlib by default), from degraded
+    copies when `degradation` is given."""
     images = labelled_images(root)
     workers = processes if processes is not None else min(4, os.cpu_count() or 1)
-    encoded = encode_paths((path for _, path in images), processes=workers, degradation=degradation)
+    encoded = encode_paths(
+        (path for _, path in images), processes=workers, degradation=degradation, engine_spec=engine_spec
+    )
     return [
         Sample(person=person, path=path, encoding=encoding, problem=problem)
         for (person, path), (encoding, problem) in zip(images, encoded, strict=True)

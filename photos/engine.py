@@ -11,6 +11,7 @@ import warnings
 from importlib import metadata
 
 import cv2
+import dlib
 import numpy as np
 import numpy.typing as npt
 
@@ -75,9 +76,10 @@ def shrink(image: RGBImage, max_side: int = DETECT_MAX_SIDE) -> tuple[RGBImage, 
     return np.ascontiguousarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA)), scale
 
 
-def detect_faces(image: RGBImage, *, upsample: int = 0) -> list[Face]:
-    """Faces found by the HOG detector on a shrunk copy, in original-image coordinates, largest first."""
-    small, scale = shrink(image)
+def detect_faces(image: RGBImage, *, upsample: int = 0, max_side: int = DETECT_MAX_SIDE) -> list[Face]:
+    """Faces found by the HOG detector on a copy shrunk to `max_side`, in original-image coordinates, largest
+    first."""
+    small, scale = shrink(image, max_side)
     found = face_recognition.face_locations(small, number_of_times_to_upsample=upsample, model="hog")
     height, width = image.shape[:2]
     faces = []
@@ -93,8 +95,9 @@ def detect_faces(image: RGBImage, *, upsample: int = 0) -> list[Face]:
     return sorted(faces, key=lambda f: f.area, reverse=True)
 
 
-def encode_face(image: RGBImage, face: Face) -> Encoding:
-    """The 128-d encoding of one detected face (computed on the same shrunk image the detector saw)."""
+def encode_face(image: RGBImage, face: Face, *, jitters: int = 1) -> Encoding:
+    """The 128-d encoding of one detected face (computed on the same shrunk image the detector saw); `jitters`
+    > 1 averages the encodings of that many randomly jittered copies (dlib's num_jitters: slower, steadier)."""
     small, scale = shrink(image)
     location = (
         round(face.top * scale),
@@ -102,7 +105,9 @@ def encode_face(image: RGBImage, face: Face) -> Encoding:
         round(face.bottom * scale),
         round(face.left * scale),
     )
-    encodings = face_recognition.face_encodings(small, known_face_locations=[location], num_jitters=1, model="small")
+    encodings = face_recognition.face_encodings(
+        small, known_face_locations=[location], num_jitters=max(1, jitters), model="small"
+    )
     return np.asarray(encodings[0], dtype=np.float32)
 
 
@@ -119,3 +124,11 @@ def to_bytes(encoding: Encoding) -> bytes:
 def from_bytes(raw: bytes) -> Encoding:
     """The encoding stored by to_bytes."""
     return np.frombuffer(raw, dtype="<f4").astype(np.float32)
+
+
+def landmarks_68(image: RGBImage, face: Face) -> npt.NDArray[np.float64]:
+    """dlib's 68 landmarks (iBUG 300-W order) of a detected face, as (x, y) rows in original-image pixels."""
+    shape = face_recognition.api.pose_predictor_68_point(
+        image, dlib.rectangle(face.left, face.top, face.right, face.bottom)
+    )
+    return np.array([(shape.part(i).x, shape.part(i).y) for i in range(shape.num_parts)], dtype=np.float64)

@@ -33,6 +33,7 @@ from flask.cli import with_appcontext
 
 from photos import engine
 from photos.dataset import Degradation, Sample, as_matrix, encode_folder
+from photos.engines import ENGINE_NAMES, EngineUnavailableError, engine_thresholds, load_engine
 from photos.fusion import check_methods, fuse
 
 # The platform's targets: impostor pairs decided `match` at most 1 in 10,000; genuine pairs decided `no_match` ≤ 2%.
@@ -98,9 +99,25 @@ def _person_indexes(labels: Sequence[str]) -> tuple[tuple[str, ...], PersonIndex
     return persons, np.array([position[label] for label in labels], dtype=np.int32)
 
 
-def pair_trials(encodings: npt.ArrayLike, labels: Sequence[str]) -> Trials:
-    """Single reference: every unordered pair of photos is one trial."""
+def _prepared(encodings: npt.ArrayLike, metric: str) -> npt.NDArray[np.float64]:
+    """The encodings as float64 rows, unit length for the cosine metric."""
     matrix = np.asarray(encodings, dtype=np.float64)
+    if metric == "cosine":
+        matrix = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
+    return matrix
+
+
+def _row_distances(rows: npt.NDArray[np.float64], vector: npt.NDArray[np.float64], metric: str) -> Distances:
+    """Distances of `rows` to `vector` in the engine's metric (euclidean, or 1 − cosine on unit rows)."""
+    if metric == "cosine":
+        return np.asarray(1.0 - rows @ vector, dtype=np.float64)
+    diff = rows - vector
+    return np.asarray(np.sqrt(np.einsum("ij,ij->i", diff, diff)), dtype=np.float64)
+
+
+def pair_trials(encodings: npt.ArrayLike, labels: Sequence[str], *, metric: str = "euclidean") -> Trials:
+    """Single reference: every unordered pair of photos is one trial (`metric`: the engine's)."""
+    matrix = _prepared(encodings, metric)
     if len(matrix) != len(labels):
         raise ValueError("one label per encoding")
     persons, index = _person_indexes(labels)
@@ -109,8 +126,7 @@ def pair_trials(encodings: npt.ArrayLike, labels: Sequence[str]) -> Trials:
     references: list[PersonIndexes] = []
     # One row against the rows after it at a time: the working memory stays O(n) beside the O(n²) results.
     for i in range(len(matrix) - 1):
-        diff = matrix[i + 1 :] - matrix[i]
-        distances.append(np.sqrt(np.einsum("ij,ij->i", diff, diff)))
+        distances.append(_row_distances(matrix[i + 1 :], matrix[i], metric))
         probes.append(np.full(len(matrix) - i - 1, index[i], dtype=np.int32))
         references.append(index[i + 1 :])
     if not distances:
@@ -119,9 +135,11 @@ def pair_trials(encodings: npt.ArrayLike, labels: Sequence[str]) -> Trials:
     return Trials(persons, np.concatenate(distances), np.concatenate(probes), np.concatenate(references))
 
 
-def pair_distances(encodings: npt.ArrayLike, labels: Sequence[str]) -> tuple[Distances, Distances]:
+def pair_distances(
+    encodings: npt.ArrayLike, labels: Sequence[str], *, metric: str = "euclidean"
+) -> tuple[Distances, Distances]:
     """Distances of every unordered pair: (genuine pairs, same label; impostor pairs, different labels)."""
-    trials = pair_trials(encodings, labels)
+    trials = pair_trials(encodings, labels, metric=metric)
     return trials.genuine, trials.impostor
 
 
@@ -133,6 +151,7 @@ def gallery_trials(
     references: int,
     frames: str = "mean",
     templates: str = "min",
+    metric: str = "euclidean",
 ) -> Trials:
     """Gallery mode: for each person with more than `references` photos, the first `references` by name are the
     reference set and the rest probes; every probe is a trial against every such person's set, the set's distances
@@ -140,7 +159,7 @@ def gallery_trials(
     check_methods(frames, templates)
     if references < 1:
         raise ValueError("a reference set has at least one photo")
-    matrix = np.asarray(encodings, dtype=np.float64)
+    matrix = _prepared(encodings, metric)
     if not len(matrix) == len(labels) == len(names):
         raise ValueError("one label and one name per encoding")
     persons, index = _person_indexes(labels)
@@ -154,8 +173,7 @@ def gallery_trials(
     owners: list[int] = []
     for person in sets:
         for row in photos_of[person][references:]:
-            diff = matrix[set_rows] - matrix[row]
-            to_sets = np.sqrt(np.einsum("ij,ij->i", diff, diff)).reshape(len(sets), references)
+            to_sets = _row_distances(matrix[set_rows], matrix[row], metric).reshape(len(sets), references)
             for owner, row_distances in zip(sets, to_sets, strict=True):
                 distances.append(fuse(row_distances[np.newaxis, :], frames=frames, templates=templates).distance)
                 probes.append(person)
@@ -463,11 +481,18 @@ def calibrate_trials(trials: Trials, *, match_threshold: float, review_threshold
 
 
 def calibrate(
-    encodings: npt.ArrayLike, labels: Sequence[str], *, match_threshold: float, review_threshold: float
+    encodings: npt.ArrayLike,
+    labels: Sequence[str],
+    *,
+    match_threshold: float,
+    review_threshold: float,
+    metric: str = "euclidean",
 ) -> Calibration:
     """Decide every pair of a labelled encoding matrix with the thresholds and measure the outcome."""
     return calibrate_trials(
-        pair_trials(encodings, labels), match_threshold=match_threshold, review_threshold=review_threshold
+        pair_trials(encodings, labels, metric=metric),
+        match_threshold=match_threshold,
+        review_threshold=review_threshold,
     )
 
 
@@ -650,10 +675,12 @@ def _percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.4f}%"
 
 
-def _sample_lines(samples: list[Sample], persons: int, degradation: Degradation | None) -> list[str]:
+def _sample_lines(
+    samples: list[Sample], persons: int, degradation: Degradation | None, model: str = engine.MODEL_VERSION
+) -> list[str]:
     failed = [s for s in samples if s.encoding is None]
     lines = [
-        f"模型 / model: {engine.MODEL_VERSION}",
+        f"模型 / model: {model}",
         f"照片 / photos: {len(samples)}，人数 / persons: {persons}，无法编码 / not encoded: {len(failed)}",
     ]
     if degradation is not None:
@@ -766,13 +793,22 @@ def degradation_from_config(config: dict[str, Any]) -> Degradation:
     )
 
 
-def build_trials(samples: list[Sample], *, gallery: int | None, frames: str = "mean", templates: str = "min") -> Trials:
+def build_trials(
+    samples: list[Sample],
+    *,
+    gallery: int | None,
+    frames: str = "mean",
+    templates: str = "min",
+    metric: str = "euclidean",
+) -> Trials:
     """The trials of the encoded samples: every pair (gallery None), or gallery mode with `gallery` references."""
     encodings, labels = as_matrix(samples)
     if gallery is None:
-        return pair_trials(encodings, labels)
+        return pair_trials(encodings, labels, metric=metric)
     names = [s.path.name for s in samples if s.encoding is not None]
-    return gallery_trials(encodings, labels, names, references=gallery, frames=frames, templates=templates)
+    return gallery_trials(
+        encodings, labels, names, references=gallery, frames=frames, templates=templates, metric=metric
+    )
 
 
 @click.command("evaluate")
@@ -799,6 +835,13 @@ def build_trials(samples: list[Sample], *, gallery: int | None, frames: str = "m
     is_flag=True,
     help="用类摄像头降质副本 / measure on webcam-like copies (FACE_DEGRADE_MAX_SIDE, _JPEG_QUALITY, _BLUR_SIGMA).",
 )
+@click.option(
+    "--engine",
+    "engine_name",
+    type=click.Choice(ENGINE_NAMES),
+    default="dlib",
+    help="编码引擎 / engine that encodes (onnx: FACE_ONNX_MODEL_PATH, thresholds FACE_ONNX_*).",
+)
 @with_appcontext
 def evaluate_command(
     folder: Path,
@@ -810,11 +853,17 @@ def evaluate_command(
     seed: int,
     gallery: int | None,
     degrade: bool,
+    engine_name: str,
 ) -> None:
     """Measure the face-match thresholds on labelled photos laid out as FOLDER/<person>/<photos>."""
     cfg = current_app.config
-    match_t = float(cfg["FACE_MATCH_THRESHOLD"]) if match_threshold is None else match_threshold
-    review_t = float(cfg["FACE_REVIEW_THRESHOLD"]) if review_threshold is None else review_threshold
+    try:
+        face_engine = load_engine(engine_name, onnx_model_path=cfg["FACE_ONNX_MODEL_PATH"])
+    except EngineUnavailableError as exc:
+        raise click.ClickException(exc.message) from None
+    default_match, default_review = engine_thresholds(engine_name, cfg)
+    match_t = default_match if match_threshold is None else match_threshold
+    review_t = default_review if review_threshold is None else review_threshold
     if review_t < match_t:
         raise click.BadParameter("复核阈值不能小于通过阈值 / review threshold below match threshold")
     frames, templates = str(cfg["FACE_FUSION_FRAMES"]), str(cfg["FACE_FUSION_TEMPLATES"])
@@ -823,9 +872,15 @@ def evaluate_command(
         degradation = degradation_from_config(cfg) if degrade else None
     except ValueError as exc:
         raise click.ClickException(f"配置错误 / configuration error: {exc}") from None
-    samples = encode_folder(folder, processes=processes, degradation=degradation)
-    trials = build_trials(samples, gallery=gallery, frames=frames, templates=templates)
-    for line in _sample_lines(samples, persons=len(trials.persons), degradation=degradation):
+    samples = encode_folder(
+        folder,
+        processes=processes,
+        degradation=degradation,
+        engine_spec=(engine_name, cfg["FACE_ONNX_MODEL_PATH"]),
+    )
+    trials = build_trials(samples, gallery=gallery, frames=frames, templates=templates, metric=face_engine.metric)
+    model = f"{engine_name} {face_engine.model_version}"
+    for line in _sample_lines(samples, persons=len(trials.persons), degradation=degradation, model=model):
         click.echo(line)
     click.echo(_mode_line(trials, gallery, frames, templates))
     try:
@@ -867,7 +922,8 @@ def evaluate_command(
     if as_json:
         figures.update(
             {
-                "model_version": engine.MODEL_VERSION,
+                "engine": engine_name,
+                "model_version": face_engine.model_version,
                 "photos": len(samples),
                 "persons": len(trials.persons),
                 "not_encoded": [{"path": str(s.path), "problem": s.problem} for s in samples if s.encoding is None],

@@ -40,7 +40,7 @@ from photos import storage
 from photos.images import ImageRejectedError, decode_image, encode_jpeg
 from photos.models import Photo, PhotoSource
 from photos.quality import CheckedFace, Purpose, QualityError, QualitySettings, check_image
-from photos.services import add_photo, quality_settings, subject_ref
+from photos.services import add_photo, enrol_jitters, quality_settings, subject_ref
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
 BATCH_SIZE = 50  # photos per commit: at most this much work is redone after an interruption
@@ -97,6 +97,7 @@ class Limits:
     max_bytes: int
     max_pixels: int
     quality: QualitySettings
+    jitters: int = 1  # FACE_ENROL_JITTERS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,7 +203,7 @@ def examine_photo(data: bytes, limits: Limits) -> Examined:
     """Decode, check and re-encode one reference photo (services.examine's steps, without the app)."""
     try:
         decoded = decode_image(data, max_bytes=limits.max_bytes, max_pixels=limits.max_pixels)
-        checked = check_image(decoded, Purpose.REFERENCE, limits.quality)
+        checked = check_image(decoded, Purpose.REFERENCE, limits.quality, jitters=limits.jitters)
         jpeg = encode_jpeg(decoded.rgb)
     except ImageRejectedError as exc:
         return Rejected("image", exc.code, dict(exc.params))
@@ -365,6 +366,7 @@ class _Importer:
                     size=accepted.size,
                     captured_on=work.captured_on,
                     source_sha256=work.sha256,
+                    jitters=self.limits.jitters,
                 )
                 keys.append(photo.storage_key)
             db.session.commit()
@@ -407,7 +409,10 @@ def import_photos(
     entries = read_source(source)
     cfg = current_app.config
     limits = Limits(
-        max_bytes=int(cfg["PHOTO_MAX_BYTES"]), max_pixels=int(cfg["PHOTO_MAX_PIXELS"]), quality=quality_settings()
+        max_bytes=int(cfg["PHOTO_MAX_BYTES"]),
+        max_pixels=int(cfg["PHOTO_MAX_PIXELS"]),
+        quality=quality_settings(),
+        jitters=enrol_jitters(),
     )
     with tqdm(total=len(entries), unit="photo", file=sys.stderr, disable=None if progress else True) as bar:
         importer = _Importer(limits=limits, captured_on=captured_on or dt.date.today(), bar=bar)

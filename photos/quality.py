@@ -10,7 +10,7 @@ import numpy as np
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from photos.engine import Encoding, Face, RGBImage, detect_faces, encode_face
+from photos.engine import DETECT_MAX_SIDE, Encoding, Face, RGBImage, detect_faces, encode_face
 from photos.images import DecodedImage
 
 
@@ -60,14 +60,20 @@ class QualityError(ValueError):
 
 
 @dataclasses.dataclass(frozen=True)
-class CheckedFace:
-    """A face that passed the checks, with its measurements and encoding."""
+class FaceQuality:
+    """A face that passed the checks, with its measurements."""
 
     face: Face
-    encoding: Encoding
     sharpness: float
     brightness: float
     faces_found: int
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckedFace(FaceQuality):
+    """A face that passed the checks, with its measurements and its dlib encoding."""
+
+    encoding: Encoding
 
 
 def face_crop(rgb: RGBImage, face: Face, size: int = 128) -> np.ndarray:
@@ -94,11 +100,22 @@ def choose_face(faces: list[Face], purpose: Purpose, settings: QualitySettings) 
     return faces[0]
 
 
-def check_image(image: DecodedImage, purpose: Purpose, settings: QualitySettings) -> CheckedFace:
-    """Run every check in order and return the face and its encoding, or raise QualityError."""
+def inspect_image(
+    image: DecodedImage, purpose: Purpose, settings: QualitySettings, *, detect_side: int = DETECT_MAX_SIDE
+) -> FaceQuality:
+    """Run every check in order and return the face and its measurements (no encoding), or raise QualityError.
+
+    `detect_side` below the usual 640 px detects on a smaller copy first (cheap; a burst's frames are screened so),
+    and at the usual size only when that finds no face.
+    """
     rgb = image.rgb
     # References are searched more thoroughly (small faces in group photos must be seen to be refused).
-    faces = detect_faces(rgb, upsample=1 if purpose is Purpose.REFERENCE else 0)
+    upsample = 1 if purpose is Purpose.REFERENCE else 0
+    faces = []
+    if detect_side < DETECT_MAX_SIDE:
+        faces = detect_faces(rgb, upsample=upsample, max_side=detect_side)
+    if not faces:
+        faces = detect_faces(rgb, upsample=upsample)
     face = choose_face(faces, purpose, settings)
     if face.width < settings.min_face_px or face.width < settings.min_face_ratio * image.width:
         raise QualityError("face_small")
@@ -115,6 +132,13 @@ def check_image(image: DecodedImage, purpose: Purpose, settings: QualitySettings
     sharp = sharpness(grey)
     if sharp < settings.min_sharpness:
         raise QualityError("blurred")
+    return FaceQuality(face=face, sharpness=sharp, brightness=brightness, faces_found=len(faces))
+
+
+def check_image(image: DecodedImage, purpose: Purpose, settings: QualitySettings, *, jitters: int = 1) -> CheckedFace:
+    """Run every check in order and return the face and its dlib encoding, or raise QualityError."""
+    quality = inspect_image(image, purpose, settings)
     return CheckedFace(
-        face=face, encoding=encode_face(rgb, face), sharpness=sharp, brightness=brightness, faces_found=len(faces)
+        **{f.name: getattr(quality, f.name) for f in dataclasses.fields(FaceQuality)},
+        encoding=encode_face(image.rgb, quality.face, jitters=jitters),
     )

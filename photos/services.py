@@ -9,10 +9,15 @@ import enum
 import hashlib
 import hmac
 import re
+from collections.abc import Sequence
+from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 
 from opcert.access import Role
 from opcert.accounts.models import User
@@ -20,11 +25,23 @@ from opcert.audit.services import record_event
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
-from photos import engine, storage
+from photos import burst, engine, storage
 from photos.access import granted_purpose
-from photos.images import ImageRejectedError, crop_to_ratio, decode_image, encode_jpeg
+from photos.engines import EngineUnavailableError, FaceEngine, engine_thresholds, load_engine
+from photos.fusion import fuse
+from photos.images import DecodedImage, ImageRejectedError, crop_to_ratio, decode_image, encode_jpeg
 from photos.library import LibraryUnavailableError, remote_library
-from photos.models import FaceConsent, FaceDecision, FaceTemplate, Outcome, Photo, PhotoSource
+from photos.models import (
+    CaptureFrame,
+    FaceConsent,
+    FaceDecision,
+    FaceEngineActivation,
+    FaceTemplate,
+    Outcome,
+    Photo,
+    PhotoSource,
+)
+from photos.quality import MESSAGES as QUALITY_MESSAGES
 from photos.quality import CheckedFace, Purpose, QualityError, QualitySettings, check_image
 
 REFERENCE_SOURCES = (PhotoSource.UNIFIED_LIBRARY, PhotoSource.UPLOADED)
@@ -61,6 +78,35 @@ class StatementRequiredError(DomainError):
     def __init__(self) -> None:
         message = _("管理员查看人脸照片须说明理由（至少%(n)d个字），理由将记入审计日志。", n=ADMIN_STATEMENT_MIN)
         super().__init__(message, {"statement": message})
+
+
+BURST_MESSAGES: dict[str, LazyString] = {
+    "empty": _l("没有收到任何画面，请重新拍摄。"),
+    "too_many": _l("一次最多提交%(max)d帧画面，请重新拍摄。"),
+    "sizes": _l("同一次采集的各帧画面尺寸不一致，请重新拍摄。"),
+    "two_people": _l("各帧画面中出现了不同的人，请仅本人面对镜头后重新拍摄。"),
+    "replay": _l("画面与此前提交过的采集画面相同或几乎相同，疑似重放，已拒绝。请本人在现场重新拍摄。"),
+    "frame": _l("第%(n)d帧画面无法使用：%(reason)s"),
+    "retake": _l("未采集到可用的人脸画面：%(reason)s"),
+    "no_face": _l("画面中未检测到人脸，请正对镜头、露出面部后重新拍摄。"),
+}
+
+
+class BurstRefusedError(PhotoRejectedError):
+    """The burst as a whole cannot be used (no frame, too many, sizes differ, two people, a replay)."""
+
+    def __init__(self, code: str, **params: int) -> None:
+        super().__init__(str(BURST_MESSAGES[code]) % params if params else str(BURST_MESSAGES[code]), code)
+
+
+class RetakeRequiredError(PhotoRejectedError):
+    """No frame of the burst passed the capture checks: take new frames (no decision was made). `reason` is the
+    check most frames failed."""
+
+    def __init__(self, reason: str) -> None:
+        detail = BURST_MESSAGES["no_face"] if reason == "no_face" else QUALITY_MESSAGES[reason]
+        super().__init__(str(BURST_MESSAGES["retake"]) % {"reason": detail}, "retake")
+        self.reason = reason
 
 
 class ReferenceCase(enum.StrEnum):
@@ -100,15 +146,37 @@ def quality_settings() -> QualitySettings:
     )
 
 
-def examine(data: bytes, purpose: Purpose) -> tuple[bytes, CheckedFace, tuple[int, int]]:
-    """Decode and check an image; return the re-encoded JPEG, the face, and (width, height)."""
+def _decode(data: bytes) -> DecodedImage:
     cfg = current_app.config
+    return decode_image(data, max_bytes=int(cfg["PHOTO_MAX_BYTES"]), max_pixels=int(cfg["PHOTO_MAX_PIXELS"]))
+
+
+def examine(data: bytes, purpose: Purpose, *, jitters: int = 1) -> tuple[bytes, CheckedFace, tuple[int, int]]:
+    """Decode and check an image; return the re-encoded JPEG, the face with its dlib encoding, and (width,
+    height)."""
     try:
-        decoded = decode_image(data, max_bytes=int(cfg["PHOTO_MAX_BYTES"]), max_pixels=int(cfg["PHOTO_MAX_PIXELS"]))
-        checked = check_image(decoded, purpose, quality_settings())
+        decoded = _decode(data)
+        checked = check_image(decoded, purpose, quality_settings(), jitters=jitters)
     except (ImageRejectedError, QualityError) as exc:
         raise PhotoRejectedError(exc.message, exc.code) from None
     return encode_jpeg(decoded.rgb), checked, (decoded.width, decoded.height)
+
+
+def enrol_jitters() -> int:
+    """Jittered copies averaged for a reference photo's template (FACE_ENROL_JITTERS)."""
+    return max(1, int(current_app.config["FACE_ENROL_JITTERS"]))
+
+
+def new_template(face_engine: FaceEngine, *, ref: str, encoding: engine.Encoding, jitters: int) -> FaceTemplate:
+    """A template row for an encoding made by `face_engine`."""
+    return FaceTemplate(
+        subject_ref=ref,
+        engine=face_engine.key,
+        model_name=face_engine.model_name,
+        model_version=face_engine.model_version,
+        jitters=jitters,
+        vector=engine.to_bytes(encoding),
+    )
 
 
 def add_photo(
@@ -121,8 +189,13 @@ def add_photo(
     captured_on: dt.date,
     library_photo_id: str | None = None,
     source_sha256: str | None = None,
+    jitters: int = 1,
 ) -> Photo:
-    """Store file, photo row and template together; a new reference replaces the old one of its source."""
+    """Store file, photo row and templates together; a new reference replaces the old one of its source.
+
+    Templates: dlib's (`checked.encoding`, made with `jitters`; what the 1:N index searches) and, when another
+    engine is in use, that engine's too (from the stored JPEG: same pixels, same face box).
+    """
     if source in REFERENCE_SOURCES:
         db.session.execute(
             sa.update(Photo)
@@ -142,15 +215,26 @@ def add_photo(
         source_sha256=source_sha256,
         fetched_at=utcnow() if source is PhotoSource.UNIFIED_LIBRARY else None,
     )
-    photo.template = FaceTemplate(
-        subject_ref=ref,
-        model_name=engine.MODEL_NAME,
-        model_version=engine.MODEL_VERSION,
-        vector=engine.to_bytes(checked.encoding),
-    )
+    dlib = load_engine("dlib")
+    photo.templates.append(new_template(dlib, ref=ref, encoding=checked.encoding, jitters=jitters))
+    in_use = _engine_in_use_for_enrolment()
+    if in_use is not None and in_use.key != dlib.key:
+        rgb = _decode(jpeg).rgb
+        encoding = in_use.encode_face(rgb, checked.face, jitters=jitters)
+        photo.templates.append(new_template(in_use, ref=ref, encoding=encoding, jitters=jitters))
     db.session.add(photo)
     db.session.flush()
     return photo
+
+
+def _engine_in_use_for_enrolment() -> FaceEngine | None:
+    """The engine in use; None (with a logged error) when it cannot be loaded: the photo is stored with its dlib
+    template and `opcert photos reencode` adds the missing one later."""
+    try:
+        return active_engine()
+    except EngineUnavailableError as exc:
+        current_app.logger.error("face engine unavailable, storing the dlib template only: %s", exc.code)
+        return None
 
 
 def store_photo(
@@ -163,7 +247,8 @@ def store_photo(
 ) -> Photo:
     """Check and store a photo with its encoding (computed here, once, never on a later request)."""
     purpose = Purpose.CAPTURE if source is PhotoSource.CHECKIN else Purpose.REFERENCE
-    jpeg, checked, size = examine(data, purpose)
+    jitters = 1 if purpose is Purpose.CAPTURE else enrol_jitters()
+    jpeg, checked, size = examine(data, purpose, jitters=jitters)
     photo = add_photo(
         ref=subject_ref(id_number),
         source=source,
@@ -172,6 +257,7 @@ def store_photo(
         size=size,
         captured_on=captured_on or dt.date.today(),
         library_photo_id=library_photo_id,
+        jitters=jitters,
     )
     record_event("photo.stored", object_type="photo", object_id=photo.id, details={"source": source.value})
     return photo
@@ -218,7 +304,7 @@ def _library_photo(id_number: str, ref: str) -> Photo | None:
         cached.fetched_at = utcnow()
         return cached
     try:
-        jpeg, checked, size = examine(record.data, Purpose.REFERENCE)
+        jpeg, checked, size = examine(record.data, Purpose.REFERENCE, jitters=enrol_jitters())
     except PhotoRejectedError:
         # The library's new photo is unusable: the person uploads one. Retire the old library photo too, so the
         # platform does not keep comparing against a photo the library itself has replaced.
@@ -233,6 +319,7 @@ def _library_photo(id_number: str, ref: str) -> Photo | None:
         size=size,
         captured_on=record.captured_on,
         library_photo_id=record.photo_id,
+        jitters=enrol_jitters(),
     )
     record_event("photo.fetched", object_type="photo", object_id=photo.id, details={"library_id": record.photo_id})
     return photo
@@ -307,7 +394,86 @@ def withdraw_consent(*, id_number: str) -> None:
     db.session.flush()
 
 
-# --- 1:1 verification ------------------------------------------------------------------------------
+# --- engines ---------------------------------------------------------------------------------------
+
+
+def active_engine() -> FaceEngine:
+    """The engine in use: the newest recorded switch (`opcert photos reencode`), else the embedded dlib engine.
+
+    EngineUnavailableError when it cannot be loaded, or when its model file is no longer the one switched to
+    (its templates would not be comparable): face checks then go to staff; nothing switches silently.
+    """
+    row = db.session.execute(
+        sa.select(FaceEngineActivation).order_by(FaceEngineActivation.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if row is None or row.name == "dlib":
+        return load_engine("dlib")
+    loaded = load_engine(row.name, onnx_model_path=current_app.config["FACE_ONNX_MODEL_PATH"])
+    if loaded.key != row.engine:
+        raise EngineUnavailableError("changed")
+    return loaded
+
+
+# --- reference sets ---------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class SetMember:
+    """One template of a person's reference set, with the photo it came from."""
+
+    template: FaceTemplate
+    photo: Photo
+    anchor: bool  # the library or uploaded reference photo (not a live capture)
+
+    def as_evidence(self) -> dict[str, Any]:
+        """The template's identity for the decision record."""
+        return {
+            "template_id": self.template.id,
+            "photo_id": self.photo.id,
+            "source": self.photo.source.value,
+            "captured_on": self.photo.captured_on.isoformat(),
+            "created_at": self.template.created_at.isoformat(),
+            "jitters": self.template.jitters,
+            "anchor": self.anchor,
+        }
+
+
+def _capture_cutoff(now: dt.datetime) -> dt.datetime:
+    cfg = current_app.config
+    days = min(int(cfg["FACE_SET_CAPTURE_MAX_DAYS"]), int(cfg["PHOTO_CAPTURE_RETENTION_DAYS"]))
+    return now - dt.timedelta(days=days)
+
+
+def reference_set(id_number: str, face_engine: FaceEngine) -> list[SetMember]:
+    """A person's reference templates for an engine: the reference photo's (library, else upload) first, then the
+    newest live captures that passed a check (within FACE_SET_CAPTURE_MAX_DAYS), FACE_SET_MAX_TEMPLATES in all."""
+    size = max(1, int(current_app.config["FACE_SET_MAX_TEMPLATES"]))
+    status = reference_status(id_number)
+    if status.case is ReferenceCase.UNAVAILABLE:
+        raise LibraryUnavailableError("no cached reference")
+    members = []
+    if status.photo is not None:
+        template = status.photo.template_for(face_engine.key)
+        if template is not None:
+            members.append(SetMember(template=template, photo=status.photo, anchor=True))
+    captures = db.session.execute(
+        sa.select(FaceTemplate, Photo)
+        .join(Photo, FaceTemplate.photo_id == Photo.id)
+        .where(
+            Photo.subject_ref == subject_ref(id_number),
+            Photo.source == PhotoSource.CHECKIN,
+            Photo.reference_since.is_not(None),
+            Photo.created_at >= _capture_cutoff(utcnow()),
+            FaceTemplate.engine == face_engine.key,
+        )
+        .order_by(Photo.created_at.desc(), Photo.id.desc())
+        .limit(size - len(members))
+    ).all()
+    members.extend(SetMember(template=t, photo=p, anchor=False) for t, p in captures)
+    return members
+
+
+# --- 1:1 verification of a burst --------------------------------------------------------------------
 
 
 def decide(distance: float, *, match_threshold: float, review_threshold: float) -> Outcome:
@@ -319,41 +485,269 @@ def decide(distance: float, *, match_threshold: float, review_threshold: float) 
     return Outcome.NO_MATCH
 
 
-def verify_face(*, id_number: str, image: bytes, requested_by_id: int | None, purpose: str) -> FaceDecision:
-    """Compare a capture with the person's reference template; store and return the decision."""
+def _decode_frames(images: Sequence[bytes]) -> list[DecodedImage]:
+    decoded = []
+    for number, data in enumerate(images, start=1):
+        try:
+            decoded.append(_decode(data))
+        except ImageRejectedError as exc:
+            if len(images) == 1:
+                raise PhotoRejectedError(exc.message, exc.code) from None
+            message = str(BURST_MESSAGES["frame"]) % {"n": number, "reason": exc.message}
+            raise PhotoRejectedError(message, exc.code) from None
+    if len({(d.width, d.height) for d in decoded}) > 1:
+        raise BurstRefusedError("sizes")
+    return decoded
+
+
+def _is_replay(frames: list[burst.Frame]) -> bool:
+    """Whether a frame repeats another of the burst byte for byte, or an earlier stored capture's frame (anyone's,
+    within the capture retention) byte for byte or nearly (photos/burst.py)."""
+    digests = [f.fingerprint.sha256 for f in frames]
+    if len(set(digests)) < len(digests):
+        return True
+    cfg = current_app.config
+    cutoff = utcnow() - dt.timedelta(days=int(cfg["PHOTO_CAPTURE_RETENTION_DAYS"]))
+    recent = CaptureFrame.created_at >= cutoff
+    if db.session.execute(sa.select(CaptureFrame.id).where(recent, CaptureFrame.sha256.in_(digests)).limit(1)).first():
+        return True
+    limit = float(cfg["FACE_REPLAY_MAX_DIFF"])
+    columns = (CaptureFrame.band0, CaptureFrame.band1, CaptureFrame.band2, CaptureFrame.band3)
+    for frame in frames:
+        same_band = sa.or_(*(column == band for column, band in zip(columns, frame.fingerprint.bands, strict=True)))
+        rows = db.session.execute(sa.select(*columns, CaptureFrame.thumbnail).where(recent, same_band))
+        for *bands, thumbnail in rows:
+            stored = burst.Fingerprint(sha256="", bands=(bands[0], bands[1], bands[2], bands[3]), thumbnail=thumbnail)
+            if burst.hash_bits_apart(stored.dhash, frame.fingerprint.dhash) > 2 * burst.BANDS:
+                continue
+            if burst.thumbnail_difference(stored.thumbnail, frame.fingerprint.thumbnail) <= limit:
+                return True
+    return False
+
+
+def _refusal_code(exc: DomainError) -> str:
+    if isinstance(exc, RetakeRequiredError):
+        return f"retake:{exc.reason}"
+    if isinstance(exc, EngineUnavailableError):
+        return f"engine:{exc.code}"
+    if isinstance(exc, PhotoRejectedError):
+        return exc.code
+    names = {ConsentRequiredError: "consent", NoReferencePhotoError: "no_reference"}
+    return next((code for kind, code in names.items() if isinstance(exc, kind)), type(exc).__name__)
+
+
+def verify_face(*, id_number: str, images: Sequence[bytes], requested_by_id: int | None, purpose: str) -> FaceDecision:
+    """Compare a burst of 1..FACE_BURST_MAX_FRAMES frames with the person's reference set; store and return the
+    decision.
+
+    A refusal (bad input, a replay, a retake, no consent, no reference: see the errors above) stores nothing but a
+    `face.refused` audit row, which the calling boundary must commit (as a refused login is), then show the message.
+    """
+    ref = subject_ref(id_number)
+    try:
+        with db.session.begin_nested():
+            return _verify_burst(
+                id_number=id_number, ref=ref, images=images, requested_by_id=requested_by_id, purpose=purpose
+            )
+    except DomainError as exc:
+        record_event(
+            "face.refused",
+            object_type="subject",
+            object_id=ref[:16],
+            details={"code": _refusal_code(exc), "purpose": purpose[:40], "frames": len(images)},
+        )
+        raise
+
+
+def _verify_burst(
+    *, id_number: str, ref: str, images: Sequence[bytes], requested_by_id: int | None, purpose: str
+) -> FaceDecision:
+    cfg = current_app.config
+    max_frames = int(cfg["FACE_BURST_MAX_FRAMES"])
+    if not images:
+        raise BurstRefusedError("empty")
+    if len(images) > max_frames:
+        raise BurstRefusedError("too_many", max=max_frames)
     if not has_consent(id_number):
         raise ConsentRequiredError()
-    status = reference_status(id_number)
-    if status.case is ReferenceCase.UNAVAILABLE:
-        raise LibraryUnavailableError("no cached reference")
-    if status.photo is None or status.photo.template is None:
+    face_engine = active_engine()
+    members = reference_set(id_number, face_engine)
+    if not members:
         raise NoReferencePhotoError()
-    reference = engine.from_bytes(status.photo.template.vector)
-    jpeg, checked, size = examine(image, Purpose.CAPTURE)
-    ref = subject_ref(id_number)
-    probe = add_photo(
-        ref=ref, source=PhotoSource.CHECKIN, jpeg=jpeg, checked=checked, size=size, captured_on=dt.date.today()
-    )
-    cfg = current_app.config
-    match_t, review_t = float(cfg["FACE_MATCH_THRESHOLD"]), float(cfg["FACE_REVIEW_THRESHOLD"])
-    dist = engine.distance(reference, checked.encoding)
+    settings = quality_settings()
+    side = int(cfg["FACE_BURST_DETECT_SIDE"])
+    frames = [
+        burst.screen(i, data, image, settings, detect_side=side)
+        for i, (data, image) in enumerate(zip(images, _decode_frames(images), strict=True))
+    ]
+    if _is_replay(frames):
+        raise BurstRefusedError("replay")
+    wanted = max(1, int(cfg["FACE_BURST_ENCODE_FRAMES"]))
+    chosen: list[burst.Frame] = []
+    for candidate in burst.ranked(frames):
+        refined = burst.refine(candidate, settings, detect_side=side)
+        if refined is not None:
+            chosen.append(refined)
+        if len(chosen) == wanted:
+            break
+    if not chosen:
+        raise RetakeRequiredError(burst.main_problem(frames))
+    encodings = np.vstack([face_engine.encode_face(f.image.rgb, f.quality.face) for f in chosen if f.quality])
+    match_t, review_t = engine_thresholds(face_engine.name, cfg)
+    apart = face_engine.distances(encodings, encodings)
+    if float(apart.max()) > review_t:
+        raise BurstRefusedError("two_people")
+    matrix = face_engine.distances(encodings, np.vstack([engine.from_bytes(m.template.vector) for m in members]))
+    frames_method, templates_method = str(cfg["FACE_FUSION_FRAMES"]), str(cfg["FACE_FUSION_TEMPLATES"])
+    fused = fuse(matrix, frames=frames_method, templates=templates_method)
+    outcome = decide(fused.distance, match_threshold=match_t, review_threshold=review_t)
+
+    best = chosen[0]
+    probe = _add_capture(ref=ref, frame=best, face_engine=face_engine, encoding=encodings[0])
     decision = FaceDecision(
         subject_ref=ref,
-        reference_photo_id=status.photo.id,
+        reference_photo_id=members[fused.deciding[0]].photo.id,
         probe_photo_id=probe.id,
-        distance=dist,
+        distance=fused.distance,
         match_threshold=match_t,
         review_threshold=review_t,
-        outcome=decide(dist, match_threshold=match_t, review_threshold=review_t),
-        model_version=engine.MODEL_VERSION,
+        outcome=outcome,
+        engine=face_engine.key,
+        model_name=face_engine.model_name,
+        model_version=face_engine.model_version,
+        fusion=f"{frames_method}/{templates_method}",
+        frames_received=len(frames),
+        frames_used=len(chosen),
+        evidence=_evidence(
+            face_engine=face_engine,
+            frames=frames,
+            chosen=chosen,
+            members=members,
+            matrix=matrix,
+            fused_distance=fused.distance,
+            deciding=fused.deciding,
+            per_template=fused.per_template,
+            thresholds=(match_t, review_t),
+            methods=(frames_method, templates_method),
+            frames_apart=float(apart.max()),
+        ),
         purpose=purpose[:40],
         requested_by_id=requested_by_id,
     )
     db.session.add(decision)
     db.session.flush()
+    for frame in frames:
+        fp = frame.fingerprint
+        db.session.add(
+            CaptureFrame(
+                subject_ref=ref,
+                decision_id=decision.id,
+                sha256=fp.sha256,
+                band0=fp.bands[0],
+                band1=fp.bands[1],
+                band2=fp.bands[2],
+                band3=fp.bands[3],
+                thumbnail=fp.thumbnail,
+            )
+        )
+    db.session.flush()
     record_event(
         "face.verified", object_type="face_decision", object_id=decision.id, details={"outcome": decision.outcome.value}
     )
+    return decision
+
+
+def _add_capture(*, ref: str, frame: burst.Frame, face_engine: FaceEngine, encoding: engine.Encoding) -> Photo:
+    """The burst's best frame as a check-in photo with the engine's template (it may join the reference set)."""
+    jpeg = encode_jpeg(frame.image.rgb)
+    photo = Photo(
+        subject_ref=ref,
+        source=PhotoSource.CHECKIN,
+        captured_on=dt.date.today(),
+        sha256=hashlib.sha256(jpeg).hexdigest(),
+        storage_key=storage.save(jpeg),
+        width=frame.image.width,
+        height=frame.image.height,
+        is_current=True,
+    )
+    photo.templates.append(new_template(face_engine, ref=ref, encoding=encoding, jitters=1))
+    db.session.add(photo)
+    db.session.flush()
+    return photo
+
+
+def _evidence(
+    *,
+    face_engine: FaceEngine,
+    frames: list[burst.Frame],
+    chosen: list[burst.Frame],
+    members: list[SetMember],
+    matrix: np.ndarray,
+    fused_distance: float,
+    deciding: tuple[int, ...],
+    per_template: tuple[float, ...],
+    thresholds: tuple[float, float],
+    methods: tuple[str, str],
+    frames_apart: float,
+) -> dict[str, Any]:
+    """Everything a decision was made from, as plain JSON values."""
+    row_of = {f.index: i for i, f in enumerate(chosen)}
+    frame_records = []
+    for frame in frames:
+        q = chosen[row_of[frame.index]].quality if frame.index in row_of else frame.quality
+        record: dict[str, Any] = {
+            "index": frame.index,
+            "sha256": frame.fingerprint.sha256,
+            "width": frame.image.width,
+            "height": frame.image.height,
+            "passed": q is not None,
+            "problem": frame.problem,
+            "encoded": frame.index in row_of,
+        }
+        if q is not None:
+            record.update(
+                face_px=q.face.width,
+                sharpness=round(q.sharpness, 2),
+                brightness=round(q.brightness, 2),
+                score=round(frame.score, 2),
+            )
+        if frame.index in row_of:
+            record["distances"] = [round(float(d), 6) for d in matrix[row_of[frame.index]]]
+        frame_records.append(record)
+    return {
+        "engine": face_engine.describe(),
+        "thresholds": {"match": thresholds[0], "review": thresholds[1]},
+        "fusion": {
+            "frames": methods[0],
+            "templates": methods[1],
+            "per_template": [round(d, 6) for d in per_template],
+            "deciding_template_ids": [members[i].template.id for i in deciding],
+            "distance": round(fused_distance, 6),
+        },
+        "frames": frame_records,
+        "frames_max_distance_apart": round(frames_apart, 6),
+        "templates": [m.as_evidence() for m in members],
+        "added_to_set": False,
+    }
+
+
+def verify_and_add_to_set(
+    *, id_number: str, images: Sequence[bytes], requested_by_id: int | None, purpose: str
+) -> FaceDecision:
+    """verify_face for higher layers (study checks, check-in) that also grows the reference set: a capture decided
+    `match` whose own distance to the reference photo's template is within the match threshold joins the set (a
+    capture is never admitted on the strength of other captures alone)."""
+    decision = verify_face(id_number=id_number, images=images, requested_by_id=requested_by_id, purpose=purpose)
+    evidence = dict(decision.evidence or {})
+    anchors = [i for i, t in enumerate(evidence.get("templates", [])) if t["anchor"]]
+    per_template = evidence.get("fusion", {}).get("per_template", [])
+    anchored = any(per_template[i] <= decision.match_threshold for i in anchors)
+    probe = db.session.get(Photo, decision.probe_photo_id) if decision.probe_photo_id else None
+    if decision.outcome is Outcome.MATCH and anchored and probe is not None:
+        probe.reference_since = utcnow()
+        decision.evidence = {**evidence, "added_to_set": True}
+        db.session.flush()
+        record_event("face.reference_added", object_type="photo", object_id=probe.id, details={"purpose": purpose[:40]})
     return decision
 
 
@@ -430,6 +824,7 @@ def forget_subject(id_number: str) -> int:
     photos = list(db.session.execute(sa.select(Photo).where(Photo.subject_ref == ref)).scalars())
     for photo in photos:
         db.session.delete(photo)
+    db.session.execute(sa.delete(CaptureFrame).where(CaptureFrame.subject_ref == ref))
     db.session.flush()
     record_event("photo.subject_forgotten", object_type="subject", object_id=ref[:16], details={"photos": len(photos)})
     return len(photos)
@@ -448,6 +843,13 @@ def purge_expired(*, now: dt.datetime | None = None) -> dict[str, int]:
     )
     for photo in old:
         db.session.delete(photo)
+    # Replay fingerprints last as long as the captures they came from.
+    db.session.execute(sa.delete(CaptureFrame).where(CaptureFrame.created_at < capture_cutoff))
+    db.session.execute(
+        sa.delete(CaptureFrame).where(
+            CaptureFrame.decision_id.in_(sa.select(FaceDecision.id).where(FaceDecision.created_at < decision_cutoff))
+        )
+    )
     decisions = db.session.execute(sa.delete(FaceDecision).where(FaceDecision.created_at < decision_cutoff))
     db.session.flush()
     counts = {"captures": len(old), "decisions": int(getattr(decisions, "rowcount", 0) or 0)}

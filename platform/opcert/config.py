@@ -93,6 +93,28 @@ class DefaultConfig:
     FACE_DEGRADE_MAX_SIDE = 200
     FACE_DEGRADE_JPEG_QUALITY = 60
     FACE_DEGRADE_BLUR_SIGMA = 1.0
+    # Face engines (photos/engines/): the embedded dlib engine's thresholds are FACE_MATCH/REVIEW_THRESHOLD above;
+    # the ONNX engine (ArcFace-style model file, cosine distance) has its own, to be validated with
+    # `opcert photos evaluate DIR --engine onnx` before `opcert photos reencode onnx` switches to it
+    # (docs/face-engines.md). The engine in use is recorded by that command, not set here.
+    FACE_ONNX_MODEL_PATH: str | None = None
+    FACE_ONNX_MATCH_THRESHOLD = 0.60  # 1 - cosine similarity at or below: match
+    FACE_ONNX_REVIEW_THRESHOLD = 0.70
+    # Jittered copies averaged for a reference photo's template (off the request path). 1: on the casia5__ webcam
+    # people dlib with 4 jitters brought the closest impostor nearer (0.358 → 0.343) and genuine pairs no closer.
+    FACE_ENROL_JITTERS = 1
+    # A person's reference set: the library/uploaded photo's template plus live captures that passed a check.
+    FACE_SET_MAX_TEMPLATES = 3  # templates compared with a capture (the reference photo first, then newest captures)
+    FACE_SET_CAPTURE_MAX_DAYS = 90  # older captures leave the set (never longer than PHOTO_CAPTURE_RETENTION_DAYS)
+    # Bursts: a capture is 1..FACE_BURST_MAX_FRAMES frames of one size; cheap checks on every frame (detection on a
+    # copy shrunk to FACE_BURST_DETECT_SIDE px, face size, centring, exposure, sharpness) choose the best
+    # FACE_BURST_ENCODE_FRAMES, which alone are encoded and fused.
+    FACE_BURST_MAX_FRAMES = 6
+    FACE_BURST_ENCODE_FRAMES = 2
+    FACE_BURST_DETECT_SIDE = 320
+    # Replay: a frame whose 32x24 grey thumbnail differs from an earlier stored capture's by at most this mean
+    # absolute difference (grey levels, 0-255) is refused; re-encoded copies measure < 0.2, new captures > 3.
+    FACE_REPLAY_MAX_DIFF = 1.5
     FACE_CONSENT_VERSION = "2026-11"
     FACE_INDEX_BACKEND = "numpy"  # exact: int8 scan, re-ranked on float32 kept in a TMPDIR file; or "faiss"
 

@@ -357,7 +357,7 @@ def test_library_down_and_nothing_cached_means_the_manual_check(remote_app: Call
     with app.app_context():
         services.record_consent(id_number=KNOWN, recorded_by_id=None)
         with pytest.raises(LibraryUnavailableError) as caught:
-            services.verify_face(id_number=KNOWN, image=b"", requested_by_id=None, purpose="check-in")
+            services.verify_face(id_number=KNOWN, images=[b""], requested_by_id=None, purpose="check-in")
         db.session.rollback()
     assert "统一照片库暂时无法访问" in caught.value.message
 

@@ -27,7 +27,7 @@ def test_purge_removes_expired_captures_decisions_and_files(app, runner) -> None
         services.record_consent(id_number=number, recorded_by_id=None)
         decision = services.verify_face(
             id_number=number,
-            image=capture_640x480("identities/deepface__dp04/2.jpg"),
+            images=[capture_640x480("identities/deepface__dp04/2.jpg")],
             requested_by_id=None,
             purpose="test",
         )

@@ -33,7 +33,9 @@ def person(app):
 
 
 def verify(number: str, rel: str) -> FaceDecision:
-    decision = services.verify_face(id_number=number, image=capture_640x480(rel), requested_by_id=None, purpose="test")
+    decision = services.verify_face(
+        id_number=number, images=[capture_640x480(rel)], requested_by_id=None, purpose="test"
+    )
     db.session.commit()
     return decision
 
@@ -75,7 +77,9 @@ def test_a_borderline_genuine_pair_goes_to_review(app, identity_samples) -> None
         number = id_number()
         services.store_photo(id_number=number, data=a.path.read_bytes(), source=PhotoSource.UNIFIED_LIBRARY)
         services.record_consent(id_number=number, recorded_by_id=None)
-        decision = services.verify_face(id_number=number, image=b.path.read_bytes(), requested_by_id=None, purpose="t")
+        decision = services.verify_face(
+            id_number=number, images=[b.path.read_bytes()], requested_by_id=None, purpose="t"
+        )
         assert decision.outcome is Outcome.REVIEW
         assert services.candidate_result(decision) == "staff_check"
 
@@ -92,7 +96,7 @@ def test_without_consent_there_is_no_face_check(app) -> None:
         services.store_photo(id_number=number, data=photo(REFERENCE), source=PhotoSource.UNIFIED_LIBRARY)
         db.session.commit()
         with pytest.raises(services.ConsentRequiredError) as info:
-            services.verify_face(id_number=number, image=photo(REFERENCE), requested_by_id=None, purpose="t")
+            services.verify_face(id_number=number, images=[photo(REFERENCE)], requested_by_id=None, purpose="t")
         assert "人工核对" in info.value.message
         assert db.session.execute(sa.select(sa.func.count(FaceDecision.id))).scalar_one() == 0
 
@@ -109,14 +113,14 @@ def test_no_reference_photo_means_a_manual_check(app) -> None:
         number = id_number()
         services.record_consent(id_number=number, recorded_by_id=None)
         with pytest.raises(services.NoReferencePhotoError) as info:
-            services.verify_face(id_number=number, image=photo(REFERENCE), requested_by_id=None, purpose="t")
+            services.verify_face(id_number=number, images=[photo(REFERENCE)], requested_by_id=None, purpose="t")
         assert "人工核对" in info.value.message
 
 
 def test_a_bad_capture_is_refused_and_nothing_is_stored(person) -> None:
     photos_before = db.session.execute(sa.select(sa.func.count(Photo.id))).scalar_one()
     with pytest.raises(services.PhotoRejectedError) as info:
-        services.verify_face(id_number=person, image=b"not an image", requested_by_id=None, purpose="t")
+        services.verify_face(id_number=person, images=[b"not an image"], requested_by_id=None, purpose="t")
     assert "JPEG" in info.value.message
     db.session.rollback()
     assert db.session.execute(sa.select(sa.func.count(Photo.id))).scalar_one() == photos_before
