@@ -17,6 +17,7 @@ from opcert.audit.services import record_event
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
+from opcert.timeutil import local_today
 from photos import engine, storage
 from photos.images import ImageRejectedError, crop_to_ratio, decode_image, encode_jpeg
 from photos.library import LibraryUnavailableError, remote_library
@@ -155,7 +156,7 @@ def store_photo(
         jpeg=jpeg,
         checked=checked,
         size=size,
-        captured_on=captured_on or dt.date.today(),
+        captured_on=captured_on or local_today(),
         library_photo_id=library_photo_id,
     )
     record_event("photo.stored", object_type="photo", object_id=photo.id, details={"source": source.value})
@@ -173,7 +174,7 @@ def _current(ref: str, source: PhotoSource) -> Photo | None:
 
 def _fresh_enough(photo: Photo) -> bool:
     years = int(current_app.config["PHOTO_MAX_AGE_YEARS"])
-    today = dt.date.today()
+    today = local_today()
     try:
         limit = today.replace(year=today.year - years)
     except ValueError:  # 29 February
@@ -317,7 +318,7 @@ def verify_face(*, id_number: str, image: bytes, requested_by_id: int | None, pu
     jpeg, checked, size = examine(image, Purpose.CAPTURE)
     ref = subject_ref(id_number)
     probe = add_photo(
-        ref=ref, source=PhotoSource.CHECKIN, jpeg=jpeg, checked=checked, size=size, captured_on=dt.date.today()
+        ref=ref, source=PhotoSource.CHECKIN, jpeg=jpeg, checked=checked, size=size, captured_on=local_today()
     )
     cfg = current_app.config
     match_t, review_t = float(cfg["FACE_MATCH_THRESHOLD"]), float(cfg["FACE_REVIEW_THRESHOLD"])

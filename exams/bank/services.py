@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image
-from sqlalchemy.exc import IntegrityError
 
 from exams.bank import importer
 from exams.bank.models import (
@@ -29,11 +28,12 @@ from exams.bank.models import (
 )
 from opcert.audit.services import record_event
 from opcert.catalogue.models import Item
-from opcert.db import utcnow
+from opcert.catalogue.services import get_item
+from opcert.db import flush_unique, utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
+from opcert.files import FileStore
 from photos.images import ImageRejectedError, decode_image, encode_jpeg
-from photos.storage import FileStore
 
 KIND_ORDER = (QuestionKind.TRUE_FALSE, QuestionKind.SINGLE, QuestionKind.MULTIPLE)
 # Defaults for the settings QUESTION_FACILITY_MIN / _MAX and QUESTION_DISCRIMINATION_MIN.
@@ -61,22 +61,6 @@ class BankShortError(DomainError):
 
 
 # --- items and questions ---------------------------------------------------------------------------------------
-
-
-def get_item(item_id: int) -> Item:
-    """An operation item by id, or NotFoundError."""
-    item = db.session.get(Item, item_id)
-    if item is None:
-        raise NotFoundError(_("操作项目不存在。"))
-    return item
-
-
-def get_item_by_code(code: str) -> Item:
-    """An operation item by its code (e.g. 1.2), or NotFoundError."""
-    item = db.session.execute(sa.select(Item).where(Item.code == code.strip())).scalar_one_or_none()
-    if item is None:
-        raise NotFoundError(_("操作项目“%(code)s”不存在。", code=code))
-    return item
 
 
 def item_label(item: Item) -> str:
@@ -137,15 +121,6 @@ def _existing_hashes(item_id: int) -> dict[str, int]:
     return {digest: question_id for digest, question_id in rows}
 
 
-def _flush_unique(field: str) -> None:
-    """Flush in a savepoint so a concurrent duplicate becomes a DomainError, not a 500."""
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        raise DomainError(_("题库中已有相同的题目。"), {field: _("题库中已有相同的题目。")}) from None
-
-
 def import_questions(*, item_id: int, filename: str, data: bytes) -> list[Question]:
     """Check the whole file, then add every question or none; raise QuestionImportError listing all problems."""
     item = get_item(item_id)
@@ -166,7 +141,7 @@ def import_questions(*, item_id: int, filename: str, data: bytes) -> list[Questi
         raise QuestionImportError(sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
     questions = [_new_question(item.id, question_data) for _row, question_data in good]
     db.session.add_all(questions)
-    _flush_unique("file")
+    flush_unique(_("题库中已有相同的题目。"), "file")
     record_event(
         "questions.imported",
         object_type="catalogue_item",
@@ -238,7 +213,7 @@ def save_question(*, question: Question | None, item_id: int, values: Mapping[st
         question.knowledge_point, question.difficulty = data.knowledge_point, data.difficulty
         question.explanation, question.status, question.content_hash = data.explanation, data.status, data.content_hash
         action = "question.updated"
-    _flush_unique("stem")
+    flush_unique(_("题库中已有相同的题目。"), "stem")
     record_event(action, object_type="question", object_id=question.id, details={"item": item.code})
     return question
 

@@ -21,7 +21,7 @@ from exams.bank.forms import (
 from exams.bank.models import OPTION_LETTERS, Question, QuestionKind, QuestionStatus
 from opcert.access import Role, allow
 from opcert.catalogue.models import Item
-from opcert.catalogue.services import list_categories
+from opcert.catalogue.services import get_item, list_categories
 from opcert.errors import DomainError, NotFoundError, report_refusal
 from opcert.extensions import db
 
@@ -32,7 +32,7 @@ MANAGERS = (Role.ADMIN, Role.PROVIDER)
 
 def _item(item_id: int) -> Item:
     try:
-        return services.get_item(item_id)
+        return get_item(item_id)
     except NotFoundError:
         abort(404)
 

@@ -12,7 +12,6 @@ import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -22,7 +21,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from exams.notify import NotificationKind, notify
+from exams.sessions import notices
 from exams.sessions.eligibility import check_eligibility
 from exams.sessions.models import (
     BOOKING_TRANSITIONS,
@@ -37,16 +36,18 @@ from exams.sessions.models import (
     RoomLayout,
     SessionStatus,
 )
-from exams.tickets import TicketData, default_rules, make_ticket_token
+from exams.sessions.notices import NotificationKind
+from exams.sessions.tickets import TicketData, default_rules, make_ticket_token
 from opcert.access import Role
 from opcert.accounts.idnumber import mask_id_number
 from opcert.accounts.models import Organisation, OrgKind, User
 from opcert.accounts.services import visible_organisation
 from opcert.audit.services import record_event
 from opcert.catalogue.models import Education, Item
-from opcert.db import utcnow
+from opcert.db import flush_unique, utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
+from opcert.timeutil import local
 from photos.services import reference_photo_jpeg
 
 
@@ -72,7 +73,7 @@ def _local(moment: dt.datetime) -> str:
 
 def exam_day(session: ExamSession) -> dt.date:
     """The session's calendar day where the centre is (eligibility counts age on that day)."""
-    return session.starts_at.astimezone(ZoneInfo(str(current_app.config["BABEL_DEFAULT_TIMEZONE"]))).date()
+    return local(session.starts_at).date()
 
 
 def _rowcount(statement: Any) -> int:
@@ -201,11 +202,7 @@ def save_room(
         seats_per_row,
         is_active,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        raise _error(DomainError, _("本考点已有同名考场。"), "name") from None
+    flush_unique(_("本考点已有同名考场。"), "name")
     record_event("exam.room_saved", object_type="exam_room", object_id=room.id)
     return room
 
@@ -302,18 +299,7 @@ def save_session(
     record_event("exam.session_saved", object_type="exam_session", object_id=session.id)
     if changed:
         for booking in _active_bookings(session.id):
-            notify(
-                user_id=booking.trainee_id,
-                kind=NotificationKind.SESSION_CHANGED.value,
-                subject=_("考试场次变更"),
-                body=_(
-                    "您预约的%(part)s场次已变更：%(start)s，%(centre)s %(room)s。",
-                    part=str(session.part.label),
-                    start=_local(session.starts_at),
-                    centre=centre.name,
-                    room=room.name,
-                ),
-            )
+            notices.tell_session_changed(booking, session)
     _promote_waitlist(session, now)
     return session
 
@@ -335,17 +321,7 @@ def change_session_status(*, session: ExamSession, status: SessionStatus, now: d
         for booking in _active_bookings(session.id):
             _set_booking_status(booking, BookingStatus.CANCELLED, now)
             booking.seat = None
-            notify(
-                user_id=booking.trainee_id,
-                kind=NotificationKind.SESSION_CANCELLED.value,
-                subject=_("考试场次取消"),
-                body=_(
-                    "您预约的%(start)s %(centre)s%(part)s场次已取消，请重新预约其他场次。",
-                    start=_local(session.starts_at),
-                    centre=session.centre.name,
-                    part=str(session.part.label),
-                ),
-            )
+            notices.tell_session_cancelled(booking, session)
         session.seats_taken = 0
     session.status = status
     db.session.flush()
@@ -449,11 +425,7 @@ def sign_commitment(
         ip=ip[:45],
     )
     db.session.add(row)
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        raise _error(DomainError, _("您已签署本版《告知承诺书》。")) from None
+    flush_unique(_("您已签署本版《告知承诺书》。"))
     record_event("exam.commitment_signed", object_type="exam_commitment", object_id=row.id)
     return row
 
@@ -617,34 +589,6 @@ def _release_seat(session: ExamSession) -> None:
     db.session.expire(session, ["seats_taken"])
 
 
-def _flush_booking(message: str) -> None:
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        raise _error(BookingError, message, "session_id") from None
-
-
-def _confirmed_notice(booking: Booking, kind: NotificationKind) -> None:
-    session = booking.session
-    subject = _("考试预约成功") if kind is NotificationKind.BOOKING_CONFIRMED else _("候补转正：已为您安排座位")
-    notify(
-        user_id=booking.trainee_id,
-        kind=kind.value,
-        subject=subject,
-        body=_(
-            "%(item)s %(part)s：%(start)s，%(centre)s（%(address)s）%(room)s，座位号%(seat)s。请携带身份证和准考证按时参加考试。",  # noqa: E501
-            item=booking.item.name,
-            part=str(session.part.label),
-            start=_local(session.starts_at),
-            centre=session.centre.name,
-            address=session.centre.address,
-            room=session.room.name,
-            seat=session.room.seat_label(booking.seat or 0),
-        ),
-    )
-
-
 def _book(
     *,
     trainee: User,
@@ -677,7 +621,7 @@ def _book(
     booking.seat = seat
     booking.queued_at = now if waitlist else None
     booking.updated_at = now
-    _flush_booking(_("您已预约该场次，请勿重复预约。"))
+    flush_unique(_("您已预约该场次，请勿重复预约。"), "session_id", error=BookingError)
     db.session.refresh(booking, ["session", "item"])
     record_event(
         "exam.waitlisted" if waitlist else "exam.booked",
@@ -694,7 +638,7 @@ def book_seat(*, trainee: User, session_id: int, item_id: int | None, now: dt.da
     booking = _book(
         trainee=trainee, session=bookable_session(session_id=session_id), item_id=item_id, now=now, waitlist=False
     )
-    _confirmed_notice(booking, NotificationKind.BOOKING_CONFIRMED)
+    notices.tell_seat_confirmed(booking, NotificationKind.BOOKING_CONFIRMED)
     return booking
 
 
@@ -734,7 +678,7 @@ def _promote_waitlist(session: ExamSession, now: dt.datetime) -> list[Booking]:
         booking.queued_at = None
         db.session.flush()
         record_event("exam.promoted", object_type="exam_booking", object_id=booking.id, details={"seat": booking.seat})
-        _confirmed_notice(booking, NotificationKind.WAITLIST_PROMOTED)
+        notices.tell_seat_confirmed(booking, NotificationKind.WAITLIST_PROMOTED)
         promoted.append(booking)
     return promoted
 
@@ -807,7 +751,7 @@ def reschedule_booking(
     booking = _book(trainee=trainee, session=new_session, item_id=old.item_id, now=now, waitlist=False, replacing=old)
     _release(old, BookingStatus.RESCHEDULED, now)
     record_event("exam.booking_rescheduled", object_type="exam_booking", object_id=old.id, details={"to": booking.id})
-    _confirmed_notice(booking, NotificationKind.BOOKING_CONFIRMED)
+    notices.tell_seat_confirmed(booking, NotificationKind.BOOKING_CONFIRMED)
     return booking
 
 
@@ -841,13 +785,6 @@ def booking_for_staff(*, viewer: User, booking_id: int) -> Booking:
     return booking
 
 
-def offered_items() -> list[Item]:
-    """Items this deployment examines, in catalogue order."""
-    return list(
-        db.session.execute(sa.select(Item).where(Item.offered.is_(True)).order_by(Item.sort_key, Item.code)).scalars()
-    )
-
-
 def mark_no_show(*, booking_id: int, viewer: User, now: dt.datetime | None = None) -> Booking:
     """Staff record that a candidate with a seat did not come; only once the session has started."""
     now = now or utcnow()
@@ -879,21 +816,7 @@ def send_reminders(*, now: dt.datetime | None = None) -> int:
         for booking in _active_bookings(session.id):
             if booking.status is not BookingStatus.CONFIRMED:
                 continue
-            notify(
-                user_id=booking.trainee_id,
-                kind=NotificationKind.EXAM_REMINDER.value,
-                subject=_("考前提醒"),
-                body=_(
-                    "您的%(item)s %(part)s将于%(start)s在%(centre)s（%(address)s）%(room)s举行，座位号%(seat)s。请携带身份证和准考证，提前30分钟到达。",  # noqa: E501
-                    item=booking.item.name,
-                    part=str(session.part.label),
-                    start=_local(session.starts_at),
-                    centre=session.centre.name,
-                    address=session.centre.address,
-                    room=session.room.name,
-                    seat=session.room.seat_label(booking.seat or 0),
-                ),
-            )
+            notices.tell_reminder(booking, session)
             told += 1
         session.reminded_at = now
     db.session.flush()

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -13,7 +12,6 @@ from werkzeug.wrappers import Response
 from exams.sessions import services
 from exams.sessions.eligibility import current_commitment, eligibility_problems
 from exams.sessions.forms import (
-    ActionForm,
     BookForm,
     CommitmentForm,
     RescheduleForm,
@@ -22,29 +20,24 @@ from exams.sessions.forms import (
     SessionStatusForm,
 )
 from exams.sessions.models import Booking, BookingStatus, ExamPart, ExamSession, Room, RoomLayout, SessionStatus
-from exams.tickets import render_ticket_pdf, ticket_html
+from exams.sessions.tickets import render_ticket_pdf, ticket_html
 from opcert.access import Role, allow
 from opcert.accounts.models import Organisation
 from opcert.catalogue.models import Education
+from opcert.catalogue.services import offered_items
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError, report_refusal
 from opcert.extensions import db
+from opcert.forms import ConfirmForm
+from opcert.timeutil import from_local, to_local
 
 bp = Blueprint("sessions", __name__, template_folder="templates")
 MANAGERS = (Role.CENTRE_STAFF, Role.ADMIN)
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(str(current_app.config["BABEL_DEFAULT_TIMEZONE"]))
-
-
-def _to_utc(local: dt.datetime | None) -> dt.datetime:
-    assert local is not None  # noqa: S101 (DataRequired has run)
-    return local.replace(tzinfo=_zone()).astimezone(dt.UTC)
-
-
-def _to_local(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(_zone()).replace(tzinfo=None)
+def _to_utc(wall_time: dt.datetime | None) -> dt.datetime:
+    assert wall_time is not None  # noqa: S101 (DataRequired has run)
+    return from_local(wall_time)
 
 
 # --- trainee pages ---------------------------------------------------------------------------------
@@ -133,7 +126,7 @@ def my_bookings() -> str:
     return render_template(
         "sessions/my_bookings.html",
         bookings=services.my_bookings(trainee=current_user),
-        form=ActionForm(),
+        form=ConfirmForm(),
         now=utcnow(),
         can_cancel=services.can_cancel,
         can_reschedule=services.can_reschedule,
@@ -145,7 +138,7 @@ def my_bookings() -> str:
 @allow(Role.TRAINEE)
 def cancel_booking(booking_id: int) -> Response:
     """Cancel one's own booking."""
-    form = ActionForm()
+    form = ConfirmForm()
     if form.validate_on_submit():
         try:
             services.cancel_booking(trainee=current_user, booking_id=booking_id)
@@ -171,7 +164,7 @@ def reschedule(booking_id: int) -> str | Response:
     targets = services.reschedule_targets(booking=booking)
     form = RescheduleForm()
     form.session_id.choices = [
-        (s.id, f"{s.centre.name} {s.room.name} {_to_local(s.starts_at):%Y-%m-%d %H:%M}") for s in targets
+        (s.id, f"{s.centre.name} {s.room.name} {to_local(s.starts_at):%Y-%m-%d %H:%M}") for s in targets
     ]
     if form.validate_on_submit():
         try:
@@ -336,17 +329,17 @@ def _session_form(centre: Organisation, session: ExamSession | None) -> SessionF
         form.part.data = session.part.value
         form.item_ids.data = [i.id for i in session.items]
         form.room_id.data = session.room_id
-        form.starts_at.data = _to_local(session.starts_at)
+        form.starts_at.data = to_local(session.starts_at)
         form.duration_minutes.data = session.duration_minutes
         form.capacity.data = session.capacity
-        form.booking_opens_at.data = _to_local(session.booking_opens_at)
-        form.booking_closes_at.data = _to_local(session.booking_closes_at)
-        form.cancel_deadline.data = _to_local(session.cancel_deadline)
+        form.booking_opens_at.data = to_local(session.booking_opens_at)
+        form.booking_closes_at.data = to_local(session.booking_closes_at)
+        form.cancel_deadline.data = to_local(session.cancel_deadline)
     form.room_id.choices = [
         (r.id, f"{r.name}（{r.layout.label}，{r.seats}座）")
         for r in services.list_rooms(centre=centre, active_only=True)
     ]
-    form.item_ids.choices = [(i.id, f"{i.code} {i.name}") for i in services.offered_items()]
+    form.item_ids.choices = [(i.id, f"{i.code} {i.name}") for i in offered_items()]
     return form
 
 
@@ -392,7 +385,7 @@ def manage_session(session_id: int) -> str:
         "sessions/manage.html",
         session=session,
         bookings=services.session_bookings(session=session),
-        form=ActionForm(),
+        form=ConfirmForm(),
         status_form=SessionStatusForm(),
         now=utcnow(),
         can_mark_no_show=services.can_mark_no_show,
@@ -424,7 +417,7 @@ def set_session_status(session_id: int) -> Response:
 @allow(*MANAGERS)
 def mark_no_show(booking_id: int) -> Response:
     """Record a no-show."""
-    form = ActionForm()
+    form = ConfirmForm()
     try:
         booking: Booking = services.booking_for_staff(viewer=current_user, booking_id=booking_id)
     except NotFoundError:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -15,8 +14,8 @@ from opcert.catalogue.models import Item
 from opcert.catalogue.services import load_catalogue
 from opcert.db import utcnow
 from opcert.extensions import db
+from opcert.timeutil import local_tz
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEMO_PASSWORD = "Demo2026pass"  # noqa: S105 (published demo credential)
 # Published demo secrets: anyone can compute the codes, so never use them outside the demo. 32 base32 characters
 # (160 bits): pyotp ≥ 2.12 refuses secrets under 112 bits. The 80-bit ones of earlier demos are replaced on load.
@@ -61,7 +60,7 @@ def _demo_session(centre: Organisation) -> None:
     )
     item = db.session.execute(sa.select(Item).where(Item.code == "1.2")).scalar_one()
     now = utcnow()
-    day = (now + dt.timedelta(days=21)).astimezone(SHANGHAI).replace(hour=9, minute=0, second=0, microsecond=0)
+    day = (now + dt.timedelta(days=21)).astimezone(local_tz()).replace(hour=9, minute=0, second=0, microsecond=0)
     starts = day.astimezone(dt.UTC)
     plan = sessions.SessionPlan(
         room_id=room.id,

@@ -7,7 +7,6 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from exams.notify import Notification
 from exams.sessions import services
 from exams.sessions.eligibility import IneligibleError, eligibility_problems
 from exams.sessions.models import Booking, BookingStatus, ExamApplication, SessionStatus
@@ -17,6 +16,7 @@ from opcert.catalogue.models import Education
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db as _db
+from opcert.notifications.models import Notification
 from tests.exams import sessions_data as data
 from tests.factories import PASSWORD, id_number, staff, trainee
 from tests.fixtures.web import login, submit, text

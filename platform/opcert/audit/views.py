@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from opcert.access import Role, allow
-from opcert.accounts.forms import ConfirmForm
 from opcert.audit.services import list_events, verify_chain
+from opcert.forms import ConfirmForm
 
 bp = Blueprint("audit", __name__, template_folder="templates")
 
