@@ -50,19 +50,19 @@ def _organisation(kind: OrgKind, name: str, authority: Organisation | None, addr
 
 def _demo_session(centre: Organisation) -> None:
     """A computer room and a theory session for 1.2 低压电工作业 three weeks ahead, open for booking."""
-    from exams.sessions import services as sessions
+    from exams.sessions import planning
     from exams.sessions.models import ExamPart, Room, RoomLayout
 
     if db.session.execute(sa.select(Room.id).where(Room.centre_id == centre.id)).first():
         return
-    room = sessions.save_room(
+    room = planning.save_room(
         centre=centre, room=None, name="第一机考室", layout=RoomLayout.COMPUTER, seats=40, seats_per_row=8
     )
     item = db.session.execute(sa.select(Item).where(Item.code == "1.2")).scalar_one()
     now = utcnow()
     day = (now + dt.timedelta(days=21)).astimezone(local_tz()).replace(hour=9, minute=0, second=0, microsecond=0)
     starts = day.astimezone(dt.UTC)
-    plan = sessions.SessionPlan(
+    plan = planning.SessionPlan(
         room_id=room.id,
         item_ids=[item.id],
         part=ExamPart.THEORY,
@@ -73,7 +73,7 @@ def _demo_session(centre: Organisation) -> None:
         booking_closes_at=starts - dt.timedelta(days=1),
         cancel_deadline=starts - dt.timedelta(days=2),
     )
-    sessions.save_session(centre=centre, session=None, plan=plan, now=now)
+    planning.save_session(centre=centre, session=None, plan=plan, now=now)
 
 
 def load_demo() -> list[DemoAccount]:
