@@ -34,7 +34,7 @@ from pathlib import Path
 import flask_migrate
 import sqlalchemy as sa
 
-from exams.sessions import services
+from exams.sessions import applications, planning
 from exams.sessions.models import Booking, BookingStatus, ExamPart, RoomLayout
 from opcert import create_app
 from opcert.accounts import services as accounts
@@ -110,14 +110,14 @@ def prepare(url: str, requests: int, seats: int) -> tuple[int, int, list[str]]:
         centre = accounts.save_organisation(
             org=None, kind=OrgKind.EXAM_CENTRE, name="基准考点", address="", contact="", authority_id=authority.id
         )
-        room = services.save_room(
+        room = planning.save_room(
             centre=centre, room=None, name="1号机房", layout=RoomLayout.COMPUTER, seats=seats, seats_per_row=10
         )
         now = utcnow()
-        session = services.save_session(
+        session = planning.save_session(
             centre=centre,
             session=None,
-            plan=services.SessionPlan(
+            plan=planning.SessionPlan(
                 room_id=room.id,
                 item_ids=[item.id],
                 part=ExamPart.THEORY,
@@ -135,7 +135,7 @@ def prepare(url: str, requests: int, seats: int) -> tuple[int, int, list[str]]:
             user = accounts.register_trainee(
                 real_name="考生", id_number=id_number(n), mobile="13912345678", password=PASSWORD
             )
-            services.sign_commitment(
+            applications.sign_commitment(
                 trainee=user,
                 healthy=True,
                 no_disqualifying_illness=True,

@@ -1,7 +1,7 @@
-"""Exams: question bank and papers, exam centres' rooms and sessions, booking, admission tickets, notifications.
+"""Exams: question bank and papers, exam centres' rooms and sessions, booking, admission tickets.
 
 Sub-packages by feature: `bank` (questions, blueprints, papers), `sessions` (rooms, sessions, eligibility, booking,
-waitlist, tickets' pages), plus `notify.py` and `tickets.py`. May call `photos`; never `certificates`.
+waitlist, notices, admission tickets). May call `photos` (and later `opcert.training`); never `certificates`.
 """
 
 from __future__ import annotations
@@ -15,9 +15,6 @@ def blueprints() -> list[Blueprint]:
     from exams.bank import bp as bank_bp
 
     found.append(bank_bp)
-    from exams.notify import bp as notify_bp
-
-    found.append(notify_bp)
     from exams.sessions import bp as sessions_bp
 
     found.append(sessions_bp)

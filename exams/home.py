@@ -4,22 +4,23 @@ the question bank for providers and administrators."""
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import url_for
 from flask_babel import format_date, format_datetime, format_time
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from exams.sessions.bookings import my_bookings
 from exams.sessions.eligibility import current_commitment
 from exams.sessions.models import Booking, BookingStatus, Commitment, ExamSession, SessionStatus
-from exams.sessions.services import list_centres, my_bookings
+from exams.sessions.scoping import list_centres
 from opcert.access import Role
 from opcert.accounts.models import Organisation, User
 from opcert.db import utcnow
 from opcert.extensions import db
 from opcert.home import Card, Entry, Link, Step, register_panel
+from opcert.timeutil import local_tz
 
 NEXT_SESSIONS = 5
 
@@ -89,7 +90,7 @@ def _ticket_step(seat: Booking | None) -> Step:
 
 def _today_bounds(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """Midnight today and tomorrow where the centres are, in UTC."""
-    zone = ZoneInfo(str(current_app.config["BABEL_DEFAULT_TIMEZONE"]))
+    zone = local_tz()
     midnight = dt.datetime.combine(now.astimezone(zone).date(), dt.time(), tzinfo=zone)
     return midnight.astimezone(dt.UTC), (midnight + dt.timedelta(days=1)).astimezone(dt.UTC)
 

@@ -8,12 +8,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import ipaddress
 import json
 import logging
 import re
 import time
-import urllib.parse
 from typing import Any
 
 import requests
@@ -21,6 +19,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from opcert.errors import DomainError
+from opcert.web import require_https_or_loopback
 
 PROTOCOL_VERSION = "v1"
 MAX_ANSWER_BYTES = 10 * 1024 * 1024  # a JPEG bigger than this is not an ID photo; never read more into memory
@@ -66,15 +65,6 @@ class _Answer:
         return value if isinstance(value, dict) else {}
 
 
-def _is_loopback(host: str | None) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host or "").is_loopback
-    except ValueError:
-        return False
-
-
 class RemoteLibrary:
     """HTTP client for the unified photo library (JSON lookup, then the JPEG).
 
@@ -83,10 +73,7 @@ class RemoteLibrary:
     """
 
     def __init__(self, base_url: str, token: str, *, timeout: float = 3.0, retries: int = 1) -> None:
-        parts = urllib.parse.urlsplit(base_url)
-        # The token and ID numbers travel in the request: plain HTTP only where nothing can listen in.
-        if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(parts.hostname)):
-            raise ValueError("PHOTO_LIBRARY_URL must be an https:// URL (plain http only on loopback)")
+        require_https_or_loopback(base_url, setting="PHOTO_LIBRARY_URL")
         if not token:
             raise ValueError("PHOTO_LIBRARY_TOKEN is empty")
         if timeout <= 0 or retries < 0:

@@ -25,6 +25,7 @@ from opcert.audit.services import record_event
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
+from opcert.timeutil import local_today
 from photos import burst, engine, storage
 from photos.access import granted_purpose
 from photos.engines import EngineUnavailableError, FaceEngine, engine_thresholds, load_engine
@@ -255,7 +256,7 @@ def store_photo(
         jpeg=jpeg,
         checked=checked,
         size=size,
-        captured_on=captured_on or dt.date.today(),
+        captured_on=captured_on or local_today(),
         library_photo_id=library_photo_id,
         jitters=jitters,
     )
@@ -274,7 +275,7 @@ def _current(ref: str, source: PhotoSource) -> Photo | None:
 
 def _fresh_enough(photo: Photo) -> bool:
     years = int(current_app.config["PHOTO_MAX_AGE_YEARS"])
-    today = dt.date.today()
+    today = local_today()
     try:
         limit = today.replace(year=today.year - years)
     except ValueError:  # 29 February
@@ -663,7 +664,7 @@ def _add_capture(*, ref: str, frame: burst.Frame, face_engine: FaceEngine, encod
     photo = Photo(
         subject_ref=ref,
         source=PhotoSource.CHECKIN,
-        captured_on=dt.date.today(),
+        captured_on=local_today(),
         sha256=hashlib.sha256(jpeg).hexdigest(),
         storage_key=storage.save(jpeg),
         width=frame.image.width,

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
+from opcert.catalogue.services import get_item_by_code
 from opcert.errors import DomainError
 from opcert.extensions import db
 
@@ -20,7 +21,7 @@ def import_questions_command(item_code: str, path: Path) -> None:
     from exams.bank import services
 
     try:
-        item = services.get_item_by_code(item_code)
+        item = get_item_by_code(item_code)
         added = services.import_questions(item_id=item.id, filename=path.name, data=path.read_bytes())
     except services.QuestionImportError as exc:
         db.session.rollback()
@@ -44,7 +45,7 @@ def export_questions_command(item_code: str, path: Path) -> None:
 
     file_format = path.suffix.lower().lstrip(".")
     try:
-        item = services.get_item_by_code(item_code)
+        item = get_item_by_code(item_code)
         _name, data = services.export_questions(item_id=item.id, file_format=file_format)
     except DomainError as exc:
         raise click.ClickException(exc.message) from None

@@ -1,11 +1,9 @@
-"""Question bank rules: import/export, editing, images and status, blueprints, paper generation, statistics."""
+"""Question bank rules: import/export, editing, images and status, blueprints, item statistics."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import random
-import secrets
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -13,29 +11,26 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image
-from sqlalchemy.exc import IntegrityError
 
 from exams.bank import importer
 from exams.bank.models import (
-    OPTION_LETTERS,
     STATUS_TRANSITIONS,
     Blueprint,
     BlueprintRow,
-    Paper,
-    PaperAnswer,
     Question,
     QuestionKind,
     QuestionStatus,
 )
+from exams.papers.models import Paper, PaperAnswer
 from opcert.audit.services import record_event
 from opcert.catalogue.models import Item
-from opcert.db import utcnow
+from opcert.catalogue.services import get_item
+from opcert.db import flush_unique, utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
+from opcert.files import FileStore
 from photos.images import ImageRejectedError, decode_image, encode_jpeg
-from photos.storage import FileStore
 
-KIND_ORDER = (QuestionKind.TRUE_FALSE, QuestionKind.SINGLE, QuestionKind.MULTIPLE)
 # Defaults for the settings QUESTION_FACILITY_MIN / _MAX and QUESTION_DISCRIMINATION_MIN.
 FACILITY_MIN = 0.2
 FACILITY_MAX = 0.95
@@ -56,27 +51,7 @@ class QuestionImportError(DomainError):
         self.problems = list(problems)
 
 
-class BankShortError(DomainError):
-    """The bank cannot satisfy the blueprint."""
-
-
 # --- items and questions ---------------------------------------------------------------------------------------
-
-
-def get_item(item_id: int) -> Item:
-    """An operation item by id, or NotFoundError."""
-    item = db.session.get(Item, item_id)
-    if item is None:
-        raise NotFoundError(_("操作项目不存在。"))
-    return item
-
-
-def get_item_by_code(code: str) -> Item:
-    """An operation item by its code (e.g. 1.2), or NotFoundError."""
-    item = db.session.execute(sa.select(Item).where(Item.code == code.strip())).scalar_one_or_none()
-    if item is None:
-        raise NotFoundError(_("操作项目“%(code)s”不存在。", code=code))
-    return item
 
 
 def item_label(item: Item) -> str:
@@ -137,15 +112,6 @@ def _existing_hashes(item_id: int) -> dict[str, int]:
     return {digest: question_id for digest, question_id in rows}
 
 
-def _flush_unique(field: str) -> None:
-    """Flush in a savepoint so a concurrent duplicate becomes a DomainError, not a 500."""
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        raise DomainError(_("题库中已有相同的题目。"), {field: _("题库中已有相同的题目。")}) from None
-
-
 def import_questions(*, item_id: int, filename: str, data: bytes) -> list[Question]:
     """Check the whole file, then add every question or none; raise QuestionImportError listing all problems."""
     item = get_item(item_id)
@@ -166,7 +132,7 @@ def import_questions(*, item_id: int, filename: str, data: bytes) -> list[Questi
         raise QuestionImportError(sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
     questions = [_new_question(item.id, question_data) for _row, question_data in good]
     db.session.add_all(questions)
-    _flush_unique("file")
+    flush_unique(_("题库中已有相同的题目。"), "file")
     record_event(
         "questions.imported",
         object_type="catalogue_item",
@@ -238,7 +204,7 @@ def save_question(*, question: Question | None, item_id: int, values: Mapping[st
         question.knowledge_point, question.difficulty = data.knowledge_point, data.difficulty
         question.explanation, question.status, question.content_hash = data.explanation, data.status, data.content_hash
         action = "question.updated"
-    _flush_unique("stem")
+    flush_unique(_("题库中已有相同的题目。"), "stem")
     record_event(action, object_type="question", object_id=question.id, details={"item": item.code})
     return question
 
@@ -431,183 +397,6 @@ def save_blueprint(*, item_id: int, rows: Sequence[RowSpec], duration_minutes: i
         },
     )
     return blueprint
-
-
-# --- papers ----------------------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class PaperQuestion:
-    """A question as the candidate sees it: options in the paper's order, the key in the shown letters."""
-
-    number: int
-    question: Question
-    points: int
-    options: tuple[str, ...]
-    answer: str
-
-
-def generate_paper(
-    *, item_id: int, candidate_id: int | None = None, purpose: str = "sample", seed: str | None = None
-) -> Paper:
-    """Draw a paper from the item's active questions by its blueprint; refuse, listing every shortage."""
-    item = get_item(item_id)
-    spec = effective_blueprint(item)
-    seed = seed or secrets.token_hex(16)
-    # A seeded generator so that the recorded seed reproduces the draw; the seed itself comes from `secrets`.
-    rng = random.Random(seed)  # noqa: S311
-    active = list(
-        db.session.execute(
-            sa.select(Question)
-            .where(Question.item_id == item.id, Question.status == QuestionStatus.ACTIVE)
-            .order_by(Question.id)
-        ).scalars()
-    )
-    chosen: dict[QuestionKind, list[tuple[Question, int]]] = {kind: [] for kind in KIND_ORDER}
-    taken: set[int] = set()
-    shortages: list[str] = []
-    # Rows for a named knowledge point draw first, so that "any" rows cannot use up their questions.
-    for row in sorted(spec.rows, key=lambda r: r.knowledge_point == ""):
-        pool = [
-            q
-            for q in active
-            if q.kind == row.kind
-            and q.id not in taken
-            and (not row.knowledge_point or q.knowledge_point == row.knowledge_point)
-        ]
-        if len(pool) < row.count:
-            shortages.append(_shortage(item, spec, row, active))
-            continue
-        for question in rng.sample(pool, row.count):
-            taken.add(question.id)
-            chosen[row.kind].append((question, row.points))
-    if shortages:
-        message = "；".join(shortages)
-        raise BankShortError(message, {"": message})
-    entries: list[dict[str, object]] = []
-    for kind in KIND_ORDER:
-        group = chosen[kind]
-        rng.shuffle(group)
-        for question, points in group:
-            count = len(question.option_list)
-            order = rng.sample(range(count), count) if kind != QuestionKind.TRUE_FALSE else []
-            entries.append({"id": question.id, "order": order, "points": points})
-    paper = Paper(
-        item_id=item.id,
-        candidate_id=candidate_id,
-        purpose=purpose[:40],
-        seed=seed,
-        questions=json.dumps(entries, separators=(",", ":")),
-        duration_minutes=spec.duration_minutes,
-        pass_mark=spec.pass_mark,
-        total_points=spec.total_points,
-    )
-    db.session.add(paper)
-    db.session.flush()
-    record_event(
-        "paper.generated",
-        object_type="paper",
-        object_id=paper.id,
-        details={"item": item.code, "candidate": candidate_id, "purpose": paper.purpose, "seed": seed},
-    )
-    return paper
-
-
-def _shortage(item: Item, spec: BlueprintSpec, row: RowSpec, active: Sequence[Question]) -> str:
-    if row.knowledge_point:
-        have = sum(1 for q in active if q.kind == row.kind and q.knowledge_point == row.knowledge_point)
-        return _(
-            "题库中‘%(item)s’知识点‘%(point)s’的有效%(kind)s只有%(have)d道，试卷需要%(need)d道",
-            item=item_label(item),
-            point=row.knowledge_point,
-            kind=row.kind.label,
-            have=have,
-            need=row.count,
-        )
-    have = sum(1 for q in active if q.kind == row.kind)
-    return _(
-        "题库中‘%(item)s’的有效%(kind)s只有%(have)d道，试卷需要%(need)d道",
-        item=item_label(item),
-        kind=row.kind.label,
-        have=have,
-        need=spec.count(row.kind),
-    )
-
-
-def get_paper(paper_id: int) -> Paper:
-    """A paper by id, or NotFoundError."""
-    paper = db.session.get(Paper, paper_id)
-    if paper is None:
-        raise NotFoundError(_("试卷不存在。"))
-    return paper
-
-
-def paper_questions(paper: Paper) -> list[PaperQuestion]:
-    """The paper's questions in order, with options as shown and the answer key in the shown letters."""
-    entries = paper.entries
-    ids = [int(e["id"]) for e in entries]
-    found = {q.id: q for q in db.session.execute(sa.select(Question).where(Question.id.in_(ids))).scalars()}
-    shown: list[PaperQuestion] = []
-    for number, entry in enumerate(entries, start=1):
-        question = found[int(entry["id"])]
-        order: list[int] = list(entry["order"])
-        options = question.option_list
-        if order:
-            options = [options[i] for i in order]
-            answer = "".join(sorted(OPTION_LETTERS[order.index(OPTION_LETTERS.index(ch))] for ch in question.answer))
-        else:
-            answer = question.answer
-        shown.append(PaperQuestion(number, question, int(entry["points"]), tuple(options), answer))
-    return shown
-
-
-def record_answers(*, paper_id: int, answers: Mapping[int, str]) -> list[PaperAnswer]:
-    """Record a candidate's answers (question id → letters as shown on the paper, or T/F); blanks count as wrong."""
-    paper = get_paper(paper_id)
-    already = sa.select(PaperAnswer.id).where(PaperAnswer.paper_id == paper.id).limit(1)
-    if db.session.execute(already).first() is not None:
-        raise DomainError(_("这份试卷的作答已经记录，不能重复记录。"))
-    entries = {int(e["id"]): e for e in paper.entries}
-    unknown = sorted(set(answers) - set(entries))
-    if unknown:
-        raise DomainError(_("题目%(ids)s不在这份试卷中。", ids="、".join(str(i) for i in unknown)))
-    rows: list[PaperAnswer] = []
-    for shown in paper_questions(paper):
-        question = shown.question
-        given = "".join(sorted(_clean_letters(answers.get(question.id, ""))))
-        order: list[int] = list(entries[question.id]["order"])
-        if question.kind == QuestionKind.TRUE_FALSE:
-            if given not in {"", "T", "F"}:
-                raise DomainError(_("第%(n)d题（判断题）的答案只能是T或F。", n=shown.number))
-            chosen = given
-        else:
-            if any(ch not in OPTION_LETTERS[: len(order)] for ch in given):
-                raise DomainError(_("第%(n)d题的答案“%(value)s”不是本题的选项。", n=shown.number, value=given))
-            chosen = "".join(sorted(OPTION_LETTERS[order[OPTION_LETTERS.index(ch)]] for ch in given))
-        correct = chosen == question.answer
-        rows.append(
-            PaperAnswer(
-                paper_id=paper.id,
-                question_id=question.id,
-                chosen=chosen,
-                correct=correct,
-                points=shown.points if correct else 0,
-            )
-        )
-    db.session.add_all(rows)
-    db.session.flush()
-    return rows
-
-
-def _clean_letters(raw: str) -> str:
-    """Upper-case letters of an answer, separators removed."""
-    return importer.ANSWER_SEPARATORS.sub("", raw).upper()
-
-
-def paper_score(paper_id: int) -> int:
-    """Points scored on a paper from its recorded answers."""
-    query = sa.select(sa.func.coalesce(sa.func.sum(PaperAnswer.points), 0)).where(PaperAnswer.paper_id == paper_id)
-    return int(db.session.execute(query).scalar_one())
 
 
 # --- statistics ------------------------------------------------------------------------------------------------

@@ -19,9 +19,10 @@ from exams.bank.forms import (
     StatusForm,
 )
 from exams.bank.models import OPTION_LETTERS, Question, QuestionKind, QuestionStatus
+from exams.papers import services as papers
 from opcert.access import Role, allow
 from opcert.catalogue.models import Item
-from opcert.catalogue.services import list_categories
+from opcert.catalogue.services import get_item, list_categories
 from opcert.errors import DomainError, NotFoundError, report_refusal
 from opcert.extensions import db
 
@@ -32,7 +33,7 @@ MANAGERS = (Role.ADMIN, Role.PROVIDER)
 
 def _item(item_id: int) -> Item:
     try:
-        return services.get_item(item_id)
+        return get_item(item_id)
     except NotFoundError:
         abort(404)
 
@@ -293,7 +294,7 @@ def generate_sample(item_id: int) -> str | Response:
     form = GenerateForm()
     if form.validate_on_submit():
         try:
-            paper = services.generate_paper(item_id=item.id, purpose="sample")
+            paper = papers.generate_paper(item_id=item.id, purpose="sample")
         except DomainError as exc:
             report_refusal(exc, form)
         else:
@@ -307,11 +308,11 @@ def generate_sample(item_id: int) -> str | Response:
 def show_paper(paper_id: int) -> str:
     """A generated paper with its answer key."""
     try:
-        paper = services.get_paper(paper_id)
+        paper = papers.get_paper(paper_id)
     except NotFoundError:
         abort(404)
     return render_template(
-        "bank/paper.html", paper=paper, questions=services.paper_questions(paper), letters=OPTION_LETTERS
+        "bank/paper.html", paper=paper, questions=papers.paper_questions(paper), letters=OPTION_LETTERS
     )
 
 

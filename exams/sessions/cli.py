@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from exams.sessions import services
+from exams.sessions import planning
 from opcert.extensions import db
 
 
@@ -12,7 +12,7 @@ from opcert.extensions import db
 def remind_command() -> None:
     """Send reminders for sessions starting within EXAM_REMINDER_HOURS (each session once)."""
     try:
-        told = services.send_reminders()
+        told = planning.send_reminders()
     except Exception:
         db.session.rollback()
         raise

@@ -32,12 +32,6 @@ def _when(label: str) -> DateTimeLocalField:
     )
 
 
-class ActionForm(FlaskForm):
-    """A button that only needs the CSRF token."""
-
-    submit = SubmitField(_l("确定"))
-
-
 class BookForm(FlaskForm):
     """Book a seat (or join the waitlist) for one of the session's items."""
 

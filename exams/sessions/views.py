@@ -1,19 +1,17 @@
-"""Session and booking pages: thin views over exams.sessions.services."""
+"""Session and booking pages: thin views over the scoping, planning, applications and bookings services."""
 
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from exams.sessions import services
+from exams.sessions import applications, bookings, planning, scoping
 from exams.sessions.eligibility import current_commitment, eligibility_problems
 from exams.sessions.forms import (
-    ActionForm,
     BookForm,
     CommitmentForm,
     RescheduleForm,
@@ -21,30 +19,34 @@ from exams.sessions.forms import (
     SessionForm,
     SessionStatusForm,
 )
-from exams.sessions.models import Booking, BookingStatus, ExamPart, ExamSession, Room, RoomLayout, SessionStatus
-from exams.tickets import render_ticket_pdf, ticket_html
+from exams.sessions.models import (
+    SESSION_TRANSITIONS,
+    Booking,
+    BookingStatus,
+    ExamPart,
+    ExamSession,
+    Room,
+    RoomLayout,
+    SessionStatus,
+)
+from exams.sessions.tickets import render_ticket_pdf, ticket_html
 from opcert.access import Role, allow
 from opcert.accounts.models import Organisation
 from opcert.catalogue.models import Education
+from opcert.catalogue.services import offered_items
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError, report_refusal
 from opcert.extensions import db
+from opcert.forms import ConfirmForm
+from opcert.timeutil import from_local, to_local
 
 bp = Blueprint("sessions", __name__, template_folder="templates")
 MANAGERS = (Role.CENTRE_STAFF, Role.ADMIN)
 
 
-def _zone() -> ZoneInfo:
-    return ZoneInfo(str(current_app.config["BABEL_DEFAULT_TIMEZONE"]))
-
-
-def _to_utc(local: dt.datetime | None) -> dt.datetime:
-    assert local is not None  # noqa: S101 (DataRequired has run)
-    return local.replace(tzinfo=_zone()).astimezone(dt.UTC)
-
-
-def _to_local(moment: dt.datetime) -> dt.datetime:
-    return moment.astimezone(_zone()).replace(tzinfo=None)
+def _to_utc(wall_time: dt.datetime | None) -> dt.datetime:
+    assert wall_time is not None  # noqa: S101 (DataRequired has run)
+    return from_local(wall_time)
 
 
 # --- trainee pages ---------------------------------------------------------------------------------
@@ -56,7 +58,7 @@ def list_sessions() -> str:
     """Open sessions for offered items."""
     return render_template(
         "sessions/list.html",
-        sessions=services.bookable_sessions(),
+        sessions=bookings.bookable_sessions(),
         commitment=current_commitment(current_user),
     )
 
@@ -72,11 +74,11 @@ def _book_form(session: ExamSession) -> BookForm:
 def session_detail(session_id: int) -> str:
     """A session, with the booking (or waitlist) form and what still stands in the way."""
     try:
-        session = services.bookable_session(session_id=session_id)
+        session = scoping.bookable_session(session_id=session_id)
     except NotFoundError:
         abort(404)
     problems = {
-        item.id: eligibility_problems(trainee=current_user, item=item, exam_day=services.exam_day(session))
+        item.id: eligibility_problems(trainee=current_user, item=item, exam_day=bookings.exam_day(session))
         for item in session.items
     }
     return render_template(
@@ -86,7 +88,7 @@ def session_detail(session_id: int) -> str:
 
 def _book(session_id: int, *, waitlist: bool) -> Response:
     try:
-        session = services.bookable_session(session_id=session_id)
+        session = scoping.bookable_session(session_id=session_id)
     except NotFoundError:
         abort(404)
     form = _book_form(session)
@@ -95,7 +97,7 @@ def _book(session_id: int, *, waitlist: bool) -> Response:
             for message in errors:
                 flash(str(message), "danger")
         return redirect(url_for("sessions.session_detail", session_id=session_id))
-    action = services.join_waitlist if waitlist else services.book_seat
+    action = bookings.join_waitlist if waitlist else bookings.book_seat
     try:
         booking = action(trainee=current_user, session_id=session_id, item_id=form.item_id.data)
     except NotFoundError:
@@ -132,11 +134,11 @@ def my_bookings() -> str:
     """The trainee's bookings."""
     return render_template(
         "sessions/my_bookings.html",
-        bookings=services.my_bookings(trainee=current_user),
-        form=ActionForm(),
+        bookings=bookings.my_bookings(trainee=current_user),
+        form=ConfirmForm(),
         now=utcnow(),
-        can_cancel=services.can_cancel,
-        can_reschedule=services.can_reschedule,
+        can_cancel=bookings.can_cancel,
+        can_reschedule=bookings.can_reschedule,
         BookingStatus=BookingStatus,
     )
 
@@ -145,10 +147,10 @@ def my_bookings() -> str:
 @allow(Role.TRAINEE)
 def cancel_booking(booking_id: int) -> Response:
     """Cancel one's own booking."""
-    form = ActionForm()
+    form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            services.cancel_booking(trainee=current_user, booking_id=booking_id)
+            bookings.cancel_booking(trainee=current_user, booking_id=booking_id)
         except NotFoundError:
             db.session.rollback()
             abort(404)
@@ -165,17 +167,17 @@ def cancel_booking(booking_id: int) -> Response:
 def reschedule(booking_id: int) -> str | Response:
     """Move a booking to another session of the same item."""
     try:
-        booking = services.own_booking(trainee=current_user, booking_id=booking_id)
+        booking = scoping.own_booking(trainee=current_user, booking_id=booking_id)
     except NotFoundError:
         abort(404)
-    targets = services.reschedule_targets(booking=booking)
+    targets = bookings.reschedule_targets(booking=booking)
     form = RescheduleForm()
     form.session_id.choices = [
-        (s.id, f"{s.centre.name} {s.room.name} {_to_local(s.starts_at):%Y-%m-%d %H:%M}") for s in targets
+        (s.id, f"{s.centre.name} {s.room.name} {to_local(s.starts_at):%Y-%m-%d %H:%M}") for s in targets
     ]
     if form.validate_on_submit():
         try:
-            new = services.reschedule_booking(
+            new = bookings.reschedule_booking(
                 trainee=current_user, booking_id=booking_id, new_session_id=form.session_id.data or 0
             )
         except NotFoundError:
@@ -199,7 +201,7 @@ def commitment() -> str | Response:
     if signed is None and form.validate_on_submit():
         level = form.education.data
         try:
-            services.sign_commitment(
+            applications.sign_commitment(
                 trainee=current_user,
                 healthy=form.healthy.data,
                 no_disqualifying_illness=form.no_disqualifying_illness.data,
@@ -223,7 +225,7 @@ def commitment() -> str | Response:
 def ticket(booking_id: int) -> str:
     """The printable admission ticket of one's own booking."""
     try:
-        data = services.ticket_for(trainee=current_user, booking_id=booking_id)
+        data = bookings.ticket_for(trainee=current_user, booking_id=booking_id)
     except NotFoundError:
         abort(404)
     db.session.commit()  # the photo view's audit row (and a library photo fetched for the ticket) are kept
@@ -235,7 +237,7 @@ def ticket(booking_id: int) -> str:
 def ticket_pdf(booking_id: int) -> Response:
     """The admission ticket as PDF."""
     try:
-        data = services.ticket_for(trainee=current_user, booking_id=booking_id)
+        data = bookings.ticket_for(trainee=current_user, booking_id=booking_id)
     except NotFoundError:
         abort(404)
     db.session.commit()  # the photo view's audit row (and a library photo fetched for the ticket) are kept
@@ -255,14 +257,14 @@ def ticket_pdf(booking_id: int) -> Response:
 
 def _centre(centre_id: int) -> Organisation:
     try:
-        return services.visible_centre(viewer=current_user, centre_id=centre_id)
+        return scoping.visible_centre(viewer=current_user, centre_id=centre_id)
     except NotFoundError:
         abort(404)
 
 
 def _managed(session_id: int) -> ExamSession:
     try:
-        return services.managed_session(viewer=current_user, session_id=session_id)
+        return scoping.managed_session(viewer=current_user, session_id=session_id)
     except NotFoundError:
         abort(404)
 
@@ -271,7 +273,7 @@ def _managed(session_id: int) -> ExamSession:
 @allow(*MANAGERS)
 def centres() -> str | Response:
     """Exam centres the user manages (staff go straight to their own)."""
-    found = services.list_centres(viewer=current_user)
+    found = scoping.list_centres(viewer=current_user)
     if current_user.role is not Role.ADMIN and len(found) == 1:
         return redirect(url_for("sessions.centre_sessions", centre_id=found[0].id))
     return render_template("sessions/centres.html", centres=found)
@@ -282,7 +284,7 @@ def centres() -> str | Response:
 def centre_rooms(centre_id: int) -> str:
     """A centre's rooms."""
     centre = _centre(centre_id)
-    return render_template("sessions/rooms.html", centre=centre, rooms=services.list_rooms(centre=centre))
+    return render_template("sessions/rooms.html", centre=centre, rooms=planning.list_rooms(centre=centre))
 
 
 @bp.route("/centres/<int:centre_id>/rooms/new", methods=["GET", "POST"], endpoint="new_room")
@@ -294,7 +296,7 @@ def edit_room(centre_id: int, room_id: int | None = None) -> str | Response:
     room: Room | None = None
     if room_id is not None:
         try:
-            room = services.visible_room(viewer=current_user, room_id=room_id)
+            room = scoping.visible_room(viewer=current_user, room_id=room_id)
         except NotFoundError:
             abort(404)
         if room.centre_id != centre.id:
@@ -302,7 +304,7 @@ def edit_room(centre_id: int, room_id: int | None = None) -> str | Response:
     form = RoomForm(obj=room)
     if form.validate_on_submit():
         try:
-            services.save_room(
+            planning.save_room(
                 centre=centre,
                 room=room,
                 name=form.name.data or "",
@@ -326,7 +328,7 @@ def centre_sessions(centre_id: int) -> str:
     """A centre's sessions."""
     centre = _centre(centre_id)
     return render_template(
-        "sessions/centre_sessions.html", centre=centre, sessions=services.list_centre_sessions(centre=centre)
+        "sessions/centre_sessions.html", centre=centre, sessions=planning.list_centre_sessions(centre=centre)
     )
 
 
@@ -336,17 +338,17 @@ def _session_form(centre: Organisation, session: ExamSession | None) -> SessionF
         form.part.data = session.part.value
         form.item_ids.data = [i.id for i in session.items]
         form.room_id.data = session.room_id
-        form.starts_at.data = _to_local(session.starts_at)
+        form.starts_at.data = to_local(session.starts_at)
         form.duration_minutes.data = session.duration_minutes
         form.capacity.data = session.capacity
-        form.booking_opens_at.data = _to_local(session.booking_opens_at)
-        form.booking_closes_at.data = _to_local(session.booking_closes_at)
-        form.cancel_deadline.data = _to_local(session.cancel_deadline)
+        form.booking_opens_at.data = to_local(session.booking_opens_at)
+        form.booking_closes_at.data = to_local(session.booking_closes_at)
+        form.cancel_deadline.data = to_local(session.cancel_deadline)
     form.room_id.choices = [
         (r.id, f"{r.name}（{r.layout.label}，{r.seats}座）")
-        for r in services.list_rooms(centre=centre, active_only=True)
+        for r in planning.list_rooms(centre=centre, active_only=True)
     ]
-    form.item_ids.choices = [(i.id, f"{i.code} {i.name}") for i in services.offered_items()]
+    form.item_ids.choices = [(i.id, f"{i.code} {i.name}") for i in offered_items()]
     return form
 
 
@@ -361,7 +363,7 @@ def edit_session(centre_id: int, session_id: int | None = None) -> str | Respons
         abort(404)
     form = _session_form(centre, session)
     if form.validate_on_submit():
-        plan = services.SessionPlan(
+        plan = planning.SessionPlan(
             room_id=form.room_id.data or 0,
             item_ids=list(form.item_ids.data or []),
             part=ExamPart(form.part.data),
@@ -373,7 +375,7 @@ def edit_session(centre_id: int, session_id: int | None = None) -> str | Respons
             cancel_deadline=_to_utc(form.cancel_deadline.data),
         )
         try:
-            saved = services.save_session(centre=centre, session=session, plan=plan)
+            saved = planning.save_session(centre=centre, session=session, plan=plan)
         except DomainError as exc:
             report_refusal(exc, form)
         else:
@@ -391,14 +393,14 @@ def manage_session(session_id: int) -> str:
     return render_template(
         "sessions/manage.html",
         session=session,
-        bookings=services.session_bookings(session=session),
-        form=ActionForm(),
+        bookings=planning.session_bookings(session=session),
+        form=ConfirmForm(),
         status_form=SessionStatusForm(),
         now=utcnow(),
-        can_mark_no_show=services.can_mark_no_show,
+        can_mark_no_show=bookings.can_mark_no_show,
         SessionStatus=SessionStatus,
         BookingStatus=BookingStatus,
-        transitions=services.SESSION_TRANSITIONS[session.status],
+        transitions=SESSION_TRANSITIONS[session.status],
     )
 
 
@@ -411,7 +413,7 @@ def set_session_status(session_id: int) -> Response:
     target = form.target()
     if form.validate_on_submit() and target is not None:
         try:
-            services.change_session_status(session=session, status=target)
+            planning.change_session_status(session=session, status=target)
         except DomainError as exc:
             report_refusal(exc)
         else:
@@ -424,15 +426,15 @@ def set_session_status(session_id: int) -> Response:
 @allow(*MANAGERS)
 def mark_no_show(booking_id: int) -> Response:
     """Record a no-show."""
-    form = ActionForm()
+    form = ConfirmForm()
     try:
-        booking: Booking = services.booking_for_staff(viewer=current_user, booking_id=booking_id)
+        booking: Booking = scoping.booking_for_staff(viewer=current_user, booking_id=booking_id)
     except NotFoundError:
         abort(404)
     session_id = booking.session_id
     if form.validate_on_submit():
         try:
-            services.mark_no_show(viewer=current_user, booking_id=booking_id)
+            bookings.mark_no_show(viewer=current_user, booking_id=booking_id)
         except DomainError as exc:
             report_refusal(exc)
         else:

@@ -106,12 +106,14 @@ def register_blueprints(app: Flask) -> None:
     from opcert.audit import bp as audit_bp
     from opcert.catalogue import bp as catalogue_bp
     from opcert.main import bp as main_bp
+    from opcert.notifications import bp as notifications_bp
     from photos import bp as photos_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(catalogue_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(notifications_bp)
     app.register_blueprint(photos_bp)
     for blueprint in exam_blueprints():
         app.register_blueprint(blueprint)
@@ -151,15 +153,14 @@ def register_commands(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    """Globals and filters the templates use (dates in the user's language, masked ID numbers)."""
-    from flask_babel import format_date, format_datetime
-
+    """Globals and filters the templates use (dates in the user's language and the TIMEZONE, masked ID numbers)."""
     from opcert.access import Role
-    from opcert.accounts.forms import ConfirmForm
     from opcert.accounts.idnumber import mask_id_number
+    from opcert.forms import ConfirmForm
+    from opcert.timeutil import show_date, show_datetime
 
-    app.jinja_env.filters["date"] = lambda value: format_date(value, "long") if value else ""
-    app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "medium") if value else ""
+    app.jinja_env.filters["date"] = lambda value: show_date(value) if value else ""
+    app.jinja_env.filters["datetime"] = lambda value: show_datetime(value) if value else ""
     app.jinja_env.filters["mask_id"] = mask_id_number
 
     @app.context_processor

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask
 
@@ -22,7 +23,7 @@ class DefaultConfig:
     REDIS_URL: str | None = None
 
     BABEL_DEFAULT_LOCALE = "zh_CN"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    TIMEZONE = "Asia/Shanghai"  # times are shown, typed in and counted in days in this zone (opcert.timeutil)
     LANGUAGES = ("zh_CN", "en")
     BOOTSTRAP_SERVE_LOCAL = True
 
@@ -132,15 +133,16 @@ class DefaultConfig:
     FACE_INDEX_FAISS_FACTORY = "Flat"  # exact, 512 B a template; "SQ8": int8, fastest scan; "IVF4096,PQ16": 16 B
     FACE_INDEX_FAISS_NPROBE = 16  # IVF lists visited per search (more: slower, closer to exact)
 
-    # Notifications (exams/notify.py): in-app rows always; outside delivery after the commit through one sender.
+    # Notifications (opcert/notifications/): in-app rows always; outside delivery after the commit through one sender.
     NOTIFY_SENDER = "log"  # "log": a log line, the last NOTIFY_LOG_KEEP kept in memory; "http": the SMS gateway
     NOTIFY_LOG_KEEP = 100
     NOTIFY_SMS_URL: str | None = None  # the gateway's endpoint; https:// (plain http only on loopback)
     NOTIFY_SMS_TOKEN: str | None = None  # sent as "Authorization: Bearer ..." when set
     NOTIFY_TIMEOUT = 5.0  # seconds to connect and to read the gateway's answer
 
-    # Admission tickets (exams/tickets.py)
-    TICKET_FONT_PATH = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"  # else common paths are searched
+    # Documents (opcert/documents.py): PDF pages embed this CJK font; else common font paths are searched.
+    PDF_FONT_PATH = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+    # Admission tickets (exams/sessions/tickets.py)
     TICKET_TOKEN_SALT = "opcert.exams.ticket"  # noqa: S105 (a salt, not a secret)
 
 
@@ -174,6 +176,12 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     app.config.from_prefixed_env("OPCERT")
     if overrides:
         app.config.update(overrides)
+    zone = str(app.config["TIMEZONE"])
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise RuntimeError(f"TIMEZONE {zone!r} is not a known time zone (e.g. Asia/Shanghai)") from None
+    app.config["BABEL_DEFAULT_TIMEZONE"] = zone  # the Jinja date filters (Flask-Babel) show times in this zone
     instance = Path(app.instance_path)
     if app.config["ENV"] == "production":
         required = ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "PHOTO_SUBJECT_KEY", "PHOTO_STORAGE_DIR")

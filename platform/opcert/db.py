@@ -1,4 +1,4 @@
-"""Database foundations: naming convention, the declarative base, UTC datetimes."""
+"""Database foundations: naming convention, the declarative base, UTC datetimes, unique-race flushes."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase
+
+from opcert.errors import DomainError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -61,3 +64,14 @@ class Base(DeclarativeBase):
     """Declarative base shared by every model."""
 
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def flush_unique(message: str, field: str = "", *, error: type[DomainError] = DomainError) -> None:
+    """Flush in a SAVEPOINT so that a unique-constraint race becomes `error` on `field`, not a 500."""
+    from opcert.extensions import db  # extensions builds its SQLAlchemy on this module's Base
+
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise error.on_field(message, field) from None

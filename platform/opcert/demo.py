@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -17,8 +16,8 @@ from opcert.catalogue.models import Item
 from opcert.catalogue.services import load_catalogue
 from opcert.db import utcnow
 from opcert.extensions import db
+from opcert.timeutil import local_tz
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DEMO_PASSWORD = "Demo2026pass"  # noqa: S105 (published demo credential)
 # Published demo secrets: anyone can compute the codes, so never use them outside the demo. 32 base32 characters
 # (160 bits): pyotp ≥ 2.12 refuses secrets under 112 bits. The 80-bit ones of earlier demos are replaced on load.
@@ -55,19 +54,19 @@ def _organisation(kind: OrgKind, name: str, authority: Organisation | None, addr
 
 def _demo_session(centre: Organisation) -> None:
     """A computer room and a theory session for 1.2 低压电工作业 three weeks ahead, open for booking."""
-    from exams.sessions import services as sessions
+    from exams.sessions import planning
     from exams.sessions.models import ExamPart, Room, RoomLayout
 
     if db.session.execute(sa.select(Room.id).where(Room.centre_id == centre.id)).first():
         return
-    room = sessions.save_room(
+    room = planning.save_room(
         centre=centre, room=None, name="第一机考室", layout=RoomLayout.COMPUTER, seats=40, seats_per_row=8
     )
     item = db.session.execute(sa.select(Item).where(Item.code == "1.2")).scalar_one()
     now = utcnow()
-    day = (now + dt.timedelta(days=21)).astimezone(SHANGHAI).replace(hour=9, minute=0, second=0, microsecond=0)
+    day = (now + dt.timedelta(days=21)).astimezone(local_tz()).replace(hour=9, minute=0, second=0, microsecond=0)
     starts = day.astimezone(dt.UTC)
-    plan = sessions.SessionPlan(
+    plan = planning.SessionPlan(
         room_id=room.id,
         item_ids=[item.id],
         part=ExamPart.THEORY,
@@ -78,7 +77,7 @@ def _demo_session(centre: Organisation) -> None:
         booking_closes_at=starts - dt.timedelta(days=1),
         cancel_deadline=starts - dt.timedelta(days=2),
     )
-    sessions.save_session(centre=centre, session=None, plan=plan, now=now)
+    planning.save_session(centre=centre, session=None, plan=plan, now=now)
 
 
 def _demo_photo_file() -> Path | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Self
 
 from flask import Flask, flash, render_template
 from flask_babel import gettext as _
@@ -18,6 +19,11 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         self.reasons = dict(reasons or {})
+
+    @classmethod
+    def on_field(cls, message: str, field: str = "") -> Self:
+        """The refusal with its message on one form field ("": on the form as a whole)."""
+        return cls(message, {field: message})
 
 
 class NotFoundError(DomainError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from exams.sessions import services
+from exams.sessions import applications, planning
 from exams.sessions.models import ExamPart, ExamSession, Room, RoomLayout
 from opcert.accounts.models import Organisation, OrgKind, User
 from opcert.catalogue.models import Category, Education, Item
@@ -36,7 +36,7 @@ def centre(name: str | None = None) -> Organisation:
 
 def room(where: Organisation, *, seats: int = 60, layout: RoomLayout = RoomLayout.COMPUTER) -> Room:
     """A room of a centre (committed)."""
-    row = services.save_room(
+    row = planning.save_room(
         centre=where, room=None, name=f"考场{next(_codes)}", layout=layout, seats=seats, seats_per_row=10
     )
     db.session.commit()
@@ -57,7 +57,7 @@ def session(
     """An open theory session in a new room of the centre (committed); times relative to `now`."""
     now = now or utcnow()
     starts = now + starts_in
-    plan = services.SessionPlan(
+    plan = planning.SessionPlan(
         room_id=room(where, seats=max(capacity, 60)).id,
         item_ids=[i.id for i in items],
         part=ExamPart.THEORY,
@@ -68,14 +68,14 @@ def session(
         booking_closes_at=starts - closes_before,
         cancel_deadline=starts - cancel_before,
     )
-    row = services.save_session(centre=where, session=None, plan=plan, now=now)
+    row = planning.save_session(centre=where, session=None, plan=plan, now=now)
     db.session.commit()
     return row
 
 
 def sign(user: User, education: Education = Education.SENIOR) -> None:
     """Sign the current commitment for a trainee (committed)."""
-    services.sign_commitment(
+    applications.sign_commitment(
         trainee=user,
         healthy=True,
         no_disqualifying_illness=True,

@@ -7,8 +7,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from exams.notify import Notification
-from exams.sessions import services
+from exams.sessions import applications, bookings, errors, planning
 from exams.sessions.eligibility import IneligibleError, eligibility_problems
 from exams.sessions.models import Booking, BookingStatus, ExamApplication, SessionStatus
 from opcert.access import Role
@@ -17,6 +16,7 @@ from opcert.catalogue.models import Education
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db as _db
+from opcert.notifications.models import Notification
 from tests.exams import sessions_data as data
 from tests.factories import PASSWORD, id_number, staff, trainee
 from tests.fixtures.web import login, submit, text
@@ -28,7 +28,7 @@ def notices(db, user: User, kind: str) -> list[Notification]:
 
 
 def book(db, user: User, session_id: int, **kwargs) -> Booking:
-    booking = services.book_seat(trainee=user, session_id=session_id, item_id=None, **kwargs)
+    booking = bookings.book_seat(trainee=user, session_id=session_id, item_id=None, **kwargs)
     db.session.commit()
     return booking
 
@@ -59,7 +59,7 @@ def test_without_commitment_booking_is_refused_and_nothing_is_written(db, setup)
     _, _, session = setup
     user = trainee()
     with pytest.raises(IneligibleError, match="告知承诺书"):
-        services.book_seat(trainee=user, session_id=session.id, item_id=None)
+        bookings.book_seat(trainee=user, session_id=session.id, item_id=None)
     db.session.rollback()
     assert db.session.execute(sa.select(sa.func.count(Booking.id))).scalar_one() == 0
     assert db.session.execute(sa.select(sa.func.count(ExamApplication.id))).scalar_one() == 0
@@ -69,13 +69,13 @@ def test_retirement_age_is_refused(db, setup) -> None:
     _, _, session = setup
     retired = data.eligible(birth=dt.date(1955, 5, 1))
     with pytest.raises(IneligibleError, match="法定退休年龄（60周岁）"):
-        services.book_seat(trainee=retired, session_id=session.id, item_id=None)
+        bookings.book_seat(trainee=retired, session_id=session.id, item_id=None)
 
 
 def test_retirement_age_is_a_setting_and_depends_on_sex(app, db, setup) -> None:
     item, _, session = setup
     woman = User(role=Role.TRAINEE, id_number=id_number(dt.date(1973, 1, 1), male=False), real_name="赵六")
-    day = services.exam_day(session)
+    day = bookings.exam_day(session)
     assert any("法定退休年龄（50周岁）" in p for p in eligibility_problems(trainee=woman, item=item, exam_day=day))
     app.config["EXAM_RETIREMENT_AGE_FEMALE"] = 55
     try:
@@ -86,7 +86,7 @@ def test_retirement_age_is_a_setting_and_depends_on_sex(app, db, setup) -> None:
 
 def test_under_eighteen_on_the_exam_day_is_refused(db, setup) -> None:
     item, _, session = setup
-    day = services.exam_day(session)
+    day = bookings.exam_day(session)
     young = User(role=Role.TRAINEE, id_number=id_number(day.replace(year=day.year - 18) + dt.timedelta(days=1)))
     assert any("未满18周岁" in p for p in eligibility_problems(trainee=young, item=item, exam_day=day))
 
@@ -97,7 +97,7 @@ def test_item_no_longer_offered_is_refused(db, setup) -> None:
     item.offered = False
     db.session.commit()
     with pytest.raises(IneligibleError, match="不开考"):
-        services.book_seat(trainee=user, session_id=session.id, item_id=None)
+        bookings.book_seat(trainee=user, session_id=session.id, item_id=None)
 
 
 def test_education_below_the_items_requirement_is_refused(db) -> None:
@@ -106,13 +106,13 @@ def test_education_below_the_items_requirement_is_refused(db) -> None:
     user = trainee()
     data.sign(user, Education.JUNIOR)
     with pytest.raises(IneligibleError, match="高中"):
-        services.book_seat(trainee=user, session_id=session.id, item_id=None)
+        bookings.book_seat(trainee=user, session_id=session.id, item_id=None)
 
 
 def test_commitment_needs_every_statement_and_the_real_name(db) -> None:
     user = trainee(name="李四")
     with pytest.raises(DomainError) as caught:
-        services.sign_commitment(
+        applications.sign_commitment(
             trainee=user,
             healthy=True,
             no_disqualifying_illness=False,
@@ -133,10 +133,10 @@ def test_booking_window_is_enforced(db) -> None:
     session = data.session(data.centre(), [item], opens_in=dt.timedelta(days=1), now=now)
     user = data.eligible()
     with pytest.raises(DomainError, match="尚未开放预约"):
-        services.book_seat(trainee=user, session_id=session.id, item_id=None, now=now)
+        bookings.book_seat(trainee=user, session_id=session.id, item_id=None, now=now)
     db.session.rollback()
     with pytest.raises(DomainError, match="预约已截止"):
-        services.book_seat(trainee=user, session_id=session.id, item_id=None, now=now + dt.timedelta(days=9, hours=1))
+        bookings.book_seat(trainee=user, session_id=session.id, item_id=None, now=now + dt.timedelta(days=9, hours=1))
 
 
 def test_exam_more_than_60_days_after_the_application_is_refused(db) -> None:
@@ -144,12 +144,12 @@ def test_exam_more_than_60_days_after_the_application_is_refused(db) -> None:
     centre = data.centre()
     now = utcnow()
     user = data.eligible()
-    services.apply_for_exam(trainee=user, item_id=item.id, now=now)
+    applications.apply_for_exam(trainee=user, item_id=item.id, now=now)
     db.session.commit()
     late = data.session(centre, [item], starts_in=dt.timedelta(days=61), now=now)
     within = data.session(centre, [item], starts_in=dt.timedelta(days=59), now=now)
     with pytest.raises(DomainError, match="60日内"):
-        services.book_seat(trainee=user, session_id=late.id, item_id=None, now=now)
+        bookings.book_seat(trainee=user, session_id=late.id, item_id=None, now=now)
     db.session.rollback()
     assert book(db, user, within.id, now=now).status is BookingStatus.CONFIRMED
 
@@ -159,44 +159,44 @@ def test_booking_twice_is_refused(db, setup) -> None:
     user = data.eligible()
     book(db, user, session.id)
     with pytest.raises(DomainError, match="请勿重复预约"):
-        services.book_seat(trainee=user, session_id=session.id, item_id=None)
+        bookings.book_seat(trainee=user, session_id=session.id, item_id=None)
     db.session.rollback()
     other = data.session(centre, [item])
     with pytest.raises(DomainError, match="改约"):
-        services.book_seat(trainee=user, session_id=other.id, item_id=None)
+        bookings.book_seat(trainee=user, session_id=other.id, item_id=None)
 
 
 def test_full_session_is_refused(db) -> None:
     session = data.session(data.centre(), [data.item()], capacity=1)
     book(db, data.eligible(), session.id)
-    with pytest.raises(services.SessionFullError, match="已满"):
-        services.book_seat(trainee=data.eligible(), session_id=session.id, item_id=None)
+    with pytest.raises(errors.SessionFullError, match="已满"):
+        bookings.book_seat(trainee=data.eligible(), session_id=session.id, item_id=None)
 
 
 def test_closed_and_cancelled_sessions_are_refused(db, setup) -> None:
     _, _, session = setup
     user = data.eligible()
-    services.change_session_status(session=session, status=SessionStatus.CLOSED)
+    planning.change_session_status(session=session, status=SessionStatus.CLOSED)
     db.session.commit()
     with pytest.raises(DomainError, match="已关闭预约"):
-        services.book_seat(trainee=user, session_id=session.id, item_id=None)
+        bookings.book_seat(trainee=user, session_id=session.id, item_id=None)
     db.session.rollback()
-    services.change_session_status(session=session, status=SessionStatus.CANCELLED)
+    planning.change_session_status(session=session, status=SessionStatus.CANCELLED)
     db.session.commit()
     with pytest.raises(NotFoundError):
-        services.book_seat(trainee=user, session_id=session.id, item_id=None)
+        bookings.book_seat(trainee=user, session_id=session.id, item_id=None)
     db.session.rollback()
-    with pytest.raises(services.TransitionError):
-        services.check_session_transition(SessionStatus.CANCELLED, SessionStatus.OPEN)
+    with pytest.raises(errors.TransitionError):
+        planning.check_session_transition(SessionStatus.CANCELLED, SessionStatus.OPEN)
 
 
 def test_cancelling_a_session_frees_seats_and_tells_everyone(db, setup) -> None:
     _, _, session = setup
     user = data.eligible()
     book(db, user, session.id)
-    services.change_session_status(session=session, status=SessionStatus.CANCELLED)
+    planning.change_session_status(session=session, status=SessionStatus.CANCELLED)
     db.session.commit()
-    assert services.my_bookings(trainee=user)[0].status is BookingStatus.CANCELLED
+    assert bookings.my_bookings(trainee=user)[0].status is BookingStatus.CANCELLED
     assert len(notices(db, user, "session_cancelled")) == 1
 
 
@@ -209,9 +209,9 @@ def test_cancel_before_the_deadline_only(db) -> None:
     user = data.eligible()
     booking = book(db, user, session.id, now=now)
     with pytest.raises(DomainError, match="取消截止时间"):
-        services.cancel_booking(trainee=user, booking_id=booking.id, now=now + dt.timedelta(days=8, hours=1))
+        bookings.cancel_booking(trainee=user, booking_id=booking.id, now=now + dt.timedelta(days=8, hours=1))
     db.session.rollback()
-    services.cancel_booking(trainee=user, booking_id=booking.id, now=now)
+    bookings.cancel_booking(trainee=user, booking_id=booking.id, now=now)
     db.session.commit()
     assert db.session.get(type(session), session.id).seats_taken == 0
     # The same trainee can take a seat in that session again (the row is reused: one per trainee and session).
@@ -223,17 +223,17 @@ def test_cancellation_promotes_the_waitlist_in_order_and_notifies(db) -> None:
     holder, first, second = data.eligible(), data.eligible(), data.eligible()
     taken = book(db, holder, session.id)
     with pytest.raises(DomainError, match="仍有空位"):
-        services.join_waitlist(trainee=first, session_id=data.session(data.centre(), [taken.item]).id, item_id=None)
+        bookings.join_waitlist(trainee=first, session_id=data.session(data.centre(), [taken.item]).id, item_id=None)
     db.session.rollback()
-    services.join_waitlist(trainee=first, session_id=session.id, item_id=None)
+    bookings.join_waitlist(trainee=first, session_id=session.id, item_id=None)
     db.session.commit()
-    services.join_waitlist(trainee=second, session_id=session.id, item_id=None)
+    bookings.join_waitlist(trainee=second, session_id=session.id, item_id=None)
     db.session.commit()
-    services.cancel_booking(trainee=holder, booking_id=taken.id)
+    bookings.cancel_booking(trainee=holder, booking_id=taken.id)
     db.session.commit()
-    [promoted] = [b for b in services.my_bookings(trainee=first)]
+    [promoted] = [b for b in bookings.my_bookings(trainee=first)]
     assert (promoted.status, promoted.seat) == (BookingStatus.CONFIRMED, 1)
-    assert services.my_bookings(trainee=second)[0].status is BookingStatus.WAITLISTED
+    assert bookings.my_bookings(trainee=second)[0].status is BookingStatus.WAITLISTED
     [notice] = notices(db, first, "waitlist_promoted")
     assert "候补转正" in notice.subject
     assert notices(db, second, "waitlist_promoted") == []
@@ -248,21 +248,21 @@ def test_reschedule_takes_the_new_seat_before_releasing_the_old(db) -> None:
     user, waiting, other = data.eligible(), data.eligible(), data.eligible()
     mine = book(db, user, old.id)
     book(db, other, full.id)
-    services.join_waitlist(trainee=waiting, session_id=old.id, item_id=None)
+    bookings.join_waitlist(trainee=waiting, session_id=old.id, item_id=None)
     db.session.commit()
     # The new session is full: the move is refused and the old seat is still held (never released first).
-    with pytest.raises(services.SessionFullError):
-        services.reschedule_booking(trainee=user, booking_id=mine.id, new_session_id=full.id)
+    with pytest.raises(errors.SessionFullError):
+        bookings.reschedule_booking(trainee=user, booking_id=mine.id, new_session_id=full.id)
     db.session.rollback()
     kept = db.session.get(Booking, mine.id)
     assert (kept.status, kept.seat) == (BookingStatus.CONFIRMED, 1)
-    assert services.my_bookings(trainee=waiting)[0].status is BookingStatus.WAITLISTED
-    moved = services.reschedule_booking(trainee=user, booking_id=mine.id, new_session_id=free.id)
+    assert bookings.my_bookings(trainee=waiting)[0].status is BookingStatus.WAITLISTED
+    moved = bookings.reschedule_booking(trainee=user, booking_id=mine.id, new_session_id=free.id)
     db.session.commit()
     assert (moved.session_id, moved.status, moved.seat) == (free.id, BookingStatus.CONFIRMED, 1)
     assert db.session.get(Booking, mine.id).status is BookingStatus.RESCHEDULED
     # The freed old seat went to the waitlist.
-    assert services.my_bookings(trainee=waiting)[0].seat == 1
+    assert bookings.my_bookings(trainee=waiting)[0].seat == 1
 
 
 def test_no_show_only_after_the_start_and_only_by_the_centre(db) -> None:
@@ -272,12 +272,12 @@ def test_no_show_only_after_the_start_and_only_by_the_centre(db) -> None:
     booking = book(db, data.eligible(), session.id, now=now)
     own_staff = staff(Role.CENTRE_STAFF, org=centre)
     with pytest.raises(DomainError, match="考试开始后"):
-        services.mark_no_show(viewer=own_staff, booking_id=booking.id, now=now)
+        bookings.mark_no_show(viewer=own_staff, booking_id=booking.id, now=now)
     db.session.rollback()
     with pytest.raises(NotFoundError):
-        services.mark_no_show(viewer=staff(Role.CENTRE_STAFF), booking_id=booking.id, now=now + dt.timedelta(days=11))
+        bookings.mark_no_show(viewer=staff(Role.CENTRE_STAFF), booking_id=booking.id, now=now + dt.timedelta(days=11))
     db.session.rollback()
-    services.mark_no_show(viewer=own_staff, booking_id=booking.id, now=now + dt.timedelta(days=10, minutes=20))
+    bookings.mark_no_show(viewer=own_staff, booking_id=booking.id, now=now + dt.timedelta(days=10, minutes=20))
     db.session.commit()
     assert db.session.get(Booking, booking.id).status is BookingStatus.NO_SHOW
 
@@ -286,7 +286,7 @@ def test_reminders_are_sent_once(app, db) -> None:
     now = utcnow()
     session = data.session(data.centre(), [data.item()], now=now - dt.timedelta(days=9, hours=12))
     user = data.eligible()
-    services.book_seat(trainee=user, session_id=session.id, item_id=None, now=now - dt.timedelta(days=9, hours=12))
+    bookings.book_seat(trainee=user, session_id=session.id, item_id=None, now=now - dt.timedelta(days=9, hours=12))
     db.session.commit()
     runner = app.test_cli_runner()
     assert "reminded 1" in runner.invoke(args=["exams", "remind"]).output
@@ -309,7 +309,7 @@ def test_trainee_signs_books_and_sees_the_ticket_through_the_pages(app) -> None:
     item_id, _, session_id = _world(app)
     with app.app_context():
         account = trainee(name="李四").login_name
-        foreign = services.book_seat(trainee=data.eligible(), session_id=session_id, item_id=None).id
+        foreign = bookings.book_seat(trainee=data.eligible(), session_id=session_id, item_id=None).id
         _db.session.commit()
     client = app.test_client()
     login(client, account, PASSWORD)
@@ -349,7 +349,7 @@ def test_trainee_signs_books_and_sees_the_ticket_through_the_pages(app) -> None:
 def test_full_session_page_says_full_and_offers_the_waitlist(app) -> None:
     item_id, _, session_id = _world(app, capacity=1)
     with app.app_context():
-        services.book_seat(trainee=data.eligible(), session_id=session_id, item_id=None)
+        bookings.book_seat(trainee=data.eligible(), session_id=session_id, item_id=None)
         _db.session.commit()
         account = data.eligible().login_name
     client = app.test_client()
@@ -364,7 +364,7 @@ def test_full_session_page_says_full_and_offers_the_waitlist(app) -> None:
 def test_centre_staff_see_only_their_own_centre(app) -> None:
     _, centre_id, session_id = _world(app)
     with app.app_context():
-        services.book_seat(trainee=data.eligible(name="钱七"), session_id=session_id, item_id=None)
+        bookings.book_seat(trainee=data.eligible(name="钱七"), session_id=session_id, item_id=None)
         _db.session.commit()
         centre = _db.session.get(Organisation, centre_id)
         own = staff(Role.CENTRE_STAFF, org=centre).login_name
@@ -415,26 +415,26 @@ def test_staff_create_a_session_through_the_page(app) -> None:
     response = submit(client, page, {**form, "capacity": 30}, page=page)
     assert response.status_code == 302
     with app.app_context():
-        [created] = services.list_centre_sessions(centre=_db.session.get(Organisation, centre_id))
+        [created] = planning.list_centre_sessions(centre=_db.session.get(Organisation, centre_id))
         assert created.starts_at == dt.datetime(2099, 5, 1, 1, 0, tzinfo=dt.UTC)
 
 
 def test_cancel_reschedule_and_no_show_follow_one_rule_for_pages_and_services(app) -> None:
     _, _, session_id = _world(app)
     with app.app_context():
-        booking = services.book_seat(trainee=data.eligible(), session_id=session_id, item_id=None)
+        booking = bookings.book_seat(trainee=data.eligible(), session_id=session_id, item_id=None)
         _db.session.commit()
         session = booking.session
         before_deadline = session.cancel_deadline - dt.timedelta(minutes=1)
         after_deadline = session.cancel_deadline + dt.timedelta(minutes=1)
-        assert services.can_cancel(booking, before_deadline)
-        assert services.can_reschedule(booking, before_deadline)
-        assert not services.can_cancel(booking, after_deadline)
-        assert not services.can_reschedule(booking, after_deadline)
-        assert not services.can_mark_no_show(booking, session.starts_at - dt.timedelta(minutes=1))
-        assert services.can_mark_no_show(booking, session.starts_at)
+        assert bookings.can_cancel(booking, before_deadline)
+        assert bookings.can_reschedule(booking, before_deadline)
+        assert not bookings.can_cancel(booking, after_deadline)
+        assert not bookings.can_reschedule(booking, after_deadline)
+        assert not bookings.can_mark_no_show(booking, session.starts_at - dt.timedelta(minutes=1))
+        assert bookings.can_mark_no_show(booking, session.starts_at)
         with pytest.raises(DomainError) as refused:
-            services.cancel_booking(trainee=booking.trainee, booking_id=booking.id, now=after_deadline)
+            bookings.cancel_booking(trainee=booking.trainee, booking_id=booking.id, now=after_deadline)
         assert "已超过取消截止时间" in refused.value.message
 
 
@@ -452,7 +452,7 @@ def test_the_ticket_carries_the_library_photo_and_the_view_is_audited(app) -> No
             data=(IDENTITIES / "deepface__dp01" / "1.jpg").read_bytes(),
             source=PhotoSource.UNIFIED_LIBRARY,
         )
-        booking_id = services.book_seat(trainee=user, session_id=session_id, item_id=None).id
+        booking_id = bookings.book_seat(trainee=user, session_id=session_id, item_id=None).id
         _db.session.commit()
         account = user.login_name
     client = app.test_client()

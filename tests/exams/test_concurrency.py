@@ -14,7 +14,7 @@ from collections import Counter
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from exams.sessions import services
+from exams.sessions import applications
 from exams.sessions.models import Booking, BookingStatus, ExamSession
 from opcert.accounts import services as accounts
 from opcert.catalogue.models import Education
@@ -36,7 +36,7 @@ def logged_in_trainees(count: int) -> list[str]:
         # factories.id_number varies 50 sequence numbers per birth date: spread over enough dates.
         number = id_number(dt.date(1985, 1, 1) + dt.timedelta(days=n // 40), seq=n % 40)
         user = accounts.register_trainee(real_name="考生", id_number=number, mobile="13912345678", password=PASSWORD)
-        services.sign_commitment(
+        applications.sign_commitment(
             trainee=user,
             healthy=True,
             no_disqualifying_illness=True,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from exams.sessions import services
+from exams.sessions import bookings, planning
 from exams.sessions.models import ExamSession, SessionStatus
 from opcert.access import Role
 from opcert.db import utcnow
@@ -73,7 +73,7 @@ def test_after_booking_the_trainee_sees_the_seat_and_the_ticket_link(app, db) ->
     session = data.session(centre, [item])
     user = data.eligible()
     with_library_photo(db, user)
-    booking = services.book_seat(trainee=user, session_id=session.id, item_id=None)
+    booking = bookings.book_seat(trainee=user, session_id=session.id, item_id=None)
     db.session.commit()
     page = home_of(app, user)
     _, booked = steps(page)[2]
@@ -87,10 +87,10 @@ def test_after_booking_the_trainee_sees_the_seat_and_the_ticket_link(app, db) ->
 def test_a_waitlisted_trainee_is_told_the_booking_is_not_done(app, db) -> None:
     item, centre = data.item(), data.centre()
     session = data.session(centre, [item], capacity=1)
-    services.book_seat(trainee=data.eligible(), session_id=session.id, item_id=None)
+    bookings.book_seat(trainee=data.eligible(), session_id=session.id, item_id=None)
     user = data.eligible()
     with_library_photo(db, user)
-    services.join_waitlist(trainee=user, session_id=session.id, item_id=None)
+    bookings.join_waitlist(trainee=user, session_id=session.id, item_id=None)
     db.session.commit()
     page = home_of(app, user)
     assert next_step(page).startswith("3 预约考试 下一步 您已登记")
@@ -110,8 +110,8 @@ def test_centre_staff_see_todays_and_the_next_sessions_with_candidate_counts(app
     cancelled = data.session(centre, [item], starts_in=dt.timedelta(days=13))
     elsewhere = data.session(other, [item])
     for _ in range(2):
-        services.book_seat(trainee=data.eligible(), session_id=later.id, item_id=None)
-    services.change_session_status(session=cancelled, status=SessionStatus.CANCELLED)
+        bookings.book_seat(trainee=data.eligible(), session_id=later.id, item_id=None)
+    planning.change_session_status(session=cancelled, status=SessionStatus.CANCELLED)
     # Today's session has (possibly) started already: it was planned earlier, and moved here behind the service.
     db.session.execute(sa.update(ExamSession).where(ExamSession.id == today.id).values(starts_at=_today_local_at(0)))
     db.session.commit()

@@ -10,7 +10,9 @@ import sqlalchemy as sa
 from flask import Flask
 
 from exams.bank import services
-from exams.bank.models import Paper, PaperAnswer, Question, QuestionKind, QuestionStatus
+from exams.bank.models import Question, QuestionKind, QuestionStatus
+from exams.papers import services as papers
+from exams.papers.models import Paper, PaperAnswer
 from opcert.access import Role
 from opcert.catalogue.models import Item
 from opcert.errors import DomainError
@@ -38,12 +40,12 @@ def test_default_blueprint_is_70_true_false_and_30_single(db) -> None:
 def test_a_paper_follows_the_blueprint_with_active_questions_only(db) -> None:
     item = catalogue_item()
     full_bank(item)
-    paper = services.generate_paper(item_id=item.id, purpose="test")
+    paper = papers.generate_paper(item_id=item.id, purpose="test")
     db.session.commit()
-    shown = services.paper_questions(paper)
+    shown = papers.paper_questions(paper)
     kinds = [pq.question.kind for pq in shown]
     assert Counter(kinds) == {QuestionKind.TRUE_FALSE: 70, QuestionKind.SINGLE: 30}
-    assert kinds == sorted(kinds, key=services.KIND_ORDER.index), "true/false first, then single choice"
+    assert kinds == sorted(kinds, key=papers.KIND_ORDER.index), "true/false first, then single choice"
     ids = [pq.question.id for pq in shown]
     assert len(set(ids)) == len(ids) == 100
     assert all(pq.question.status == QuestionStatus.ACTIVE for pq in shown)
@@ -57,7 +59,7 @@ def test_options_are_shuffled_and_the_key_follows_them(db) -> None:
     full_bank(item)
     letters: dict[int, set[str]] = {}
     for _n in range(8):
-        for pq in services.paper_questions(services.generate_paper(item_id=item.id)):
+        for pq in papers.paper_questions(papers.generate_paper(item_id=item.id)):
             if pq.question.kind != QuestionKind.SINGLE:
                 continue
             original = pq.question.option_list
@@ -72,12 +74,12 @@ def test_candidates_get_different_papers_and_a_seed_reproduces_one(db) -> None:
     item = catalogue_item()
     full_bank(item)
     first, second = trainee(), trainee()
-    one = services.generate_paper(item_id=item.id, candidate_id=first.id, purpose="exam")
-    two = services.generate_paper(item_id=item.id, candidate_id=second.id, purpose="exam")
+    one = papers.generate_paper(item_id=item.id, candidate_id=first.id, purpose="exam")
+    two = papers.generate_paper(item_id=item.id, candidate_id=second.id, purpose="exam")
     assert one.candidate_id == first.id
     assert two.candidate_id == second.id
     assert {e["id"] for e in one.entries} != {e["id"] for e in two.entries}
-    again = services.generate_paper(item_id=item.id, seed=one.seed)
+    again = papers.generate_paper(item_id=item.id, seed=one.seed)
     assert again.questions == one.questions
 
 
@@ -85,8 +87,8 @@ def test_refusal_when_the_bank_is_short_in_chinese(db) -> None:
     item = catalogue_item()
     fill_bank(item, true_false=70, single=12)
     fill_bank(item, single=20, status="草稿")
-    with pytest.raises(services.BankShortError) as caught:
-        services.generate_paper(item_id=item.id)
+    with pytest.raises(papers.BankShortError) as caught:
+        papers.generate_paper(item_id=item.id)
     assert caught.value.message == "题库中‘1.2 低压电工作业’的有效单选题只有12道，试卷需要30道"
     db.session.rollback()
     assert db.session.execute(sa.select(sa.func.count(Paper.id))).scalar_one() == 0
@@ -95,8 +97,8 @@ def test_refusal_when_the_bank_is_short_in_chinese(db) -> None:
 def test_every_shortage_is_named(db) -> None:
     item = catalogue_item()
     fill_bank(item, true_false=3)
-    with pytest.raises(services.BankShortError) as caught:
-        services.generate_paper(item_id=item.id)
+    with pytest.raises(papers.BankShortError) as caught:
+        papers.generate_paper(item_id=item.id)
     assert caught.value.message == (
         "题库中‘1.2 低压电工作业’的有效判断题只有3道，试卷需要70道；"
         "题库中‘1.2 低压电工作业’的有效单选题只有0道，试卷需要30道"
@@ -123,15 +125,15 @@ def test_blueprint_with_knowledge_points_and_points(db) -> None:
     assert spec.total_points == 14
     assert len(spec.rows) == 2
     for _n in range(5):
-        shown = services.paper_questions(services.generate_paper(item_id=item.id))
+        shown = papers.paper_questions(papers.generate_paper(item_id=item.id))
         assert len({pq.question.id for pq in shown}) == 10
         assert sum(pq.question.knowledge_point == "电气安全" for pq in shown) >= 4
         assert sum(pq.points for pq in shown) == 14
     services.save_blueprint(
         item_id=item.id, rows=[RowSpec(QuestionKind.TRUE_FALSE, 7, 1, "电气安全")], duration_minutes=30, pass_mark=5
     )
-    with pytest.raises(services.BankShortError) as caught:
-        services.generate_paper(item_id=item.id)
+    with pytest.raises(papers.BankShortError) as caught:
+        papers.generate_paper(item_id=item.id)
     assert caught.value.message == "题库中‘1.2 低压电工作业’知识点‘电气安全’的有效判断题只有6道，试卷需要7道"
 
 
@@ -157,32 +159,32 @@ def test_blueprint_rules(db) -> None:
 def test_recorded_answers_are_mapped_back_through_the_shuffle(db) -> None:
     item = catalogue_item()
     full_bank(item)
-    paper = services.generate_paper(item_id=item.id)
-    shown = services.paper_questions(paper)
+    paper = papers.generate_paper(item_id=item.id)
+    shown = papers.paper_questions(paper)
     answers = {pq.question.id: pq.answer for pq in shown[:80]}
     wrong = shown[80]
     answers[wrong.question.id] = "ABCD".replace(wrong.answer, "")[0]
-    recorded = services.record_answers(paper_id=paper.id, answers=answers)
+    recorded = papers.record_answers(paper_id=paper.id, answers=answers)
     db.session.commit()
     assert len(recorded) == 100
     by_question = {r.question_id: r for r in recorded}
     assert all(by_question[pq.question.id].chosen == pq.question.answer for pq in shown[:80])
     assert by_question[wrong.question.id].correct is False
     assert by_question[shown[99].question.id].chosen == ""
-    assert services.paper_score(paper.id) == 80
+    assert papers.paper_score(paper.id) == 80
     with pytest.raises(DomainError, match="不能重复记录"):
-        services.record_answers(paper_id=paper.id, answers={})
+        papers.record_answers(paper_id=paper.id, answers={})
 
 
 def test_record_answers_refuses_foreign_questions(db) -> None:
     item = catalogue_item()
     full_bank(item)
-    paper = services.generate_paper(item_id=item.id)
+    paper = papers.generate_paper(item_id=item.id)
     outside = (
         db.session.execute(sa.select(Question.id).where(Question.status == QuestionStatus.DRAFT)).scalars().first()
     )
     with pytest.raises(DomainError, match="不在这份试卷中"):
-        services.record_answers(paper_id=paper.id, answers={outside: "T"})
+        papers.record_answers(paper_id=paper.id, answers={outside: "T"})
 
 
 # --- statistics on a hand-made set ----------------------------------------------------------------------------
@@ -219,12 +221,12 @@ def test_item_statistics_on_known_answers(db) -> None:
         pass_mark=20,
     )
     for pattern in PATTERNS.values():
-        paper = services.generate_paper(item_id=item.id)
+        paper = papers.generate_paper(item_id=item.id)
         answers = {q.id: ("T" if right else "F") for q, right in zip(questions, pattern, strict=True)}
-        services.record_answers(paper_id=paper.id, answers=answers)
+        papers.record_answers(paper_id=paper.id, answers=answers)
     db.session.commit()
     scores = sorted(
-        services.paper_score(p) for p in db.session.execute(sa.select(PaperAnswer.paper_id).distinct()).scalars()
+        papers.paper_score(p) for p in db.session.execute(sa.select(PaperAnswer.paper_id).distinct()).scalars()
     )
     assert scores == [2, 2, 12, 12, 21, 31]
 
@@ -250,9 +252,9 @@ def test_thresholds_are_settings(app: Flask, db, monkeypatch) -> None:
     services.import_questions(item_id=item.id, filename="q.csv", data=csv_bytes([tf_row("唯一题")]))
     item.theory_true_false, item.theory_single = 1, 0
     for right in (True, True, True, False):
-        paper = services.generate_paper(item_id=item.id)
-        [pq] = services.paper_questions(paper)
-        services.record_answers(paper_id=paper.id, answers={pq.question.id: "T" if right else "F"})
+        paper = papers.generate_paper(item_id=item.id)
+        [pq] = papers.paper_questions(paper)
+        papers.record_answers(paper_id=paper.id, answers={pq.question.id: "T" if right else "F"})
     [stat] = services.item_statistics(item.id)
     assert stat.facility == 0.75
     assert stat.discrimination == 1.0
@@ -331,9 +333,9 @@ def test_statistics_page(app: Flask) -> None:
         services.import_questions(item_id=item.id, filename="q.csv", data=csv_bytes([tf_row("唯一题")]))
         item.theory_true_false, item.theory_single = 1, 0
         for right in (True, True):
-            paper = services.generate_paper(item_id=item.id)
-            [pq] = services.paper_questions(paper)
-            services.record_answers(paper_id=paper.id, answers={pq.question.id: "T" if right else "F"})
+            paper = papers.generate_paper(item_id=item.id)
+            [pq] = papers.paper_questions(paper)
+            papers.record_answers(paper_id=paper.id, answers={pq.question.id: "T" if right else "F"})
         db.session.commit()
     client = logged_in_client(app, Role.ADMIN)
     page = text(client.get(f"/admin/bank/items/{item_id}/statistics"))

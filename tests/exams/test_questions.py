@@ -12,6 +12,7 @@ from flask import Flask
 
 from exams.bank import services
 from exams.bank.models import Question, QuestionKind, QuestionStatus
+from exams.papers import services as papers
 from opcert.access import Role
 from opcert.audit.models import AuditEvent
 from opcert.errors import DomainError
@@ -288,8 +289,8 @@ def test_edit_refuses_duplicates_and_key_changes_after_answers(db) -> None:
 
     item = catalogue_item()
     item.theory_true_false, item.theory_single = 2, 0
-    paper = services.generate_paper(item_id=item.id)
-    services.record_answers(paper_id=paper.id, answers={})
+    paper = papers.generate_paper(item_id=item.id)
+    papers.record_answers(paper_id=paper.id, answers={})
     first = db.session.get(Question, first.id)
     with pytest.raises(DomainError) as caught:
         services.save_question(question=first, item_id=item.id, values={**values, "answer": "错"})

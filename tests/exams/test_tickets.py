@@ -11,18 +11,17 @@ import cv2
 import pytest
 from flask import Flask
 
-from exams.tickets import (
+from exams.sessions.tickets import (
     TicketData,
-    TicketFontMissingError,
     TicketTokenError,
     default_rules,
-    find_cjk_font,
     make_ticket_token,
     read_ticket_token,
     render_ticket_pdf,
     ticket_html,
 )
 from opcert.accounts.idnumber import mask_id_number
+from opcert.documents import FontMissingError, find_cjk_font
 from tests.factories import id_number
 
 NOW = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.UTC)
@@ -153,7 +152,7 @@ def test_pdf_embeds_the_font_and_its_chinese_text_is_extractable(ctx, faces_dir,
 
 
 def test_a_missing_font_is_a_clear_chinese_error(ctx, tmp_path) -> None:
-    with pytest.raises(TicketFontMissingError, match="未找到可显示中文的字体"):
+    with pytest.raises(FontMissingError, match="未找到可显示中文的字体"):
         find_cjk_font(str(tmp_path / "missing.ttc"), candidates=())
 
 

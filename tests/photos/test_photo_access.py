@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from exams.sessions import services as sessions
+from exams.sessions import bookings as sessions
 from opcert.access import Role
 from opcert.accounts.models import Organisation, User
 from opcert.audit.models import AuditEvent

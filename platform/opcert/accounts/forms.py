@@ -102,9 +102,3 @@ class OrganisationForm(FlaskForm):
     contact = StringField(_l("联系方式"))
     authority_id = SelectField(_l("所属发证机关"), coerce=int, validators=[Optional()])
     submit = SubmitField(_l("保存"))
-
-
-class ConfirmForm(FlaskForm):
-    """An empty form: a POST button with its CSRF token."""
-
-    submit = SubmitField(_l("确定"))

@@ -14,7 +14,6 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.exc import IntegrityError
 
 from opcert.access import STAFF_ROLES, Role
 from opcert.accounts import throttle
@@ -22,9 +21,10 @@ from opcert.accounts.idnumber import IdNumberError, normalise, parse_id_number
 from opcert.accounts.models import ROLE_ORG_KIND, Organisation, OrgKind, User, UserSession
 from opcert.accounts.passwords import check_password_policy, hash_password, needs_rehash, verify_password
 from opcert.audit.services import record_event
-from opcert.db import utcnow
+from opcert.db import flush_unique, utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
+from opcert.timeutil import local_today
 
 USERNAME_RE = re.compile(r"^[a-z][a-z0-9_.-]{2,39}$")
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -69,15 +69,6 @@ def _id_number_taken(number: str, *, except_user: int | None = None) -> bool:
     return db.session.execute(query).first() is not None
 
 
-def _flush_unique(message_field: str, message: str) -> None:
-    """Flush in a savepoint so a unique-constraint race becomes a DomainError, not a 500."""
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError:
-        raise _field_error(message_field, message) from None
-
-
 class RegistrationThrottledError(DomainError):
     """Too many registration attempts from one address: wait before the next."""
 
@@ -113,12 +104,13 @@ def register_trainee(
     if ip is not None:
         _count_registration(ip, now or utcnow())
     name = _check_name(real_name)
+    today = today or local_today()
     try:
         parsed = parse_id_number(id_number, today=today)
     except IdNumberError as exc:
         raise _field_error("id_number", str(exc.message)) from None
     minimum = current_app.config["MIN_AGE"]
-    if parsed.age_on(today or dt.date.today()) < minimum:
+    if parsed.age_on(today) < minimum:
         raise _field_error("id_number", _("未满%(n)d周岁，不能申请特种作业操作证。", n=minimum))
     phone = _check_mobile(mobile)
     check_password_policy(password, personal=(parsed.number, phone))
@@ -129,7 +121,7 @@ def register_trainee(
         role=Role.TRAINEE, id_number=parsed.number, real_name=name, mobile=phone, password_hash=hash_password(password)
     )
     db.session.add(user)
-    _flush_unique("id_number", duplicate)
+    flush_unique(duplicate, "id_number")
     record_event(
         "user.registered", object_type="user", object_id=user.id, actor_id=user.id, actor_label=user.login_name
     )
@@ -437,7 +429,7 @@ def create_staff(
         organisation_id=org.id if org else None,
     )
     db.session.add(user)
-    _flush_unique("username", _("该用户名已被使用。"))
+    flush_unique(_("该用户名已被使用。"), "username")
     record_event(
         "user.created",
         object_type="user",
@@ -581,7 +573,7 @@ def save_organisation(
         db.session.add(org)
     org.kind, org.name, org.address, org.contact = kind, clean, address.strip(), contact.strip()
     org.authority_id = authority.id if authority else None
-    _flush_unique("name", taken)
+    flush_unique(taken, "name")
     record_event(
         "organisation.saved", object_type="organisation", object_id=org.id, details={"name": clean, "kind": kind.value}
     )

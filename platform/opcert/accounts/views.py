@@ -13,7 +13,6 @@ from opcert.access import AUTHENTICATED, PUBLIC, STAFF_ROLES, Role, allow
 from opcert.accounts import services
 from opcert.accounts.forms import (
     ChangePasswordForm,
-    ConfirmForm,
     LoginForm,
     OrganisationForm,
     RegisterForm,
@@ -26,6 +25,7 @@ from opcert.accounts.models import Organisation, OrgKind, User
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError, report_refusal, show_errors
 from opcert.extensions import db, login_manager
+from opcert.forms import ConfirmForm
 from opcert.web import safe_next
 
 bp = Blueprint("accounts", __name__, template_folder="templates")

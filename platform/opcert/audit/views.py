@@ -9,11 +9,11 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from opcert.access import Role, allow
-from opcert.accounts.forms import ConfirmForm
 from opcert.audit.present import csv_lines, describe_events
 from opcert.audit.services import export_events, list_events, verify_chain
 from opcert.db import utcnow
 from opcert.extensions import db
+from opcert.forms import ConfirmForm
 
 bp = Blueprint("audit", __name__, template_folder="templates")
 

@@ -196,6 +196,14 @@ def get_item(item_id: int) -> Item:
     return item
 
 
+def get_item_by_code(code: str) -> Item:
+    """An item by its code (e.g. 1.2), or NotFoundError."""
+    item = db.session.execute(sa.select(Item).where(Item.code == code.strip())).scalar_one_or_none()
+    if item is None:
+        raise NotFoundError(_("操作项目“%(code)s”不存在。", code=code))
+    return item
+
+
 def get_category(category_id: int) -> Category:
     """A category by id, or NotFoundError."""
     category = db.session.get(Category, category_id)

@@ -13,8 +13,11 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from exams.notify import LogSender, Notification, NotificationKind, current_sender, notify
+from exams.sessions.notices import NotificationKind
 from opcert.extensions import db as _db
+from opcert.notifications.delivery import LogSender, current_sender
+from opcert.notifications.models import Notification
+from opcert.notifications.services import notify
 from tests.factories import PASSWORD, id_number, trainee
 from tests.fixtures.database import make_app
 from tests.fixtures.web import login, text
@@ -154,7 +157,7 @@ def test_a_gateway_failure_keeps_the_in_app_row(sms_app, gateway, caplog) -> Non
     with sms_app.app_context():
         user = trainee()
         notify(user_id=user.id, kind=NotificationKind.EXAM_REMINDER, subject="明日考试", body="请携带身份证")
-        with caplog.at_level(logging.ERROR, logger="exams.notify"):
+        with caplog.at_level(logging.ERROR, logger="opcert.notifications.delivery"):
             _db.session.commit()
         assert len(gateway.received) == 1
         assert "delivery failed" in caplog.text

@@ -1,8 +1,8 @@
 """Admission tickets (准考证): the signed token in the QR code, the PDF and the printable page.
 
-The QR code carries a short signed token (booking id and expiry, HMAC-SHA256 with a key derived from SECRET_KEY and
-TICKET_TOKEN_SALT) that the check-in desk scans and reads back with `read_ticket_token`. The ticket itself shows
-the ID number only masked.
+The QR code carries a short signed token (booking id and expiry, see opcert.documents; salt TICKET_TOKEN_SALT)
+that the check-in desk scans and reads back with `read_ticket_token`. The ticket itself shows the ID number only
+masked.
 """
 
 from __future__ import annotations
@@ -10,41 +10,26 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
-import functools
-import hashlib
 import io
-import logging
-from collections.abc import Sequence
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
-import segno
 from flask import current_app, render_template
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from fpdf import FPDF
 from fpdf.enums import WrapMode, XPos, YPos
-from itsdangerous import BadData, URLSafeSerializer
-from markupsafe import Markup
 
-from opcert.db import utcnow
-from opcert.errors import DomainError
-
-logger = logging.getLogger(__name__)
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-# Searched after TICKET_FONT_PATH: Debian/Ubuntu (fonts-noto-cjk), Fedora, Arch, WenQuanYi, Windows.
-FONT_CANDIDATES = (
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "C:/Windows/Fonts/msyh.ttc",
+from opcert.documents import (
+    CJK,
+    ExpiredTokenError,
+    SignedTokenError,
+    make_signed_token,
+    new_pdf,
+    qr_png,
+    qr_svg,
+    read_signed_token,
 )
+from opcert.errors import DomainError
+from opcert.timeutil import local
 
 DEFAULT_RULES = (
     _l("考生须携带本准考证和本人有效居民身份证，于开考前30分钟到达考点，经人证核验后入场。"),
@@ -57,10 +42,6 @@ DEFAULT_RULES = (
 
 class TicketTokenError(DomainError):
     """The scanned token was forged, damaged or has expired."""
-
-
-class TicketFontMissingError(DomainError):
-    """No font that can show Chinese text was found for the PDF."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,40 +79,30 @@ def default_rules() -> list[str]:
     return [str(rule) for rule in DEFAULT_RULES]
 
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(
-        current_app.config["SECRET_KEY"],
-        salt=current_app.config.get("TICKET_TOKEN_SALT", "opcert.exams.ticket"),
-        signer_kwargs={"digest_method": hashlib.sha256},
-    )
+def _salt() -> str:
+    return str(current_app.config.get("TICKET_TOKEN_SALT", "opcert.exams.ticket"))
 
 
 def make_ticket_token(booking_id: int, *, expires_at: dt.datetime) -> str:
     """A short signed token for the ticket's QR code: the booking id, valid until `expires_at`."""
-    if expires_at.tzinfo is None:
-        raise ValueError("expires_at must be an aware datetime")
-    token = _serializer().dumps([booking_id, int(expires_at.timestamp())])
-    return str(token)
+    return make_signed_token([booking_id], salt=_salt(), expires_at=expires_at)
 
 
 def read_ticket_token(token: str, *, now: dt.datetime | None = None) -> int:
     """The booking id in a scanned token; TicketTokenError when it is forged, damaged or expired."""
     try:
-        payload = _serializer().loads(token)
-    except (BadData, UnicodeError, ValueError) as exc:
-        raise TicketTokenError(_("准考证二维码无效")) from exc
-    if not (isinstance(payload, list) and len(payload) == 2 and all(type(v) is int for v in payload)):
-        raise TicketTokenError(_("准考证二维码无效"))
-    booking_id, expires = payload
-    if (now or utcnow()) >= dt.datetime.fromtimestamp(expires, dt.UTC):
-        raise TicketTokenError(_("准考证已过期"))
-    return int(booking_id)
+        (booking_id,) = read_signed_token(token, salt=_salt(), count=1, now=now)
+    except ExpiredTokenError:
+        raise TicketTokenError(_("准考证已过期")) from None
+    except SignedTokenError:
+        raise TicketTokenError(_("准考证二维码无效")) from None
+    return booking_id
 
 
 def exam_time_text(ticket: TicketData) -> str:
-    """The date and the start–end time in Beijing time, in the current language."""
-    start = ticket.starts_at.astimezone(SHANGHAI)
-    end = ticket.ends_at.astimezone(SHANGHAI)
+    """The date and the start–end time in the deployment's zone (Beijing time), in the current language."""
+    start = local(ticket.starts_at)
+    end = local(ticket.ends_at)
     return _(
         "%(date)s %(start)s–%(end)s（北京时间）",
         date=format_date(start.date(), "full"),
@@ -155,51 +126,12 @@ def _fields(ticket: TicketData) -> list[tuple[str, str]]:
     ]
 
 
-def find_cjk_font(preferred: str | None, candidates: Sequence[str] = FONT_CANDIDATES) -> Path:
-    """The first readable font file among `preferred` and the candidates; TicketFontMissingError if none."""
-    for name in (preferred, *candidates):
-        if name and Path(name).is_file():
-            return Path(name)
-    raise TicketFontMissingError(
-        _("未找到可显示中文的字体，无法生成准考证PDF。请安装 fonts-noto-cjk，或设置 TICKET_FONT_PATH。")
-    )
-
-
-@functools.lru_cache(maxsize=8)
-def _simplified_chinese_face(path: Path) -> int:
-    """In a font collection, the index of the Simplified Chinese face (Noto CJK puts Japanese first)."""
-    if path.suffix.lower() != ".ttc":
-        return 0
-    from fontTools.ttLib import TTCollection
-
-    try:
-        with TTCollection(str(path), lazy=True) as collection:
-            names = [str(font["name"].getDebugName(1) or "") for font in collection.fonts]
-    except Exception:
-        logger.warning("could not read the faces of %s; using its first face", path, exc_info=True)
-        return 0
-    for index, name in enumerate(names):
-        if name.endswith((" SC", " GB")) and "Mono" not in name:
-            return index
-    return 0
-
-
-def _qr(token: str) -> segno.QRCode:
-    return segno.make_qr(token, error="m")
-
-
 def render_ticket_pdf(ticket: TicketData) -> bytes:
     """The ticket as a one-page A4 PDF with an embedded CJK font, the photo and the QR code."""
-    font = find_cjk_font(current_app.config.get("TICKET_FONT_PATH"))
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_margins(15, 15, 15)
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_font("cjk", fname=str(font), collection_font_number=_simplified_chinese_face(font))
-    pdf.set_title(_("准考证"))
-    pdf.set_creator("opcert")
+    pdf = new_pdf(title=_("准考证"))
     pdf.add_page()
 
-    pdf.set_font("cjk", size=20)
+    pdf.set_font(CJK, size=20)
     pdf.cell(0, 12, _("特种作业人员安全技术考试准考证"), align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(4)
     top = pdf.get_y()
@@ -209,15 +141,12 @@ def render_ticket_pdf(ticket: TicketData) -> bytes:
     if ticket.photo_jpeg:
         pdf.image(io.BytesIO(ticket.photo_jpeg), x=right_x + 5, y=top, w=35, h=43, keep_aspect_ratio=True)
     else:
-        pdf.set_font("cjk", size=10)
+        pdf.set_font(CJK, size=10)
         pdf.rect(right_x + 5, top, 35, 43)
         pdf.set_xy(right_x + 5, top + 18)
         pdf.cell(35, 6, _("照片"), align="C")
-    png = io.BytesIO()
-    _qr(ticket.token).save(png, kind="png", scale=10, border=4)
-    png.seek(0)
-    pdf.image(png, x=right_x, y=top + 48, w=right_w, h=right_w)
-    pdf.set_font("cjk", size=9)
+    pdf.image(qr_png(ticket.token), x=right_x, y=top + 48, w=right_w, h=right_w)
+    pdf.set_font(CJK, size=9)
     pdf.set_xy(right_x, top + 48 + right_w + 1)
     pdf.multi_cell(right_w, 5, _("入场时请出示此二维码"), align="C", wrapmode=WrapMode.CHAR)
 
@@ -225,7 +154,7 @@ def render_ticket_pdf(ticket: TicketData) -> bytes:
     pdf.set_xy(15, top)
     label_w, value_w, line_h = 28.0, 102.0, 8.0
     for label, value in _fields(ticket):
-        pdf.set_font("cjk", size=11)
+        pdf.set_font(CJK, size=11)
         y = pdf.get_y()
         pdf.set_x(15 + label_w)
         pdf.multi_cell(
@@ -237,9 +166,9 @@ def render_ticket_pdf(ticket: TicketData) -> bytes:
         pdf.set_xy(15, y + height)
 
     pdf.set_y(max(pdf.get_y(), top + 48 + right_w + 8) + 6)
-    pdf.set_font("cjk", size=13)
+    pdf.set_font(CJK, size=13)
     pdf.cell(0, 8, _("考试须知"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("cjk", size=10)
+    pdf.set_font(CJK, size=10)
     for number, rule in enumerate(ticket.rules, start=1):
         pdf.multi_cell(0, 6, f"{number}. {rule}", wrapmode=WrapMode.CHAR, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())
@@ -250,7 +179,10 @@ def ticket_html(ticket: TicketData) -> str:
     photo_uri = (
         "data:image/jpeg;base64," + base64.b64encode(ticket.photo_jpeg).decode("ascii") if ticket.photo_jpeg else None
     )
-    qr_svg = Markup(_qr(ticket.token).svg_inline(scale=5, border=4, title=_("准考证二维码")))  # noqa: S704 (segno's own SVG)
     return render_template(
-        "tickets/ticket.html", ticket=ticket, fields=_fields(ticket), photo_uri=photo_uri, qr_svg=qr_svg
+        "sessions/ticket.html",
+        ticket=ticket,
+        fields=_fields(ticket),
+        photo_uri=photo_uri,
+        qr_svg=qr_svg(ticket.token, title=_("准考证二维码")),
     )

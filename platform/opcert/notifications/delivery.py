@@ -1,95 +1,34 @@
-"""Notifications: an in-app row written in the caller's transaction, and outside delivery (SMS) after the commit.
+"""Outside delivery of notifications, only after the commit that stored them.
 
-`notify()` adds the row and puts the message in the session's outbox. When the outermost transaction commits and
-has released its connection, the outbox goes to the configured sender (NOTIFY_SENDER); a rollback, or a savepoint rolled
-back, drops what it held, so nobody is told about a booking that was never stored. A failed delivery is logged and
-leaves the in-app row as it is: `channels` lists only the channels that delivered.
+`queue()` puts a message in the session's outbox. When the outermost transaction commits and has released its
+connection, the outbox goes to the configured sender (NOTIFY_SENDER); a rollback, or a savepoint rolled back, drops
+what it held, so nobody is told about a booking that was never stored. A failed delivery is logged and leaves the
+in-app row as it is: `channels` lists only the channels that delivered.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
-import datetime as dt
-import enum
-import ipaddress
 import json
 import logging
-import urllib.parse
-from collections.abc import Collection
 from typing import Any, Protocol
 
 import requests
 import sqlalchemy as sa
-from flask import Blueprint, current_app, has_request_context, render_template
-from flask_babel import lazy_gettext as _l
-from flask_babel.speaklater import LazyString
-from flask_login import current_user
+from flask import current_app
 from sqlalchemy import event
-from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
+from sqlalchemy.orm import Session, SessionTransaction
 
-from opcert.access import AUTHENTICATED, allow
-from opcert.accounts.services import get_user
-from opcert.db import Base, UTCDateTime, utcnow
 from opcert.extensions import db
+from opcert.notifications.models import Notification
+from opcert.web import require_https_or_loopback
 
 logger = logging.getLogger(__name__)
 
-IN_APP = "in_app"
 OUTBOX_KEY = "opcert.notify.outbox"
 READY_KEY = "opcert.notify.ready"
 SENDER_KEY = "opcert.notify.sender"
-
-
-class NotificationKind(enum.StrEnum):
-    """What a notification is about."""
-
-    BOOKING_CONFIRMED = "booking_confirmed"
-    WAITLIST_PROMOTED = "waitlist_promoted"
-    SESSION_CHANGED = "session_changed"
-    SESSION_CANCELLED = "session_cancelled"
-    EXAM_REMINDER = "exam_reminder"
-
-    @property
-    def label(self) -> LazyString:
-        """The kind's name for people."""
-        return KIND_LABELS[self]
-
-
-KIND_LABELS = {
-    NotificationKind.BOOKING_CONFIRMED: _l("预约成功"),
-    NotificationKind.WAITLIST_PROMOTED: _l("候补转正"),
-    NotificationKind.SESSION_CHANGED: _l("场次变更"),
-    NotificationKind.SESSION_CANCELLED: _l("场次取消"),
-    NotificationKind.EXAM_REMINDER: _l("考前提醒"),
-}
-
-
-class Notification(Base):
-    """One message to one user, shown in the app and sent outside after the commit."""
-
-    __tablename__ = "notifications"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(40))
-    subject: Mapped[str] = mapped_column(sa.String(200))
-    body: Mapped[str] = mapped_column(sa.Text)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
-    # Comma-separated channels that delivered: "in_app" at once, the sender's channel added after delivery.
-    channels: Mapped[str] = mapped_column(sa.String(64), default=IN_APP)
-
-    @property
-    def kind_label(self) -> str:
-        """The kind's name for people (the raw value for a kind this version does not know)."""
-        try:
-            return str(NotificationKind(self.kind).label)
-        except ValueError:
-            return self.kind
-
-    def __repr__(self) -> str:
-        return f"<Notification {self.id} user={self.user_id} {self.kind}>"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,25 +78,13 @@ class LogSender:
         self.sent.append(message)
 
 
-def _is_loopback(host: str | None) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host or "").is_loopback
-    except ValueError:
-        return False
-
-
 class HttpSmsSender:
     """Posts each message as JSON to an SMS gateway: {"mobile", "text", "reference", "kind"}."""
 
     channel = "sms"
 
     def __init__(self, url: str, *, token: str | None = None, timeout: float = 5.0) -> None:
-        parts = urllib.parse.urlsplit(url)
-        # Mobile numbers and the token travel in the request: plain HTTP only where nothing can listen in.
-        if parts.scheme != "https" and not (parts.scheme == "http" and _is_loopback(parts.hostname)):
-            raise ValueError("NOTIFY_SMS_URL must be an https:// URL (plain http only on loopback)")
+        require_https_or_loopback(url, setting="NOTIFY_SMS_URL")
         if timeout <= 0:
             raise ValueError("NOTIFY_TIMEOUT must be positive")
         self.url = url
@@ -215,16 +142,9 @@ def current_sender() -> Sender:
     return sender
 
 
-def notify(*, user_id: int, kind: str, subject: str, body: str) -> Notification:
-    """Add an in-app notification in the current transaction; its outside delivery runs after the commit."""
-    NotificationKind(kind)  # an unknown kind is a programming error: ValueError
-    user = get_user(user_id)
-    row = Notification(user_id=user.id, kind=kind, subject=subject, body=body, channels=IN_APP)
-    db.session.add(row)
-    db.session.flush()
-    message = OutgoingMessage(row.id, user.id, user.mobile, kind, subject, body)
+def queue(row: Notification, message: OutgoingMessage) -> None:
+    """Hold the message of a flushed row until the outermost transaction has committed."""
     db.session.info.setdefault(OUTBOX_KEY, []).append((row, message))
-    return row
 
 
 @event.listens_for(Session, "after_commit")
@@ -270,58 +190,3 @@ def deliver(messages: list[OutgoingMessage]) -> None:
             .where(Notification.id.in_(delivered))
             .values(channels=Notification.channels + f",{sender.channel}")
         )
-
-
-def list_notifications(*, user_id: int, limit: int = 100) -> list[Notification]:
-    """A user's notifications, newest first."""
-    rows = db.session.execute(
-        sa.select(Notification)
-        .where(Notification.user_id == user_id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc())
-        .limit(limit)
-    )
-    return list(rows.scalars())
-
-
-def unread_count(*, user_id: int) -> int:
-    """How many of a user's notifications are unread."""
-    query = sa.select(sa.func.count()).where(Notification.user_id == user_id, Notification.read_at.is_(None))
-    return int(db.session.execute(query).scalar_one())
-
-
-def mark_read(*, user_id: int, ids: Collection[int], now: dt.datetime | None = None) -> int:
-    """Mark these unread notifications of a user as read (others' ids are ignored); return how many."""
-    result = db.session.execute(
-        sa.update(Notification)
-        .where(Notification.user_id == user_id, Notification.id.in_(list(ids)), Notification.read_at.is_(None))
-        .values(read_at=now or utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-bp = Blueprint("notify", __name__, template_folder="templates")
-
-
-@bp.app_context_processor
-def inject_unread() -> dict[str, Any]:
-    """`notify_unread()` for the navbar badge: the signed-in user's unread count (0 when signed out)."""
-
-    def notify_unread() -> int:
-        signed_in = has_request_context() and current_user.is_authenticated
-        return unread_count(user_id=current_user.id) if signed_in else 0
-
-    return {"notify_unread": notify_unread}
-
-
-@bp.route("/notifications")
-@allow(AUTHENTICATED)
-def index() -> str:
-    """The user's own notifications, newest first; showing them marks them read."""
-    rows = list_notifications(user_id=current_user.id)
-    unread = {row.id for row in rows if row.read_at is None}
-    page = render_template("notify/index.html", notifications=rows, unread_ids=unread)
-    if unread:
-        mark_read(user_id=current_user.id, ids=unread)
-    db.session.commit()
-    return page
