@@ -19,6 +19,9 @@ LABELS = AuditLabels(
         "face.consent_withdrawn": _l("撤回人脸识别同意"),
         "face.verified": _l("人脸比对核验"),
         "face.searched": _l("人脸库检索"),
+        "face.refused": _l("人脸核验被拒绝（采集不可用）"),
+        "face.reference_added": _l("核验通过的采集加入本人比对模板"),
+        "face.engine_switched": _l("切换人脸识别引擎"),
     },
     objects={
         "photo": _l("照片"),
