@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from opcert.access import Role, allow
 from opcert.accounts.forms import ConfirmForm
 from opcert.audit.services import list_events, verify_chain
+from opcert.web import page_arg
 
 bp = Blueprint("audit", __name__, template_folder="templates")
 
@@ -17,12 +18,16 @@ bp = Blueprint("audit", __name__, template_folder="templates")
 @allow(Role.ADMIN)
 def index() -> str:
     """The newest audit events, filtered by action prefix."""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
     action = request.args.get("action", "").strip()
-    per_page = current_app.config["PAGE_SIZE"]
-    events, total = list_events(action_prefix=action, page=page, per_page=per_page)
+    found = list_events(action_prefix=action, page=page_arg(), per_page=current_app.config["PAGE_SIZE"])
     return render_template(
-        "audit/index.html", events=events, total=total, page=page, per_page=per_page, action=action, form=ConfirmForm()
+        "audit/index.html",
+        events=found.items,
+        total=found.total,
+        page=found.page,
+        per_page=found.per_page,
+        action=action,
+        form=ConfirmForm(),
     )
 
 
