@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, StringField, SubmitField
 from wtforms.validators import DataRequired
 
+from opcert.forms import WebForm
 
-class UploadForm(FlaskForm):
+
+class UploadForm(WebForm):
     """A person's own photo, when the library has none."""
 
     photo = FileField(
@@ -18,7 +19,7 @@ class UploadForm(FlaskForm):
     submit = SubmitField(_l("上传照片"))
 
 
-class ConsentForm(FlaskForm):
+class ConsentForm(WebForm):
     """Separate consent to face processing."""
 
     agree = BooleanField(
@@ -28,13 +29,13 @@ class ConsentForm(FlaskForm):
     submit = SubmitField(_l("同意"))
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(WebForm):
     """Withdraw the consent."""
 
     submit = SubmitField(_l("撤回同意"))
 
 
-class StatementForm(FlaskForm):
+class StatementForm(WebForm):
     """An administrator's reason for seeing a face photo (sent with the photo's GET request, so no CSRF token)."""
 
     class Meta:

@@ -57,4 +57,4 @@ def test_wrong_method_is_a_chinese_405(client) -> None:
 def test_health_check_reports_ok(client) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok"}
+    assert response.get_json() == {"status": "ok", "checks": {"database": "ok", "redis": "not_configured"}}

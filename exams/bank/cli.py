@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from opcert.catalogue.services import get_item_by_code
@@ -22,7 +23,10 @@ def import_questions_command(item_code: str, path: Path) -> None:
 
     try:
         item = get_item_by_code(item_code)
-        added = services.import_questions(item_id=item.id, filename=path.name, data=path.read_bytes())
+        with path.open("rb") as fh:
+            # One byte past the limit is enough for the import to refuse the file; a huge file is never read whole.
+            data = fh.read(current_app.config["QUESTION_IMPORT_MAX_BYTES"] + 1)
+        added = services.import_questions(item_id=item.id, filename=path.name, data=data)
     except services.QuestionImportError as exc:
         db.session.rollback()
         for problem in exc.problems:

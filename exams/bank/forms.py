@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import FieldList, Form, FormField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from exams.bank.models import KIND_LABELS, STATUS_LABELS
+from opcert.forms import WebForm
 
 
 def _kind_choices() -> list[tuple[str, object]]:
@@ -23,14 +23,14 @@ def _difficulty_choices() -> list[tuple[str, str]]:
     return [(str(n), str(n)) for n in range(1, 6)]
 
 
-class ImportForm(FlaskForm):
+class ImportForm(WebForm):
     """A CSV or XLSX file of questions."""
 
     file = FileField(_l("题库文件（.csv 或 .xlsx）"), validators=[FileRequired(message=_l("请选择要导入的文件。"))])
     submit = SubmitField(_l("导入"))
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(WebForm):
     """One question; field names follow the file format so the importer's messages land on them."""
 
     kind = SelectField(_l("题型"), choices=_kind_choices)
@@ -49,7 +49,7 @@ class QuestionForm(FlaskForm):
     submit = SubmitField(_l("保存"))
 
 
-class QuestionImageForm(FlaskForm):
+class QuestionImageForm(WebForm):
     """Attach or replace a question's image (JPEG or PNG)."""
 
     image = FileField(
@@ -60,13 +60,13 @@ class QuestionImageForm(FlaskForm):
     submit = SubmitField(_l("上传图片"))
 
 
-class RemoveImageForm(FlaskForm):
+class RemoveImageForm(WebForm):
     """Remove a question's image."""
 
     submit = SubmitField(_l("删除图片"))
 
 
-class StatusForm(FlaskForm):
+class StatusForm(WebForm):
     """Change a question's status."""
 
     status = SelectField(_l("状态"), choices=_status_choices)
@@ -82,7 +82,7 @@ class BlueprintRowForm(Form):
     points = IntegerField(_l("每题分值"), default=1, validators=[Optional(), NumberRange(min=1, max=100)])
 
 
-class BlueprintForm(FlaskForm):
+class BlueprintForm(WebForm):
     """An item's paper make-up."""
 
     rows = FieldList(FormField(BlueprintRowForm), min_entries=1)
@@ -91,7 +91,7 @@ class BlueprintForm(FlaskForm):
     submit = SubmitField(_l("保存"))
 
 
-class GenerateForm(FlaskForm):
+class GenerateForm(WebForm):
     """Draw a sample paper."""
 
     submit = SubmitField(_l("生成样卷"))

@@ -17,11 +17,12 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 
 from exams.bank.models import OPTION_LETTERS, Question, QuestionKind, QuestionStatus
+from opcert.web import format_size
 
-MAX_ROWS = 5000
 MAX_TEXT = 2000
 MAX_KNOWLEDGE_POINT = 60
 
@@ -150,8 +151,59 @@ def column_letter(index: int) -> str:
 # --- reading files ---------------------------------------------------------------------------------------------
 
 
-def read_file(filename: str, data: bytes) -> list[FileRow]:
-    """Decode a CSV or XLSX file into data rows; raise FileProblemsError listing every structural problem."""
+@dataclasses.dataclass(frozen=True)
+class ImportLimits:
+    """How much of a file the reader takes before refusing it (settings QUESTION_IMPORT_*), checked while reading."""
+
+    max_bytes: int = 16 * 1024 * 1024
+    max_questions: int = 5000
+    max_rows: int = 20_000
+    max_columns: int = 50
+    max_cell_chars: int = 10_000
+    max_cells: int = 100_000
+    max_unpacked_bytes: int = 32 * 1024 * 1024
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> ImportLimits:
+        """The limits set in the application's configuration."""
+        return cls(
+            max_bytes=int(config["QUESTION_IMPORT_MAX_BYTES"]),
+            max_questions=int(config["QUESTION_IMPORT_MAX_QUESTIONS"]),
+            max_rows=int(config["QUESTION_IMPORT_MAX_ROWS"]),
+            max_columns=int(config["QUESTION_IMPORT_MAX_COLUMNS"]),
+            max_cell_chars=int(config["QUESTION_IMPORT_MAX_CELL_CHARS"]),
+            max_cells=int(config["QUESTION_IMPORT_MAX_CELLS"]),
+            max_unpacked_bytes=int(config["QUESTION_IMPORT_MAX_UNPACKED_BYTES"]),
+        )
+
+
+# An XLSX part other than the worksheets and the shared strings (workbook, styles, relationships, properties) is
+# parsed whole by openpyxl, slowly: real ones are a few kilobytes, so anything larger is refused unread.
+MAX_XLSX_OTHER_PART_BYTES = 1024 * 1024
+MAX_XLSX_PARTS = 1000
+XML_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
+XML_SHARED_STRING = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s/>]")
+# What a spreadsheet may take for the start of a formula (or a DDE command) when it opens a file.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?%?")
+
+
+def excerpt(text: str, length: int = 20) -> str:
+    """The start of a cell's text for a message: spacing squashed, at most `length` characters and an ellipsis."""
+    squashed = SPACES.sub(" ", text).strip()
+    return squashed if len(squashed) <= length else squashed[:length] + "…"
+
+
+def read_file(filename: str, data: bytes, limits: ImportLimits | None = None) -> list[FileRow]:
+    """Decode a CSV or XLSX file into data rows; raise FileProblemsError listing every structural problem.
+
+    Reading stops at the first limit the file goes past (ImportLimits), so an oversized file costs little work.
+    """
+    limits = limits or ImportLimits.from_config(current_app.config)
+    if len(data) > limits.max_bytes:
+        raise FileProblemsError(
+            [Problem(None, None, _("文件超过了%(size)s，未导入。", size=format_size(limits.max_bytes)))]
+        )
     if not data.strip():
         raise FileProblemsError([Problem(None, None, _("文件是空的。"))])
     lower = filename.lower()
@@ -160,15 +212,74 @@ def read_file(filename: str, data: bytes) -> list[FileRow]:
             [Problem(None, None, _("不支持旧版Excel（.xls）文件，请另存为.xlsx或UTF-8编码的CSV后再导入。"))]
         )
     if data.startswith(b"PK\x03\x04") or lower.endswith((".xlsx", ".xlsm")):
-        table = _read_xlsx(data)
+        table = _read_xlsx(data, limits)
     elif lower.endswith((".csv", ".txt")):
-        table = _read_csv(data)
+        table = _read_csv(data, limits)
     else:
         raise FileProblemsError([Problem(None, None, _("只能导入.csv或.xlsx文件。"))])
     return _rows_from_table(table)
 
 
-def _read_csv(data: bytes) -> list[list[tuple[str, str]]]:
+class TableReader:
+    """Takes a file's records one at a time and refuses the file as soon as it goes past a limit.
+
+    `rows_read` says how far reading went (the tests check that a refusal came early).
+    """
+
+    def __init__(self, limits: ImportLimits) -> None:
+        self.limits = limits
+        self.rows_read = 0
+        self.cells_read = 0
+        self.filled_rows = 0
+        self.table: list[list[tuple[str, str]]] = []
+
+    def take(self, record: Sequence[str]) -> None:
+        """Check one record (a row of cell texts) and keep it, or raise FileProblemsError."""
+        limits = self.limits
+        self.rows_read += 1
+        number = self.rows_read
+        if number > limits.max_rows:
+            raise FileProblemsError(
+                [Problem(number, None, _("文件超过了%(n)d行（含空行），已停止读取。", n=limits.max_rows))]
+            )
+        self.cells_read += len(record)
+        if self.cells_read > limits.max_cells:
+            message = _("文件中的单元格超过了%(n)d个（含空单元格），已停止读取。", n=limits.max_cells)
+            raise FileProblemsError([Problem(number, None, message)])
+        width = len(record)
+        while width and not record[width - 1].strip():
+            width -= 1
+        if width > limits.max_columns:
+            message = _(
+                "第%(column)s列有内容，但最多只能有%(n)d列。", column=column_letter(width - 1), n=limits.max_columns
+            )
+            raise FileProblemsError([Problem(number, None, message)])
+        for index in range(width):
+            value = record[index]
+            if len(value) > limits.max_cell_chars:
+                message = _(
+                    "内容过长（%(count)d个字符，最多%(n)d个）：“%(start)s”。",
+                    count=len(value),
+                    n=limits.max_cell_chars,
+                    start=excerpt(value),
+                )
+                raise FileProblemsError([Problem(number, column_letter(index), message)])
+        if any(record[index].strip() for index in range(width)):
+            self.filled_rows += 1
+            if self.filled_rows > limits.max_questions + 1:  # the header is the first filled row
+                message = _("一次最多导入%(n)d道题，文件中的题目超过了这个数量。", n=limits.max_questions)
+                raise FileProblemsError([Problem(None, None, message)])
+        self.table.append([(column_letter(index), _unescape(record[index])) for index in range(width)])
+
+
+def _unescape(value: str) -> str:
+    """Drop the apostrophe an export puts before a formula-like start (an exported file imports back unchanged)."""
+    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
+def _read_csv(data: bytes, limits: ImportLimits) -> list[list[tuple[str, str]]]:
     """Rows of (column letter, text); UTF-8 only, with or without BOM."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FileProblemsError([Problem(None, None, _("文件是UTF-16编码，请另存为“CSV UTF-8（逗号分隔）”后再导入。"))])
@@ -188,52 +299,117 @@ def _read_csv(data: bytes) -> list[list[tuple[str, str]]]:
         raise FileProblemsError([Problem(line, None, hint)]) from None
     if "\x00" in text:
         raise FileProblemsError([Problem(None, None, _("文件中含有空字符，不是有效的文本CSV文件。"))])
+    reader = TableReader(limits)
+    # csv's own field_size_limit (131,072 characters) bounds a runaway quoted field; the tighter cell limit is ours.
+    records = csv.reader(io.StringIO(text, newline=""))
     try:
-        records = list(csv.reader(io.StringIO(text, newline="")))
+        for record in records:
+            reader.take(record)
     except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            message = _("内容过长（超过%(n)d个字符）。", n=limits.max_cell_chars)
+            raise FileProblemsError([Problem(records.line_num, None, message)]) from None
         raise FileProblemsError([Problem(None, None, _("CSV格式有误：%(error)s", error=str(exc)))]) from None
-    return [[(column_letter(i), value) for i, value in enumerate(record)] for record in records]
+    return reader.table
 
 
-def _read_xlsx(data: bytes) -> list[list[tuple[str, str]]]:
+def _read_xlsx(data: bytes, limits: ImportLimits) -> list[list[tuple[str, str]]]:
     """Rows of (column letter, text) from the first sheet; formulas, dates and errors are refused cell by cell."""
     import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-    from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
+    problems: list[Problem] = []
+    reader = TableReader(limits)
     try:
+        _check_xlsx_parts(data, limits)
         with warnings.catch_warnings():
             # openpyxl warns about styles and extensions it ignores; they do not matter for the content.
             warnings.simplefilter("ignore")
-            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
+            workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False, keep_links=False)
+        try:
+            _read_first_sheet(workbook, reader, problems)
+        finally:
+            workbook.close()
+    except FileProblemsError:
+        raise
+    except Exception as exc:
+        # A damaged workbook makes zipfile, zlib, the XML parser or openpyxl fail in many different ways; to the
+        # person importing, each one is the same unreadable file.
+        current_app.logger.info("unreadable XLSX import: %r", exc)
         raise FileProblemsError([Problem(None, None, _("无法读取Excel文件：文件已损坏或不是.xlsx格式。"))]) from None
-    problems: list[Problem] = []
-    rows: list[list[tuple[str, str]]] = []
-    try:
-        sheet = workbook.worksheets[0]
-        for number, cells in enumerate(sheet.iter_rows(), start=1):
-            row: list[tuple[str, str]] = []
-            for index, cell in enumerate(cells):
-                letter = column_letter(index)
-                value: Any = getattr(cell, "value", None)
-                data_type = getattr(cell, "data_type", "n")
-                if data_type == "f" or isinstance(value, ArrayFormula | DataTableFormula):
-                    problems.append(Problem(number, letter, _("不允许使用公式，请改为直接填写内容。")))
-                    value = ""
-                elif data_type == "e":
-                    problems.append(Problem(number, letter, _("单元格是错误值（%(value)s）。", value=str(value))))
-                    value = ""
-                elif data_type == "d":
-                    problems.append(Problem(number, letter, _("不允许使用日期格式，请改为文本。")))
-                    value = ""
-                row.append((letter, _cell_text(value)))
-            rows.append(row)
-    finally:
-        workbook.close()
     if problems:
         raise FileProblemsError(problems)
-    return rows
+    return reader.table
+
+
+def _read_first_sheet(workbook: Any, reader: TableReader, problems: list[Problem]) -> None:
+    from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+
+    sheet = workbook.worksheets[0]
+    # The sheet's own dimension may claim 16,384 columns; without it rows hold only their real cells.
+    sheet.reset_dimensions()
+    for number, cells in enumerate(sheet.iter_rows(), start=1):
+        row: list[str] = []
+        for index, cell in enumerate(cells):
+            letter = column_letter(index)
+            value: Any = getattr(cell, "value", None)
+            data_type = getattr(cell, "data_type", "n")
+            if data_type == "f" or isinstance(value, ArrayFormula | DataTableFormula):
+                problems.append(Problem(number, letter, _("不允许使用公式，请改为直接填写内容。")))
+                value = ""
+            elif data_type == "e":
+                problems.append(Problem(number, letter, _("单元格是错误值（%(value)s）。", value=excerpt(str(value)))))
+                value = ""
+            elif data_type == "d":
+                problems.append(Problem(number, letter, _("不允许使用日期格式，请改为文本。")))
+                value = ""
+            row.append(_cell_text(value))
+        reader.take(row)
+
+
+def _check_xlsx_parts(data: bytes, limits: ImportLimits) -> None:
+    """Refuse an XLSX whose parts would take too much work before openpyxl parses any of them.
+
+    The sizes are those the zip declares; Python's zipfile never inflates a part beyond its declared size.
+    """
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        parts = archive.infolist()
+        if len(parts) > MAX_XLSX_PARTS:
+            raise FileProblemsError([Problem(None, None, _("Excel文件包含的部件过多，无法导入。"))])
+        unpacked = sum(part.file_size for part in parts)
+        if unpacked > limits.max_unpacked_bytes:
+            message = _(
+                "Excel文件解压后超过%(size)s，无法导入（请删除无关的工作表、图片和格式后再试）。",
+                size=format_size(limits.max_unpacked_bytes),
+            )
+            raise FileProblemsError([Problem(None, None, message)])
+        cells = strings = 0
+        for part in parts:
+            name = part.filename.lower()
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                cells += _count_tags(archive, part, XML_CELL, limits.max_cells - cells)
+            elif name.endswith("sharedstrings.xml"):
+                strings += _count_tags(archive, part, XML_SHARED_STRING, limits.max_cells - strings)
+            elif part.file_size > MAX_XLSX_OTHER_PART_BYTES and name.endswith((".xml", ".rels")):
+                message = _("Excel文件中的“%(part)s”部分异常庞大，无法导入。", part=excerpt(part.filename, 40))
+                raise FileProblemsError([Problem(None, None, message)])
+            if cells > limits.max_cells or strings > limits.max_cells:
+                message = _("Excel文件中的单元格超过了%(n)d个（含空单元格），无法导入。", n=limits.max_cells)
+                raise FileProblemsError([Problem(None, None, message)])
+
+
+def _count_tags(archive: zipfile.ZipFile, part: zipfile.ZipInfo, tag: re.Pattern[bytes], limit: int) -> int:
+    """How many times `tag` occurs in a part, read in chunks; counting stops once past `limit`."""
+    count = 0
+    carry = b""
+    with archive.open(part) as stream:
+        while chunk := stream.read(1024 * 1024):
+            buffer = carry + chunk
+            cut = buffer.rfind(b"<")
+            carry = buffer[cut:] if cut >= 0 else b""
+            count += len(tag.findall(buffer, 0, cut if cut >= 0 else len(buffer)))
+            if count > limit:
+                return count
+    return count + len(tag.findall(carry))
 
 
 def _cell_text(value: Any) -> str:
@@ -261,7 +437,7 @@ def _rows_from_table(table: list[list[tuple[str, str]]]) -> list[FileRow]:
             continue
         field = HEADER_ALIASES.get(SPACES.sub("", name).lower())
         if field is None:
-            problems.append(Problem(header_number, letter, _("无法识别的列名“%(name)s”。", name=name)))
+            problems.append(Problem(header_number, letter, _("无法识别的列名“%(name)s”。", name=excerpt(name))))
         elif field in seen:
             problems.append(
                 Problem(header_number, letter, _("列“%(name)s”与%(other)s列重复。", name=name, other=seen[field]))
@@ -286,10 +462,6 @@ def _rows_from_table(table: list[list[tuple[str, str]]]) -> list[FileRow]:
             elif value.strip():
                 problems.append(Problem(offset, letter, _("此列没有列名，内容无法识别。")))
         rows.append(FileRow(offset, cells))
-    if len(rows) > MAX_ROWS:
-        problems.append(
-            Problem(None, None, _("一次最多导入%(n)d道题，文件中有%(count)d道。", n=MAX_ROWS, count=len(rows)))
-        )
     if not rows and not problems:
         problems.append(Problem(None, None, _("文件中没有题目（只有表头）。")))
     if problems:
@@ -307,9 +479,13 @@ def check_question(values: Mapping[str, str]) -> tuple[QuestionData | None, dict
     for field, value in text.items():
         if value.startswith("="):
             errors[field] = _("不允许使用公式（内容不能以“=”开头）。")
+        elif value.startswith(FORMULA_STARTS) and not PLAIN_NUMBER.fullmatch(value):
+            errors[field] = _(
+                "内容不能以“%(char)s”开头（在Excel中打开时可能被当作公式执行），纯数字（如-5）除外。", char=value[0]
+            )
     kind = KIND_WORDS.get(text["kind"].lower())
     if kind is None and "kind" not in errors:
-        errors["kind"] = _("题型“%(value)s”无效，应为判断题、单选题或多选题。", value=text["kind"])
+        errors["kind"] = _("题型“%(value)s”无效，应为判断题、单选题或多选题。", value=excerpt(text["kind"]))
     stem = text["stem"]
     if not stem:
         errors.setdefault("stem", _("题干不能为空。"))
@@ -327,14 +503,14 @@ def check_question(values: Mapping[str, str]) -> tuple[QuestionData | None, dict
         except ValueError:
             difficulty = 0
         if not 1 <= difficulty <= 5:
-            errors["difficulty"] = _("难度“%(value)s”无效，应为1至5的整数。", value=text["difficulty"])
+            errors["difficulty"] = _("难度“%(value)s”无效，应为1至5的整数。", value=excerpt(text["difficulty"]))
     if len(text["explanation"]) > MAX_TEXT:
         errors["explanation"] = _("解析不能超过%(n)d个字。", n=MAX_TEXT)
     status = QuestionStatus.ACTIVE
     if text["status"] and "status" not in errors:
         found = STATUS_WORDS.get(text["status"].lower())
         if found is None:
-            errors["status"] = _("状态“%(value)s”无效，应为草稿、启用或停用。", value=text["status"])
+            errors["status"] = _("状态“%(value)s”无效，应为草稿、启用或停用。", value=excerpt(text["status"]))
         else:
             status = found
     if errors or kind is None:
@@ -388,6 +564,7 @@ def _check_answer(kind: QuestionKind | None, raw: str, options: Sequence[str], e
     if not raw:
         errors["answer"] = _("答案不能为空。")
         return ""
+    shown = excerpt(raw)
     if kind is None:
         return ""
     if kind == QuestionKind.TRUE_FALSE:
@@ -396,14 +573,14 @@ def _check_answer(kind: QuestionKind | None, raw: str, options: Sequence[str], e
             return "T"
         if word in FALSE_WORDS:
             return "F"
-        errors["answer"] = _("判断题的答案应为“对”或“错”，不能是“%(value)s”。", value=raw)
+        errors["answer"] = _("判断题的答案应为“对”或“错”，不能是“%(value)s”。", value=shown)
         return ""
     letters = ANSWER_SEPARATORS.sub("", raw).upper()
     if not letters or any(ch not in OPTION_LETTERS for ch in letters):
-        errors["answer"] = _("答案“%(value)s”无效，应为选项字母（A至F）。", value=raw)
+        errors["answer"] = _("答案“%(value)s”无效，应为选项字母（A至F）。", value=shown)
         return ""
     if len(set(letters)) != len(letters):
-        errors["answer"] = _("答案“%(value)s”中有重复的字母。", value=raw)
+        errors["answer"] = _("答案“%(value)s”中有重复的字母。", value=shown)
         return ""
     if not options:
         return ""
@@ -411,16 +588,16 @@ def _check_answer(kind: QuestionKind | None, raw: str, options: Sequence[str], e
     if missing:
         errors["answer"] = _(
             "答案“%(value)s”中的选项%(missing)s不存在（本题只有选项A至%(last)s）。",
-            value=raw,
+            value=shown,
             missing="、".join(missing),
             last=OPTION_LETTERS[len(options) - 1],
         )
         return ""
     if kind == QuestionKind.SINGLE and len(letters) != 1:
-        errors["answer"] = _("单选题只能有一个正确答案，不能是“%(value)s”。", value=raw)
+        errors["answer"] = _("单选题只能有一个正确答案，不能是“%(value)s”。", value=shown)
         return ""
     if kind == QuestionKind.MULTIPLE and len(letters) < 2:
-        errors["answer"] = _("多选题至少有两个正确答案，不能只有“%(value)s”。", value=raw)
+        errors["answer"] = _("多选题至少有两个正确答案，不能只有“%(value)s”。", value=shown)
         return ""
     return "".join(sorted(letters))
 
@@ -472,15 +649,20 @@ def export_rows(questions: Iterable[Question]) -> list[list[str]]:
     return rows
 
 
+def escape_cell(value: str) -> str:
+    """A CSV cell a spreadsheet cannot take for a formula: a leading apostrophe before =, +, -, @, tab or CR."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def write_csv(rows: Sequence[Sequence[str]]) -> bytes:
-    """UTF-8 CSV with a BOM, so that Excel opens the Chinese text correctly."""
+    """UTF-8 CSV with a BOM, so that Excel opens the Chinese text correctly; formula-like cells escaped."""
     buffer = io.StringIO(newline="")
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    csv.writer(buffer, lineterminator="\r\n").writerows([escape_cell(value) for value in row] for row in rows)
     return buffer.getvalue().encode("utf-8-sig")
 
 
 def write_xlsx(rows: Sequence[Sequence[str]]) -> bytes:
-    """An XLSX workbook with one sheet; every cell is stored as text (never a formula)."""
+    """An XLSX workbook with one sheet; every cell is stored as text (never a formula), values unchanged."""
     import openpyxl
 
     workbook = openpyxl.Workbook()
@@ -492,6 +674,8 @@ def write_xlsx(rows: Sequence[Sequence[str]]) -> bytes:
             cell = sheet.cell(row=r, column=c)
             cell.value = value
             cell.data_type = "s"
+            # Excel's own "this is text" mark: the cell stays text even when someone edits it and presses Enter.
+            cell.quotePrefix = value.startswith(FORMULA_STARTS)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -44,11 +44,14 @@ IMAGES = FileStore("QUESTION_IMAGE_DIR")
 class QuestionImportError(DomainError):
     """An import file was refused; `problems` lists every error by row and column."""
 
-    def __init__(self, problems: Sequence[importer.Problem]) -> None:
+    def __init__(self, problems: Sequence[importer.Problem], listed: int | None = None) -> None:
         super().__init__(
             _("导入失败：发现%(n)d处错误，没有导入任何题目。", n=len(problems)), {"file": str(problems[0])}
         )
-        self.problems = list(problems)
+        self.problems = list(problems[:listed] if listed is not None else problems)
+        if len(self.problems) < len(problems):
+            more = len(problems) - len(self.problems)
+            self.problems.append(importer.Problem(None, None, _("另有%(n)d处错误未列出，请先改正以上错误。", n=more)))
 
 
 # --- items and questions ---------------------------------------------------------------------------------------
@@ -115,10 +118,11 @@ def _existing_hashes(item_id: int) -> dict[str, int]:
 def import_questions(*, item_id: int, filename: str, data: bytes) -> list[Question]:
     """Check the whole file, then add every question or none; raise QuestionImportError listing all problems."""
     item = get_item(item_id)
+    listed = current_app.config["QUESTION_IMPORT_MAX_LISTED_PROBLEMS"]
     try:
         rows = importer.read_file(filename, data)
     except importer.FileProblemsError as exc:
-        raise QuestionImportError(exc.problems) from None
+        raise QuestionImportError(exc.problems, listed) from None
     good, problems = importer.check_rows(rows)
     existing = _existing_hashes(item.id)
     for row, question_data in good:
@@ -129,7 +133,7 @@ def import_questions(*, item_id: int, filename: str, data: bytes) -> list[Questi
                 )
             )
     if problems:
-        raise QuestionImportError(sorted(problems, key=lambda p: (p.row or 0, p.column or "")))
+        raise QuestionImportError(sorted(problems, key=lambda p: (p.row or 0, p.column or "")), listed)
     questions = [_new_question(item.id, question_data) for _row, question_data in good]
     db.session.add_all(questions)
     flush_unique(_("题库中已有相同的题目。"), "file")

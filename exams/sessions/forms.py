@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -18,6 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from exams.sessions.models import ExamPart, RoomLayout, SessionStatus
 from opcert.catalogue.models import Education
+from opcert.forms import WebForm, WithinYears
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -28,25 +28,27 @@ def _required(label: str) -> InputRequired:
 
 def _when(label: str) -> DateTimeLocalField:
     return DateTimeLocalField(
-        label, format=LOCAL_FORMAT, validators=[DataRequired(message=_l("请填写%(label)s。", label=label))]
+        label,
+        format=LOCAL_FORMAT,
+        validators=[DataRequired(message=_l("请填写%(label)s。", label=label)), WithinYears()],
     )
 
 
-class BookForm(FlaskForm):
+class BookForm(WebForm):
     """Book a seat (or join the waitlist) for one of the session's items."""
 
     item_id = SelectField(_l("操作项目"), coerce=int, validators=[DataRequired(message=_l("请选择操作项目。"))])
     submit = SubmitField(_l("预约"))
 
 
-class RescheduleForm(FlaskForm):
+class RescheduleForm(WebForm):
     """Move a booking to another session."""
 
     session_id = SelectField(_l("新场次"), coerce=int, validators=[DataRequired(message=_l("请选择新场次。"))])
     submit = SubmitField(_l("改约"))
 
 
-class CommitmentForm(FlaskForm):
+class CommitmentForm(WebForm):
     """The commitment (告知承诺): each statement ticked, the education level, the signature."""
 
     healthy = BooleanField(_l("本人身体健康，能够适应所申请的特种作业。"))
@@ -74,7 +76,7 @@ class CommitmentForm(FlaskForm):
     submit = SubmitField(_l("签署承诺"))
 
 
-class RoomForm(FlaskForm):
+class RoomForm(WebForm):
     """A room of an exam centre."""
 
     name = StringField(_l("考场名称"), validators=[_required(_l("考场名称")), Length(max=60)])
@@ -87,7 +89,7 @@ class RoomForm(FlaskForm):
     submit = SubmitField(_l("保存"))
 
 
-class SessionForm(FlaskForm):
+class SessionForm(WebForm):
     """A session: room, items, part, time (Beijing time), capacity, booking window, cancellation deadline."""
 
     part = SelectField(_l("考试类型"), choices=lambda: [(k.value, k.label) for k in ExamPart])
@@ -106,7 +108,7 @@ class SessionForm(FlaskForm):
     submit = SubmitField(_l("保存"))
 
 
-class SessionStatusForm(FlaskForm):
+class SessionStatusForm(WebForm):
     """Open, close or cancel a session."""
 
     status = HiddenField(validators=[Optional()])

@@ -16,6 +16,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(default_instance_path()), instance_relative_config=True)
     load_config(app, config)
     register_proxy_fix(app)
+    register_input_guards(app)
     register_extensions(app)
     register_blueprints(app)
     register_home_panels()
@@ -36,6 +37,13 @@ def register_proxy_fix(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
+
+
+def register_input_guards(app: Flask) -> None:
+    """Bounded integers in paths and the NUL / client-address checks, ahead of every other hook and route."""
+    from opcert import guards
+
+    guards.register_input_guards(app)
 
 
 def _select_locale() -> str:
@@ -165,4 +173,9 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def inject() -> dict[str, Any]:
-        return {"Role": Role, "nav_form": ConfirmForm, "current_lang": _select_locale(), "request_path": request.path}
+        return {"Role": Role, "nav_form": nav_form, "current_lang": _select_locale(), "request_path": request.path}
+
+    def nav_form() -> ConfirmForm:
+        # The layout's buttons never read the request's form data: an error page for a body too large (413)
+        # would otherwise parse that body again while rendering and fail a second time.
+        return ConfirmForm(formdata=None)

@@ -21,6 +21,7 @@ class DefaultConfig:
     SQLALCHEMY_DATABASE_URI: str | None = None
     SQLALCHEMY_ENGINE_OPTIONS: ClassVar[dict[str, Any]] = {"pool_pre_ping": True}
     REDIS_URL: str | None = None
+    REDIS_RETRY_SECONDS = 30  # while Redis does not answer, throttling counts in the database; Redis is retried
 
     BABEL_DEFAULT_LOCALE = "zh_CN"
     TIMEZONE = "Asia/Shanghai"  # times are shown, typed in and counted in days in this zone (opcert.timeutil)
@@ -35,7 +36,9 @@ class DefaultConfig:
     SESSION_IDLE_MINUTES = 30
     SESSION_TOUCH_SECONDS = 60
     WTF_CSRF_TIME_LIMIT = 3600 * 4
-    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024  # a whole request body (uploads included); larger ones are refused (413)
+    MAX_FORM_MEMORY_SIZE = 512 * 1024  # one text field of a form
+    MAX_FORM_PARTS = 1000  # fields and files in one form
     PROXY_FIX = False
 
     PASSWORD_MIN_LENGTH = 8
@@ -129,6 +132,15 @@ class DefaultConfig:
     QUESTION_FACILITY_MIN = 0.2  # item statistics: questions outside these bounds are flagged for checking
     QUESTION_FACILITY_MAX = 0.95
     QUESTION_DISCRIMINATION_MIN = 0.2
+    # Question-bank imports: checked while the file is read, so an oversized one is refused after little work.
+    QUESTION_IMPORT_MAX_BYTES = 16 * 1024 * 1024  # the file itself (the upload limit also applies on the web)
+    QUESTION_IMPORT_MAX_QUESTIONS = 5000  # questions in one file
+    QUESTION_IMPORT_MAX_ROWS = 20_000  # rows read, blank ones included
+    QUESTION_IMPORT_MAX_COLUMNS = 50  # columns holding text
+    QUESTION_IMPORT_MAX_CELL_CHARS = 10_000  # characters in one cell
+    QUESTION_IMPORT_MAX_CELLS = 100_000  # cells read in all, empty ones included (about 3 s of XLSX parsing)
+    QUESTION_IMPORT_MAX_UNPACKED_BYTES = 32 * 1024 * 1024  # an XLSX's parts once unzipped (zip bombs)
+    QUESTION_IMPORT_MAX_LISTED_PROBLEMS = 200  # a refusal lists at most this many problems
     QUESTION_IMAGE_DIR: str | None = None  # question images (re-encoded JPEG); default: instance/question_images
     FACE_INDEX_FAISS_FACTORY = "Flat"  # exact, 512 B a template; "SQ8": int8, fastest scan; "IVF4096,PQ16": 16 B
     FACE_INDEX_FAISS_NPROBE = 16  # IVF lists visited per search (more: slower, closer to exact)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
 from opcert.errors import DomainError
 
@@ -18,6 +19,31 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a listing: its rows, the page number actually shown, and the totals."""
+
+    items: list[T]
+    page: int
+    pages: int
+    total: int
+    per_page: int
+
+
+def paginate(
+    session: Session | scoped_session[Any], query: sa.Select[tuple[T]], *, page: int, per_page: int
+) -> Page[T]:
+    """The rows of one page of `query`, with the total; a page past the end shows the last page."""
+    total = int(session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one())
+    pages = max((total + per_page - 1) // per_page, 1)
+    page = min(max(page, 1), pages)
+    items = list(session.execute(query.limit(per_page).offset((page - 1) * per_page)).scalars())
+    return Page(items=items, page=page, pages=pages, total=total, per_page=per_page)
 
 
 def utcnow() -> dt.datetime:

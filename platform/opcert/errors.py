@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Self
 
-from flask import Flask, flash, render_template
+from flask import Flask, current_app, flash, render_template, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
+
+from opcert.web import format_size
 
 
 class DomainError(Exception):
@@ -28,6 +30,24 @@ class DomainError(Exception):
 
 class NotFoundError(DomainError):
     """The record does not exist or is outside the caller's scope."""
+
+
+class RequestRefusedError(BadRequest):
+    """A request refused before any view ran (opcert.guards); `description` is the reason shown, in Chinese."""
+
+
+def too_large_message() -> str:
+    """Why a request was 413: the whole body over MAX_CONTENT_LENGTH, or a form field / part count over Flask's."""
+    cfg = current_app.config
+    limit = cfg["MAX_CONTENT_LENGTH"]
+    length = request.content_length
+    if limit is not None and (length is None or length > limit):
+        return _("提交的内容超过了允许的大小（最大 %(size)s）。", size=format_size(limit))
+    return _(
+        "表单内容过长或项目过多（每项文字最大 %(size)s，最多 %(parts)d 项）。",
+        size=format_size(cfg["MAX_FORM_MEMORY_SIZE"]),
+        parts=cfg["MAX_FORM_PARTS"],
+    )
 
 
 def populate_errors(form: FlaskForm, error: DomainError) -> list[str]:
@@ -82,6 +102,13 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException) -> tuple[str, int]:
+        if error.code == 413:
+            app.logger.warning(
+                "refused %s %s: body too large (%s bytes)", request.method, request.path, request.content_length
+            )
+            return render(413, too_large_message())
+        if isinstance(error, RequestRefusedError):
+            return render(400, error.description)
         return render(error.code or 500)
 
     @app.errorhandler(Exception)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from opcert.access import PUBLIC, allow
+from opcert.accounts import throttle
 from opcert.extensions import db
 from opcert.home import home_for
 from opcert.web import safe_next
@@ -34,7 +36,28 @@ def set_language(lang: str) -> Response:
 
 @bp.route("/healthz")
 @allow(PUBLIC)
-def health() -> Response:
-    """Liveness and database reachability for the load balancer."""
-    db.session.execute(db.text("SELECT 1"))
-    return jsonify(status="ok")
+def health() -> tuple[Response, int]:
+    """Each dependency's state for the load balancer: 200 ok or degraded (still serving), 503 without a database."""
+    checks = {"database": _database_state(), "redis": _redis_state()}
+    if checks["database"] != "ok":
+        return jsonify(status="down", checks=checks), 503
+    status = "ok" if all(state in {"ok", "not_configured"} for state in checks.values()) else "degraded"
+    return jsonify(status=status, checks=checks), 200
+
+
+def _database_state() -> str:
+    try:
+        db.session.execute(db.text("SELECT 1"))
+    except SQLAlchemyError:
+        current_app.logger.exception("health check: database unreachable")
+        db.session.rollback()
+        return "unreachable"
+    return "ok"
+
+
+def _redis_state() -> str:
+    # Redis only holds login-failure counters; without it logins count in the database (degraded, not down).
+    link = throttle.redis_link()
+    if link is None:
+        return "not_configured"
+    return "ok" if link.ping() else "unreachable"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from opcert.access import STAFF_ROLES, Role
 from opcert.accounts.models import OrgKind
+from opcert.forms import WebForm
 
 
 def _required(label: str) -> DataRequired:
@@ -19,7 +19,7 @@ def _max(n: int) -> Length:
     return Length(max=n, message=_l("不能超过%(n)d个字符。", n=n))
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(WebForm):
     """Trainee self-registration."""
 
     real_name = StringField(_l("姓名"), validators=[_required(_l("姓名")), _max(30)])
@@ -33,7 +33,7 @@ class RegisterForm(FlaskForm):
     submit = SubmitField(_l("注册"))
 
 
-class LoginForm(FlaskForm):
+class LoginForm(WebForm):
     """Account name (ID number or username) and password."""
 
     account = StringField(_l("账号（身份证号码或用户名）"), validators=[_required(_l("账号")), _max(40)])
@@ -41,7 +41,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("登录"))
 
 
-class TotpForm(FlaskForm):
+class TotpForm(WebForm):
     """A six-digit code from the authenticator app."""
 
     code = StringField(
@@ -52,7 +52,7 @@ class TotpForm(FlaskForm):
     submit = SubmitField(_l("验证"))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(WebForm):
     """Change one's own password."""
 
     current_password = PasswordField(_l("当前密码"), validators=[_required(_l("当前密码")), _max(128)])
@@ -74,7 +74,7 @@ def staff_role_choices() -> list[tuple[str, str]]:
 REQUIRED = {"required": True}
 
 
-class StaffForm(FlaskForm):
+class StaffForm(WebForm):
     """Create or edit a staff account."""
 
     username = StringField(_l("用户名"), render_kw=REQUIRED)
@@ -86,14 +86,14 @@ class StaffForm(FlaskForm):
     submit = SubmitField(_l("保存"))
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(WebForm):
     """Administrator sets a new password."""
 
     password = PasswordField(_l("新密码"), validators=[_required(_l("新密码")), _max(128)])
     submit = SubmitField(_l("重置密码"))
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(WebForm):
     """Create or edit an organisation."""
 
     kind = SelectField(_l("机构类型"), choices=lambda: [(k.value, k.label) for k in OrgKind])

@@ -21,7 +21,7 @@ from opcert.accounts.idnumber import IdNumberError, normalise, parse_id_number
 from opcert.accounts.models import ROLE_ORG_KIND, Organisation, OrgKind, User, UserSession
 from opcert.accounts.passwords import check_password_policy, hash_password, needs_rehash, verify_password
 from opcert.audit.services import record_event
-from opcert.db import flush_unique, utcnow
+from opcert.db import Page, flush_unique, paginate, utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
 from opcert.timeutil import local_today
@@ -512,9 +512,7 @@ def get_user(user_id: int) -> User:
     return user
 
 
-def list_users(
-    *, role: Role | None = None, search: str = "", page: int = 1, per_page: int = 50
-) -> tuple[list[User], int]:
+def list_users(*, role: Role | None = None, search: str = "", page: int = 1, per_page: int = 50) -> Page[User]:
     """Users filtered by role and a name/account search, one page, with the total count."""
     query = sa.select(User)
     if role is not None:
@@ -528,9 +526,7 @@ def list_users(
                 User.id_number == normalise(term),
             )
         )
-    total = db.session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
-    rows = db.session.execute(query.order_by(User.id.desc()).limit(per_page).offset((page - 1) * per_page)).scalars()
-    return list(rows), int(total)
+    return paginate(db.session, query.order_by(User.id.desc()), page=page, per_page=per_page)
 
 
 def save_organisation(

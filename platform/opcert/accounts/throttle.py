@@ -1,14 +1,19 @@
 """Throttling of logins, TOTP codes and registrations: after N attempts a growing delay, shared by every worker.
 
-Counts live in Redis when OPCERT_REDIS_URL is set, otherwise in the database.
+Counts live in Redis when OPCERT_REDIS_URL is set, otherwise in the database. When Redis does not answer, the
+counts go to the database until it answers again (tried every REDIS_RETRY_SECONDS): logins keep working.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import math
-from typing import Any, Protocol, cast
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar, cast
 
 import redis
 import sqlalchemy as sa
@@ -17,6 +22,9 @@ from sqlalchemy.exc import IntegrityError
 
 from opcert.accounts.models import LoginThrottle
 from opcert.extensions import db
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,8 +119,57 @@ class DatabaseStore:
             db.session.flush()
 
 
+class RedisLink:
+    """One Redis client and whether Redis answers; an outage is logged once, and Redis is tried again later."""
+
+    def __init__(self, client: redis.Redis, retry_seconds: float) -> None:
+        self.client = client
+        self.retry_seconds = retry_seconds
+        self.down = False
+        self.retry_at = 0.0
+        self._lock = threading.Lock()
+
+    def failed(self, error: Exception) -> None:
+        """Redis did not answer: use the database until the next retry."""
+        with self._lock:
+            if not self.down:
+                log.warning("Redis unreachable (%s): login throttling uses the database until it answers again", error)
+            self.down = True
+            self.retry_at = time.monotonic() + self.retry_seconds
+
+    def answered(self) -> None:
+        """Redis answered again."""
+        with self._lock:
+            if self.down:
+                log.warning("Redis reachable again: login throttling uses Redis")
+            self.down = False
+
+    def ping(self) -> bool:
+        """Ask Redis now; record the answer."""
+        try:
+            self.client.ping()
+        except redis.RedisError as exc:
+            self.failed(exc)
+            return False
+        self.answered()
+        return True
+
+    def close(self) -> None:
+        """Close the client's connections."""
+        self.client.close()
+
+    def usable(self) -> bool:
+        """Whether to use Redis for this request: it answered last time, or it is time to try again."""
+        if not self.down:
+            return True
+        return time.monotonic() >= self.retry_at and self.ping()
+
+
 class RedisStore:
-    """Counts in Redis, shared by every gunicorn worker and host."""
+    """Counts in Redis, shared by every gunicorn worker and host.
+
+    With a link, a Redis failure in the middle of a login marks Redis down and the database store answers instead.
+    """
 
     # Same formula as Policy.lock_for, run inside Redis so concurrent workers cannot interleave.
     RECORD_SCRIPT = """
@@ -130,13 +187,28 @@ redis.call('EXPIRE', KEYS[1], math.ceil(window + lock))
 return {failures, tostring(locked)}
 """
 
-    def __init__(self, client: redis.Redis, prefix: str = "opcert:throttle:") -> None:
+    def __init__(self, client: redis.Redis, prefix: str = "opcert:throttle:", link: RedisLink | None = None) -> None:
         self.client = client
         self.prefix = prefix
+        self.link = link
         self._record = client.register_script(self.RECORD_SCRIPT)
+
+    def _either(self, with_redis: Callable[[], T], with_database: Callable[[DatabaseStore], T]) -> T:
+        """Run the Redis operation; once Redis has failed (and only with a link), the database store's instead."""
+        if self.link is None or not self.link.down:
+            try:
+                return with_redis()
+            except redis.RedisError as exc:
+                if self.link is None:
+                    raise
+                self.link.failed(exc)
+        return with_database(DatabaseStore())
 
     def get(self, key: str, now: dt.datetime) -> ThrottleState:
         """Current state of `key`."""
+        return self._either(lambda: self._get(key), lambda store: store.get(key, now))
+
+    def _get(self, key: str) -> ThrottleState:
         failures, locked = cast(list[Any], self.client.hmget(self.prefix + key, ["failures", "locked_until"]))
         if failures is None:
             return ThrottleState()
@@ -145,6 +217,11 @@ return {failures, tostring(locked)}
 
     def record_failure(self, key: str, now: dt.datetime, policy: Policy) -> ThrottleState:
         """Count one more failure, set the lock and the expiry in one atomic step (a Lua script)."""
+        return self._either(
+            lambda: self._record_failure(key, now, policy), lambda store: store.record_failure(key, now, policy)
+        )
+
+    def _record_failure(self, key: str, now: dt.datetime, policy: Policy) -> ThrottleState:
         failures, until = cast(
             list[Any],
             self._record(
@@ -163,19 +240,29 @@ return {failures, tostring(locked)}
 
     def reset(self, key: str) -> None:
         """Forget the failures of `key`."""
-        self.client.delete(self.prefix + key)
+        self._either(lambda: self.client.delete(self.prefix + key), lambda store: store.reset(key))
+
+
+def redis_link() -> RedisLink | None:
+    """This app's link to the configured Redis (None when OPCERT_REDIS_URL is unset)."""
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    links = current_app.extensions.setdefault("opcert_redis", {})
+    if url not in links:
+        client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        links[url] = RedisLink(client, float(current_app.config["REDIS_RETRY_SECONDS"]))
+    link: RedisLink = links[url]
+    return link
 
 
 def get_store() -> ThrottleStore:
-    """The configured store: Redis when OPCERT_REDIS_URL is set, else the database."""
-    url = current_app.config.get("REDIS_URL")
-    if not url:
+    """The configured store: Redis when OPCERT_REDIS_URL is set and Redis answers, else the database."""
+    link = redis_link()
+    if link is None or not link.usable():
         return DatabaseStore()
-    ext = current_app.extensions.setdefault("opcert_redis", {})
-    if url not in ext:
-        ext[url] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     prefix = current_app.config.get("REDIS_PREFIX", "opcert:")
-    return RedisStore(ext[url], prefix=f"{prefix}throttle:")
+    return RedisStore(link.client, prefix=f"{prefix}throttle:", link=link)
 
 
 def account_policy() -> Policy:

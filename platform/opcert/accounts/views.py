@@ -26,7 +26,7 @@ from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError, report_refusal, show_errors
 from opcert.extensions import db, login_manager
 from opcert.forms import ConfirmForm
-from opcert.web import safe_next
+from opcert.web import page_arg, safe_next
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
@@ -287,12 +287,16 @@ def admin_users() -> str:
     """Accounts, filtered by role and search text."""
     role_value = request.args.get("role", "")
     role = Role(role_value) if role_value in {r.value for r in Role} else None
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    per_page = current_app.config["PAGE_SIZE"]
-    users, total = services.list_users(role=role, search=request.args.get("q", ""), page=page, per_page=per_page)
-    pages = max((total + per_page - 1) // per_page, 1)
+    found = services.list_users(
+        role=role, search=request.args.get("q", ""), page=page_arg(), per_page=current_app.config["PAGE_SIZE"]
+    )
     return render_template(
-        "accounts/admin_users.html", users=users, total=total, page=page, pages=pages, roles=list(Role)
+        "accounts/admin_users.html",
+        users=found.items,
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
+        roles=list(Role),
     )
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from opcert.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
-from opcert.db import utcnow
+from opcert.db import Page, paginate, utcnow
 from opcert.extensions import db
 
 CHAIN_HEAD_ID = 1
@@ -161,14 +161,12 @@ def _refuse_audit_changes(session: Session, flush_context: object, instances: ob
             raise AuditTamperingError("audit events are append-only")
 
 
-def list_events(*, action_prefix: str = "", page: int = 1, per_page: int = 50) -> tuple[list[AuditEvent], int]:
-    """Newest events first, optionally only actions starting with a prefix, with the total count."""
+def list_events(*, action_prefix: str = "", page: int = 1, per_page: int = 50) -> Page[AuditEvent]:
+    """Newest events first, optionally only actions starting with a prefix, one page with the total count."""
     query = sa.select(AuditEvent)
     if action_prefix:
         query = query.where(AuditEvent.action.startswith(action_prefix, autoescape=True))
-    total = db.session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
-    rows = db.session.execute(query.order_by(AuditEvent.seq.desc()).limit(per_page).offset((page - 1) * per_page))
-    return list(rows.scalars()), int(total)
+    return paginate(db.session, query.order_by(AuditEvent.seq.desc()), page=page, per_page=per_page)
 
 
 def _events_in_order(action_prefix: str, batch: int) -> Iterator[AuditEvent]:

@@ -14,6 +14,7 @@ from opcert.audit.services import export_events, list_events, verify_chain
 from opcert.db import utcnow
 from opcert.extensions import db
 from opcert.forms import ConfirmForm
+from opcert.web import page_arg
 
 bp = Blueprint("audit", __name__, template_folder="templates")
 
@@ -22,16 +23,14 @@ bp = Blueprint("audit", __name__, template_folder="templates")
 @allow(Role.ADMIN)
 def index() -> str:
     """The newest audit events, filtered by action prefix, with names instead of codes."""
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
     action = request.args.get("action", "").strip()
-    per_page = current_app.config["PAGE_SIZE"]
-    events, total = list_events(action_prefix=action, page=page, per_page=per_page)
+    found = list_events(action_prefix=action, page=page_arg(), per_page=current_app.config["PAGE_SIZE"])
     return render_template(
         "audit/index.html",
-        lines=describe_events(events),
-        total=total,
-        page=page,
-        per_page=per_page,
+        lines=describe_events(found.items),
+        total=found.total,
+        page=found.page,
+        per_page=found.per_page,
         action=action,
         form=ConfirmForm(),
     )

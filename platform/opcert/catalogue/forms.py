@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from opcert.catalogue.models import EDUCATION_LABELS
+from opcert.forms import WebForm
 
 
 def _int(label: str) -> IntegerField:
     return IntegerField(label, validators=[InputRequired(message=_l("请填写整数。"))])
 
 
-class CategoryForm(FlaskForm):
+class CategoryForm(WebForm):
     """A category's code and names."""
 
     code = StringField(_l("类别代码"), validators=[DataRequired(message=_l("请填写代码。")), Length(max=10)])
@@ -23,7 +23,7 @@ class CategoryForm(FlaskForm):
     submit = SubmitField(_l("保存"))
 
 
-class ItemForm(FlaskForm):
+class ItemForm(WebForm):
     """An item's names, hours and exam formats."""
 
     category_id = SelectField(_l("作业类别"), coerce=int)
