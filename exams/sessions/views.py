@@ -29,7 +29,7 @@ from exams.sessions.models import (
 from exams.sessions.tickets import render_ticket_pdf, ticket_html
 from opcert.access import Role, allow
 from opcert.catalogue.services import offered_items
-from opcert.db import utcnow
+from opcert.db import utcnow, writes
 from opcert.errors import DomainError, report_refusal
 from opcert.extensions import db
 from opcert.forms import ConfirmForm
@@ -193,6 +193,7 @@ def commitment() -> str | Response:
 
 @bp.route("/bookings/<int:booking_id>/ticket")
 @allow(Role.TRAINEE)
+@writes
 def ticket(booking_id: int) -> str:
     """The printable admission ticket of one's own booking."""
     data = bookings.ticket_for(trainee=current_user, booking_id=booking_id)
@@ -202,6 +203,7 @@ def ticket(booking_id: int) -> str:
 
 @bp.route("/bookings/<int:booking_id>/ticket.pdf")
 @allow(Role.TRAINEE)
+@writes
 def ticket_pdf(booking_id: int) -> Response:
     """The admission ticket as PDF."""
     data = bookings.ticket_for(trainee=current_user, booking_id=booking_id)
