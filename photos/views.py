@@ -8,6 +8,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from opcert.access import Role, allow
+from opcert.db import writes
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
 from photos import services
@@ -22,6 +23,7 @@ PHOTO_VIEWERS = (Role.TRAINEE, Role.CENTRE_STAFF, Role.OFFICER, Role.ADMIN)
 
 @bp.route("/account/photo", methods=["GET", "POST"])
 @allow(Role.TRAINEE)
+@writes
 def my_photo() -> str | WerkzeugResponse:
     """Which photo the platform will use, the upload form only when the library has none, and consent."""
     id_number = current_user.id_number
@@ -51,6 +53,7 @@ def my_photo() -> str | WerkzeugResponse:
 
 @bp.route("/account/photo/image")
 @allow(Role.TRAINEE)
+@writes
 def my_photo_image() -> Response:
     """The trainee's own reference photo."""
     data = services.reference_photo_jpeg(current_user.id_number, reason="self")
@@ -87,6 +90,7 @@ def withdraw() -> WerkzeugResponse:
 
 @bp.route("/photos/<key>")
 @allow(*PHOTO_VIEWERS)
+@writes
 def view(key: str) -> Response | str:
     """A stored photo, by its random key, for a viewer with a purpose (photos.services.view_photo); audited."""
     form = StatementForm(request.args)

@@ -7,7 +7,9 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import FieldList, Form, FormField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from exams.bank.models import KIND_LABELS, STATUS_LABELS
+from exams.bank.importer import FIELDS
+from exams.bank.models import KIND_LABELS, OPTION_LETTERS, STATUS_LABELS, Question, QuestionKind
+from exams.bank.services import BlueprintSpec, RowSpec
 from opcert.forms import WebForm
 
 
@@ -47,6 +49,25 @@ class QuestionForm(WebForm):
     explanation = TextAreaField(_l("解析"), render_kw={"rows": 2})
     status = SelectField(_l("状态"), choices=_status_choices)
     submit = SubmitField(_l("保存"))
+
+    @classmethod
+    def showing(cls, question: Question) -> QuestionForm:
+        """The form filled from a stored question, ignoring the request (for pages that show it again)."""
+        form = cls(formdata=None)
+        form.kind.data, form.stem.data, form.status.data = question.kind.value, question.stem, question.status.value
+        for letter, text in zip(OPTION_LETTERS, question.option_list, strict=False):
+            form[letter].data = text
+        if question.kind == QuestionKind.TRUE_FALSE:
+            form.answer.data = "对" if question.answer == "T" else "错"
+        else:
+            form.answer.data = question.answer
+        form.knowledge_point.data, form.difficulty.data = question.knowledge_point, str(question.difficulty)
+        form.explanation.data = question.explanation
+        return form
+
+    def values(self) -> dict[str, str]:
+        """The raw texts by file-format column, for the same checks as an import row."""
+        return {name: str(self[name].data or "") for name in FIELDS}
 
 
 class QuestionImageForm(WebForm):
@@ -89,6 +110,35 @@ class BlueprintForm(WebForm):
     duration_minutes = IntegerField(_l("考试时长（分钟）"), validators=[InputRequired(message=_l("请填写整数。"))])
     pass_mark = IntegerField(_l("合格分"), validators=[InputRequired(message=_l("请填写整数。"))])
     submit = SubmitField(_l("保存"))
+
+    def show(self, spec: BlueprintSpec) -> None:
+        """Fill the form from the blueprint in force, with two blank rows to add to it."""
+        self.duration_minutes.data, self.pass_mark.data = spec.duration_minutes, spec.pass_mark
+        while self.rows.entries:
+            self.rows.pop_entry()
+        for row in spec.rows:
+            self.rows.append_entry(
+                {
+                    "kind": row.kind.value,
+                    "knowledge_point": row.knowledge_point,
+                    "count": row.count,
+                    "points": row.points,
+                }
+            )
+        for _blank in range(2):
+            self.rows.append_entry({"points": 1})
+
+    def row_specs(self) -> list[RowSpec]:
+        """The rows as the bank service's values (rows without a count are dropped there)."""
+        return [
+            RowSpec(
+                kind=QuestionKind(entry.form.kind.data),
+                knowledge_point=entry.form.knowledge_point.data or "",
+                count=entry.form.count.data or 0,
+                points=entry.form.points.data or 1,
+            )
+            for entry in self.rows
+        ]
 
 
 class GenerateForm(WebForm):

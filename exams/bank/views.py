@@ -21,28 +21,13 @@ from exams.bank.forms import (
 from exams.bank.models import OPTION_LETTERS, Question, QuestionKind, QuestionStatus
 from exams.papers import services as papers
 from opcert.access import Role, allow
-from opcert.catalogue.models import Item
 from opcert.catalogue.services import get_item, list_categories
-from opcert.errors import DomainError, NotFoundError, report_refusal
+from opcert.errors import DomainError, report_refusal
 from opcert.extensions import db
 
 bp = Blueprint("bank", __name__, template_folder="templates", url_prefix="/admin/bank")
 
 MANAGERS = (Role.ADMIN, Role.PROVIDER)
-
-
-def _item(item_id: int) -> Item:
-    try:
-        return get_item(item_id)
-    except NotFoundError:
-        abort(404)
-
-
-def _question(question_id: int) -> Question:
-    try:
-        return services.get_question(question_id)
-    except NotFoundError:
-        abort(404)
 
 
 @bp.route("/")
@@ -56,7 +41,7 @@ def index() -> str:
 @allow(*MANAGERS)
 def list_questions(item_id: int) -> str:
     """An item's questions, filtered by kind, status, knowledge point and text."""
-    item = _item(item_id)
+    item = get_item(item_id)
     kind = request.args.get("kind", "")
     status = request.args.get("status", "")
     point = request.args.get("point", "")
@@ -84,7 +69,7 @@ def list_questions(item_id: int) -> str:
 @allow(*MANAGERS)
 def import_questions(item_id: int) -> str | Response:
     """Upload a CSV or XLSX file; every question goes in, or none and every error is listed."""
-    item = _item(item_id)
+    item = get_item(item_id)
     form = ImportForm()
     problems: list[str] = []
     if form.validate_on_submit():
@@ -108,7 +93,7 @@ def import_questions(item_id: int) -> str | Response:
 @allow(*MANAGERS)
 def export_questions(item_id: int, file_format: str) -> Response:
     """Download the item's questions as CSV or XLSX in the import format."""
-    item = _item(item_id)
+    item = get_item(item_id)
     try:
         name, data = services.export_questions(item_id=item.id, file_format=file_format)
     except DomainError:
@@ -124,28 +109,27 @@ def export_questions(item_id: int, file_format: str) -> Response:
 @allow(*MANAGERS)
 def edit_question(item_id: int, question_id: int | None) -> str | Response:
     """Create or edit one question."""
-    item = _item(item_id)
-    question = _question(question_id) if question_id is not None else None
+    item = get_item(item_id)
+    question = services.get_question(question_id) if question_id is not None else None
     if question is not None and question.item_id != item.id:
         abort(404)
-    form = _filled_form(question) if question is not None and request.method != "POST" else QuestionForm()
+    form = QuestionForm.showing(question) if question is not None and request.method != "POST" else QuestionForm()
     if form.validate_on_submit():
-        values = {name: str(form[name].data or "") for name in services.importer.FIELDS}
         try:
-            saved = services.save_question(question=question, item_id=item.id, values=values)
+            saved = services.save_question(question=question, item_id=item.id, values=form.values())
         except DomainError as exc:
             report_refusal(exc, form)
         else:
             db.session.commit()
             flash(_("题目%(id)d已保存。", id=saved.id), "success")
             return redirect(url_for("bank.list_questions", item_id=item.id))
-    return _question_page(item, question, form, QuestionImageForm(formdata=None))
+    return _question_page(item.id, question, form, QuestionImageForm(formdata=None))
 
 
-def _question_page(item: Item, question: Question | None, form: QuestionForm, image_form: QuestionImageForm) -> str:
+def _question_page(item_id: int, question: Question | None, form: QuestionForm, image_form: QuestionImageForm) -> str:
     return render_template(
         "bank/question.html",
-        item=item,
+        item=get_item(item_id),
         question=question,
         form=form,
         image_form=image_form,
@@ -153,26 +137,11 @@ def _question_page(item: Item, question: Question | None, form: QuestionForm, im
     )
 
 
-def _filled_form(question: Question) -> QuestionForm:
-    """The question form showing the stored question (for the page an image upload re-renders)."""
-    form = QuestionForm(formdata=None)
-    form.kind.data, form.stem.data, form.status.data = question.kind.value, question.stem, question.status.value
-    for letter, text in zip(OPTION_LETTERS, question.option_list, strict=False):
-        form[letter].data = text
-    if question.kind == QuestionKind.TRUE_FALSE:
-        form.answer.data = "对" if question.answer == "T" else "错"
-    else:
-        form.answer.data = question.answer
-    form.knowledge_point.data, form.difficulty.data = question.knowledge_point, str(question.difficulty)
-    form.explanation.data = question.explanation
-    return form
-
-
 @bp.route("/questions/<int:question_id>/image", methods=["POST"])
 @allow(*MANAGERS)
 def upload_question_image(question_id: int) -> str | Response:
     """Attach or replace the question's image; a refused file leaves everything as it was."""
-    question = _question(question_id)
+    question = services.get_question(question_id)
     form = QuestionImageForm()
     if form.validate_on_submit():
         try:
@@ -184,14 +153,14 @@ def upload_question_image(question_id: int) -> str | Response:
             services.discard_image_file(replaced)
             flash(_("题目%(id)d的图片已保存。", id=question.id), "success")
             return redirect(url_for("bank.edit_question", item_id=question.item_id, question_id=question.id))
-    return _question_page(_item(question.item_id), question, _filled_form(question), form)
+    return _question_page(question.item_id, question, QuestionForm.showing(question), form)
 
 
 @bp.route("/questions/<int:question_id>/image/remove", methods=["POST"])
 @allow(*MANAGERS)
 def remove_question_image(question_id: int) -> Response:
     """Remove the question's image."""
-    question = _question(question_id)
+    question = services.get_question(question_id)
     if RemoveImageForm().validate_on_submit():
         removed = services.remove_question_image(question=question)
         db.session.commit()
@@ -208,11 +177,8 @@ def question_image(question_id: int) -> Response:
     Candidates are not admitted here: the theory exam page will serve the images of their own paper's questions
     through its own route when it is built.
     """
-    question = _question(question_id)
-    try:
-        data = services.question_image(question)
-    except NotFoundError:
-        abort(404)
+    question = services.get_question(question_id)
+    data = services.question_image(question)
     response = Response(data, mimetype="image/jpeg")
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -223,7 +189,7 @@ def question_image(question_id: int) -> Response:
 @allow(*MANAGERS)
 def change_status(question_id: int) -> Response:
     """Activate, retire or reinstate a question."""
-    question = _question(question_id)
+    question = services.get_question(question_id)
     form = StatusForm()
     if form.validate_on_submit():
         try:
@@ -242,38 +208,16 @@ def change_status(question_id: int) -> Response:
 @allow(*MANAGERS)
 def edit_blueprint(item_id: int) -> str | Response:
     """Edit how many questions of each kind and knowledge point a paper has, points, duration and pass mark."""
-    item = _item(item_id)
+    item = get_item(item_id)
     spec = services.effective_blueprint(item)
     form = BlueprintForm()
     if not form.is_submitted():
-        form.duration_minutes.data, form.pass_mark.data = spec.duration_minutes, spec.pass_mark
-        while form.rows.entries:
-            form.rows.pop_entry()
-        for row in spec.rows:
-            form.rows.append_entry(
-                {
-                    "kind": row.kind.value,
-                    "knowledge_point": row.knowledge_point,
-                    "count": row.count,
-                    "points": row.points,
-                }
-            )
-        for _blank in range(2):
-            form.rows.append_entry({"points": 1})
+        form.show(spec)
     if form.validate_on_submit():
-        rows = [
-            services.RowSpec(
-                kind=QuestionKind(entry.form.kind.data),
-                knowledge_point=entry.form.knowledge_point.data or "",
-                count=entry.form.count.data or 0,
-                points=entry.form.points.data or 1,
-            )
-            for entry in form.rows
-        ]
         try:
             services.save_blueprint(
                 item_id=item.id,
-                rows=rows,
+                rows=form.row_specs(),
                 duration_minutes=form.duration_minutes.data or 0,
                 pass_mark=form.pass_mark.data or 0,
             )
@@ -290,7 +234,7 @@ def edit_blueprint(item_id: int) -> str | Response:
 @allow(*MANAGERS)
 def generate_sample(item_id: int) -> str | Response:
     """Draw a sample paper to check the bank against the blueprint."""
-    item = _item(item_id)
+    item = get_item(item_id)
     form = GenerateForm()
     if form.validate_on_submit():
         try:
@@ -307,10 +251,7 @@ def generate_sample(item_id: int) -> str | Response:
 @allow(*MANAGERS)
 def show_paper(paper_id: int) -> str:
     """A generated paper with its answer key."""
-    try:
-        paper = papers.get_paper(paper_id)
-    except NotFoundError:
-        abort(404)
+    paper = papers.get_paper(paper_id)
     return render_template(
         "bank/paper.html", paper=paper, questions=papers.paper_questions(paper), letters=OPTION_LETTERS
     )
@@ -320,5 +261,5 @@ def show_paper(paper_id: int) -> str:
 @allow(*MANAGERS)
 def statistics(item_id: int) -> str:
     """Facility and discrimination of the item's answered questions; questions to check are flagged."""
-    item = _item(item_id)
+    item = get_item(item_id)
     return render_template("bank/statistics.html", item=item, report=services.item_statistics(item.id))

@@ -112,21 +112,25 @@ def generate_paper(
 def _shortage(item: Item, spec: BlueprintSpec, row: RowSpec, active: Sequence[Question]) -> str:
     if row.knowledge_point:
         have = sum(1 for q in active if q.kind == row.kind and q.knowledge_point == row.knowledge_point)
-        return _(
-            "题库中‘%(item)s’知识点‘%(point)s’的有效%(kind)s只有%(have)d道，试卷需要%(need)d道",
-            item=item_label(item),
-            point=row.knowledge_point,
-            kind=row.kind.label,
-            have=have,
-            need=row.count,
+        return str(
+            _(
+                "题库中‘%(item)s’知识点‘%(point)s’的有效%(kind)s只有%(have)d道，试卷需要%(need)d道",
+                item=item_label(item),
+                point=row.knowledge_point,
+                kind=row.kind.label,
+                have=have,
+                need=row.count,
+            )
         )
     have = sum(1 for q in active if q.kind == row.kind)
-    return _(
-        "题库中‘%(item)s’的有效%(kind)s只有%(have)d道，试卷需要%(need)d道",
-        item=item_label(item),
-        kind=row.kind.label,
-        have=have,
-        need=spec.count(row.kind),
+    return str(
+        _(
+            "题库中‘%(item)s’的有效%(kind)s只有%(have)d道，试卷需要%(need)d道",
+            item=item_label(item),
+            kind=row.kind.label,
+            have=have,
+            need=spec.count(row.kind),
+        )
     )
 
 

@@ -41,22 +41,22 @@ def check_age(trainee: User, item: Item, exam_day: dt.date) -> str | None:
     try:
         parsed = parse_id_number(trainee.id_number or "", today=exam_day)
     except IdNumberError:
-        return _("身份证号码无法核验年龄，请联系考点核对身份信息。")
+        return str(_("身份证号码无法核验年龄，请联系考点核对身份信息。"))
     age = parsed.age_on(exam_day)
     minimum = int(current_app.config["MIN_AGE"])
     if age < minimum:
-        return _("考试当日未满%(n)d周岁，不能参加特种作业考试。", n=minimum)
+        return str(_("考试当日未满%(n)d周岁，不能参加特种作业考试。", n=minimum))
     key = "EXAM_RETIREMENT_AGE_MALE" if parsed.sex == "M" else "EXAM_RETIREMENT_AGE_FEMALE"
     retirement = int(current_app.config[key])
     if age >= retirement:
-        return _("考试当日已达到法定退休年龄（%(n)d周岁），不能申请特种作业操作证。", n=retirement)
+        return str(_("考试当日已达到法定退休年龄（%(n)d周岁），不能申请特种作业操作证。", n=retirement))
     return None
 
 
 def check_item_offered(trainee: User, item: Item, exam_day: dt.date) -> str | None:
     """The item is one this deployment examines."""
     if not item.offered:
-        return _("本平台目前不开考“%(item)s”。", item=item.name)
+        return str(_("本平台目前不开考“%(item)s”。", item=item.name))
     return None
 
 
@@ -64,9 +64,11 @@ def check_commitment(trainee: User, item: Item, exam_day: dt.date) -> str | None
     """The current commitment (告知承诺) is signed, with an education level the item accepts."""
     commitment = current_commitment(trainee)
     if commitment is None:
-        return _("请先签署《告知承诺书》（身体健康、无妨碍从事特种作业的疾病、学历、在本市居住或工作、信息真实）。")
+        return str(
+            _("请先签署《告知承诺书》（身体健康、无妨碍从事特种作业的疾病、学历、在本市居住或工作、信息真实）。")
+        )
     if EDUCATION_RANK[commitment.education] < EDUCATION_RANK[item.education]:
-        return _("“%(item)s”要求%(level)s学历，您承诺的学历不符合。", item=item.name, level=item.education.label)
+        return str(_("“%(item)s”要求%(level)s学历，您承诺的学历不符合。", item=item.name, level=item.education.label))
     return None
 
 

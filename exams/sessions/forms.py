@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
@@ -15,9 +17,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from exams.sessions.models import ExamPart, RoomLayout, SessionStatus
+from exams.sessions.models import ExamPart, ExamSession, RoomLayout, SessionStatus
+from exams.sessions.planning import SessionPlan
 from opcert.catalogue.models import Education
 from opcert.forms import WebForm, WithinYears
+from opcert.timeutil import from_local, to_local
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -75,6 +79,11 @@ class CommitmentForm(WebForm):
     )
     submit = SubmitField(_l("签署承诺"))
 
+    def education_level(self) -> Education | None:
+        """The education level ticked, or None for "below junior middle school" (which cannot apply)."""
+        level = self.education.data
+        return Education(level) if level in {e.value for e in Education} else None
+
 
 class RoomForm(WebForm):
     """A room of an exam centre."""
@@ -87,6 +96,11 @@ class RoomForm(WebForm):
     )
     is_active = BooleanField(_l("启用"), default=True)
     submit = SubmitField(_l("保存"))
+
+
+def _utc(wall_time: dt.datetime | None) -> dt.datetime:
+    assert wall_time is not None  # noqa: S101 (DataRequired has run)
+    return from_local(wall_time)
 
 
 class SessionForm(WebForm):
@@ -106,6 +120,32 @@ class SessionForm(WebForm):
     booking_closes_at = _when(_l("预约截止时间"))
     cancel_deadline = _when(_l("取消截止时间"))
     submit = SubmitField(_l("保存"))
+
+    def show(self, session: ExamSession) -> None:
+        """Fill the fields from a stored session (times as local wall times)."""
+        self.part.data = session.part.value
+        self.item_ids.data = [i.id for i in session.items]
+        self.room_id.data = session.room_id
+        self.starts_at.data = to_local(session.starts_at)
+        self.duration_minutes.data = session.duration_minutes
+        self.capacity.data = session.capacity
+        self.booking_opens_at.data = to_local(session.booking_opens_at)
+        self.booking_closes_at.data = to_local(session.booking_closes_at)
+        self.cancel_deadline.data = to_local(session.cancel_deadline)
+
+    def plan(self) -> SessionPlan:
+        """The validated fields as the planning service's values (times in UTC)."""
+        return SessionPlan(
+            room_id=self.room_id.data or 0,
+            item_ids=list(self.item_ids.data or []),
+            part=ExamPart(self.part.data),
+            starts_at=_utc(self.starts_at.data),
+            duration_minutes=self.duration_minutes.data or 0,
+            capacity=self.capacity.data or 0,
+            booking_opens_at=_utc(self.booking_opens_at.data),
+            booking_closes_at=_utc(self.booking_closes_at.data),
+            cancel_deadline=_utc(self.cancel_deadline.data),
+        )
 
 
 class SessionStatusForm(WebForm):

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
 
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
@@ -13,6 +11,7 @@ from flask_babel.speaklater import LazyString
 from exams.sessions.models import Booking, ExamSession
 from opcert.notifications.kinds import register_kinds
 from opcert.notifications.services import notify
+from opcert.timeutil import show_datetime
 
 
 class NotificationKind(enum.StrEnum):
@@ -40,10 +39,6 @@ KIND_LABELS = {
 register_kinds(KIND_LABELS)
 
 
-def _local(moment: dt.datetime) -> str:
-    return format_datetime(moment, "medium")
-
-
 def tell_session_changed(booking: Booking, session: ExamSession) -> None:
     """Tell a candidate that the session's time or room changed."""
     notify(
@@ -53,7 +48,7 @@ def tell_session_changed(booking: Booking, session: ExamSession) -> None:
         body=_(
             "您预约的%(part)s场次已变更：%(start)s，%(centre)s %(room)s。",
             part=str(session.part.label),
-            start=_local(session.starts_at),
+            start=show_datetime(session.starts_at),
             centre=session.centre.name,
             room=session.room.name,
         ),
@@ -68,7 +63,7 @@ def tell_session_cancelled(booking: Booking, session: ExamSession) -> None:
         subject=_("考试场次取消"),
         body=_(
             "您预约的%(start)s %(centre)s%(part)s场次已取消，请重新预约其他场次。",
-            start=_local(session.starts_at),
+            start=show_datetime(session.starts_at),
             centre=session.centre.name,
             part=str(session.part.label),
         ),
@@ -87,7 +82,7 @@ def tell_seat_confirmed(booking: Booking, kind: NotificationKind) -> None:
             "%(item)s %(part)s：%(start)s，%(centre)s（%(address)s）%(room)s，座位号%(seat)s。请携带身份证和准考证按时参加考试。",  # noqa: E501
             item=booking.item.name,
             part=str(session.part.label),
-            start=_local(session.starts_at),
+            start=show_datetime(session.starts_at),
             centre=session.centre.name,
             address=session.centre.address,
             room=session.room.name,
@@ -106,7 +101,7 @@ def tell_reminder(booking: Booking, session: ExamSession) -> None:
             "您的%(item)s %(part)s将于%(start)s在%(centre)s（%(address)s）%(room)s举行，座位号%(seat)s。请携带身份证和准考证，提前30分钟到达。",  # noqa: E501
             item=booking.item.name,
             part=str(session.part.label),
-            start=_local(session.starts_at),
+            start=show_datetime(session.starts_at),
             centre=session.centre.name,
             address=session.centre.address,
             room=session.room.name,

@@ -103,11 +103,13 @@ def exam_time_text(ticket: TicketData) -> str:
     """The date and the start–end time in the deployment's zone (Beijing time), in the current language."""
     start = local(ticket.starts_at)
     end = local(ticket.ends_at)
-    return _(
-        "%(date)s %(start)s–%(end)s（北京时间）",
-        date=format_date(start.date(), "full"),
-        start=f"{start:%H:%M}",
-        end=f"{end:%H:%M}",
+    return str(
+        _(
+            "%(date)s %(start)s–%(end)s（北京时间）",
+            date=format_date(start.date(), "full"),
+            start=f"{start:%H:%M}",
+            end=f"{end:%H:%M}",
+        )
     )
 
 

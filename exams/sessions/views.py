@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -23,7 +21,6 @@ from exams.sessions.models import (
     SESSION_TRANSITIONS,
     Booking,
     BookingStatus,
-    ExamPart,
     ExamSession,
     Room,
     RoomLayout,
@@ -31,22 +28,15 @@ from exams.sessions.models import (
 )
 from exams.sessions.tickets import render_ticket_pdf, ticket_html
 from opcert.access import Role, allow
-from opcert.accounts.models import Organisation
-from opcert.catalogue.models import Education
 from opcert.catalogue.services import offered_items
-from opcert.db import utcnow
-from opcert.errors import DomainError, NotFoundError, report_refusal
+from opcert.db import utcnow, writes
+from opcert.errors import DomainError, report_refusal
 from opcert.extensions import db
 from opcert.forms import ConfirmForm
-from opcert.timeutil import from_local, to_local
+from opcert.timeutil import to_local
 
 bp = Blueprint("sessions", __name__, template_folder="templates")
 MANAGERS = (Role.CENTRE_STAFF, Role.ADMIN)
-
-
-def _to_utc(wall_time: dt.datetime | None) -> dt.datetime:
-    assert wall_time is not None  # noqa: S101 (DataRequired has run)
-    return from_local(wall_time)
 
 
 # --- trainee pages ---------------------------------------------------------------------------------
@@ -73,10 +63,7 @@ def _book_form(session: ExamSession) -> BookForm:
 @allow(Role.TRAINEE)
 def session_detail(session_id: int) -> str:
     """A session, with the booking (or waitlist) form and what still stands in the way."""
-    try:
-        session = scoping.bookable_session(session_id=session_id)
-    except NotFoundError:
-        abort(404)
+    session = scoping.bookable_session(session_id=session_id)
     problems = {
         item.id: eligibility_problems(trainee=current_user, item=item, exam_day=bookings.exam_day(session))
         for item in session.items
@@ -87,10 +74,7 @@ def session_detail(session_id: int) -> str:
 
 
 def _book(session_id: int, *, waitlist: bool) -> Response:
-    try:
-        session = scoping.bookable_session(session_id=session_id)
-    except NotFoundError:
-        abort(404)
+    session = scoping.bookable_session(session_id=session_id)
     form = _book_form(session)
     if not form.validate_on_submit():
         for errors in form.errors.values():
@@ -100,9 +84,6 @@ def _book(session_id: int, *, waitlist: bool) -> Response:
     action = bookings.join_waitlist if waitlist else bookings.book_seat
     try:
         booking = action(trainee=current_user, session_id=session_id, item_id=form.item_id.data)
-    except NotFoundError:
-        db.session.rollback()
-        abort(404)
     except DomainError as exc:
         report_refusal(exc)
         return redirect(url_for("sessions.session_detail", session_id=session_id))
@@ -151,9 +132,6 @@ def cancel_booking(booking_id: int) -> Response:
     if form.validate_on_submit():
         try:
             bookings.cancel_booking(trainee=current_user, booking_id=booking_id)
-        except NotFoundError:
-            db.session.rollback()
-            abort(404)
         except DomainError as exc:
             report_refusal(exc)
         else:
@@ -166,10 +144,7 @@ def cancel_booking(booking_id: int) -> Response:
 @allow(Role.TRAINEE)
 def reschedule(booking_id: int) -> str | Response:
     """Move a booking to another session of the same item."""
-    try:
-        booking = scoping.own_booking(trainee=current_user, booking_id=booking_id)
-    except NotFoundError:
-        abort(404)
+    booking = scoping.own_booking(trainee=current_user, booking_id=booking_id)
     targets = bookings.reschedule_targets(booking=booking)
     form = RescheduleForm()
     form.session_id.choices = [
@@ -180,9 +155,6 @@ def reschedule(booking_id: int) -> str | Response:
             new = bookings.reschedule_booking(
                 trainee=current_user, booking_id=booking_id, new_session_id=form.session_id.data or 0
             )
-        except NotFoundError:
-            db.session.rollback()
-            abort(404)
         except DomainError as exc:
             report_refusal(exc, form)
             return redirect(url_for("sessions.reschedule", booking_id=booking_id))
@@ -199,13 +171,12 @@ def commitment() -> str | Response:
     signed = current_commitment(current_user)
     form = CommitmentForm()
     if signed is None and form.validate_on_submit():
-        level = form.education.data
         try:
             applications.sign_commitment(
                 trainee=current_user,
                 healthy=form.healthy.data,
                 no_disqualifying_illness=form.no_disqualifying_illness.data,
-                education=Education(level) if level in {e.value for e in Education} else None,
+                education=form.education_level(),
                 lives_or_works_in_city=form.lives_or_works_in_city.data,
                 truthful=form.truthful.data,
                 signed_name=form.signed_name.data or "",
@@ -222,24 +193,20 @@ def commitment() -> str | Response:
 
 @bp.route("/bookings/<int:booking_id>/ticket")
 @allow(Role.TRAINEE)
+@writes
 def ticket(booking_id: int) -> str:
     """The printable admission ticket of one's own booking."""
-    try:
-        data = bookings.ticket_for(trainee=current_user, booking_id=booking_id)
-    except NotFoundError:
-        abort(404)
+    data = bookings.ticket_for(trainee=current_user, booking_id=booking_id)
     db.session.commit()  # the photo view's audit row (and a library photo fetched for the ticket) are kept
     return ticket_html(data)
 
 
 @bp.route("/bookings/<int:booking_id>/ticket.pdf")
 @allow(Role.TRAINEE)
+@writes
 def ticket_pdf(booking_id: int) -> Response:
     """The admission ticket as PDF."""
-    try:
-        data = bookings.ticket_for(trainee=current_user, booking_id=booking_id)
-    except NotFoundError:
-        abort(404)
+    data = bookings.ticket_for(trainee=current_user, booking_id=booking_id)
     db.session.commit()  # the photo view's audit row (and a library photo fetched for the ticket) are kept
     try:
         pdf = render_ticket_pdf(data)
@@ -253,20 +220,6 @@ def ticket_pdf(booking_id: int) -> Response:
 
 
 # --- centre staff pages ----------------------------------------------------------------------------
-
-
-def _centre(centre_id: int) -> Organisation:
-    try:
-        return scoping.visible_centre(viewer=current_user, centre_id=centre_id)
-    except NotFoundError:
-        abort(404)
-
-
-def _managed(session_id: int) -> ExamSession:
-    try:
-        return scoping.managed_session(viewer=current_user, session_id=session_id)
-    except NotFoundError:
-        abort(404)
 
 
 @bp.route("/centres")
@@ -283,7 +236,7 @@ def centres() -> str | Response:
 @allow(*MANAGERS)
 def centre_rooms(centre_id: int) -> str:
     """A centre's rooms."""
-    centre = _centre(centre_id)
+    centre = scoping.visible_centre(viewer=current_user, centre_id=centre_id)
     return render_template("sessions/rooms.html", centre=centre, rooms=planning.list_rooms(centre=centre))
 
 
@@ -292,13 +245,10 @@ def centre_rooms(centre_id: int) -> str:
 @allow(*MANAGERS)
 def edit_room(centre_id: int, room_id: int | None = None) -> str | Response:
     """Create or change a room."""
-    centre = _centre(centre_id)
+    centre = scoping.visible_centre(viewer=current_user, centre_id=centre_id)
     room: Room | None = None
     if room_id is not None:
-        try:
-            room = scoping.visible_room(viewer=current_user, room_id=room_id)
-        except NotFoundError:
-            abort(404)
+        room = scoping.visible_room(viewer=current_user, room_id=room_id)
         if room.centre_id != centre.id:
             abort(404)
     form = RoomForm(obj=room)
@@ -326,28 +276,17 @@ def edit_room(centre_id: int, room_id: int | None = None) -> str | Response:
 @allow(*MANAGERS)
 def centre_sessions(centre_id: int) -> str:
     """A centre's sessions."""
-    centre = _centre(centre_id)
+    centre = scoping.visible_centre(viewer=current_user, centre_id=centre_id)
     return render_template(
         "sessions/centre_sessions.html", centre=centre, sessions=planning.list_centre_sessions(centre=centre)
     )
 
 
-def _session_form(centre: Organisation, session: ExamSession | None) -> SessionForm:
+def _session_form(rooms: list[Room], session: ExamSession | None) -> SessionForm:
     form = SessionForm()
     if session is not None and request.method == "GET":
-        form.part.data = session.part.value
-        form.item_ids.data = [i.id for i in session.items]
-        form.room_id.data = session.room_id
-        form.starts_at.data = to_local(session.starts_at)
-        form.duration_minutes.data = session.duration_minutes
-        form.capacity.data = session.capacity
-        form.booking_opens_at.data = to_local(session.booking_opens_at)
-        form.booking_closes_at.data = to_local(session.booking_closes_at)
-        form.cancel_deadline.data = to_local(session.cancel_deadline)
-    form.room_id.choices = [
-        (r.id, f"{r.name}（{r.layout.label}，{r.seats}座）")
-        for r in planning.list_rooms(centre=centre, active_only=True)
-    ]
+        form.show(session)
+    form.room_id.choices = [(r.id, f"{r.name}（{r.layout.label}，{r.seats}座）") for r in rooms]
     form.item_ids.choices = [(i.id, f"{i.code} {i.name}") for i in offered_items()]
     return form
 
@@ -357,25 +296,14 @@ def _session_form(centre: Organisation, session: ExamSession | None) -> SessionF
 @allow(*MANAGERS)
 def edit_session(centre_id: int, session_id: int | None = None) -> str | Response:
     """Create or change a session."""
-    centre = _centre(centre_id)
-    session = _managed(session_id) if session_id is not None else None
+    centre = scoping.visible_centre(viewer=current_user, centre_id=centre_id)
+    session = scoping.managed_session(viewer=current_user, session_id=session_id) if session_id is not None else None
     if session is not None and session.centre_id != centre.id:
         abort(404)
-    form = _session_form(centre, session)
+    form = _session_form(planning.list_rooms(centre=centre, active_only=True), session)
     if form.validate_on_submit():
-        plan = planning.SessionPlan(
-            room_id=form.room_id.data or 0,
-            item_ids=list(form.item_ids.data or []),
-            part=ExamPart(form.part.data),
-            starts_at=_to_utc(form.starts_at.data),
-            duration_minutes=form.duration_minutes.data or 0,
-            capacity=form.capacity.data or 0,
-            booking_opens_at=_to_utc(form.booking_opens_at.data),
-            booking_closes_at=_to_utc(form.booking_closes_at.data),
-            cancel_deadline=_to_utc(form.cancel_deadline.data),
-        )
         try:
-            saved = planning.save_session(centre=centre, session=session, plan=plan)
+            saved = planning.save_session(centre=centre, session=session, plan=form.plan())
         except DomainError as exc:
             report_refusal(exc, form)
         else:
@@ -389,7 +317,7 @@ def edit_session(centre_id: int, session_id: int | None = None) -> str | Respons
 @allow(*MANAGERS)
 def manage_session(session_id: int) -> str:
     """A session's details and bookings, for its centre's staff."""
-    session = _managed(session_id)
+    session = scoping.managed_session(viewer=current_user, session_id=session_id)
     return render_template(
         "sessions/manage.html",
         session=session,
@@ -408,7 +336,7 @@ def manage_session(session_id: int) -> str:
 @allow(*MANAGERS)
 def set_session_status(session_id: int) -> Response:
     """Open, close or cancel a session."""
-    session = _managed(session_id)
+    session = scoping.managed_session(viewer=current_user, session_id=session_id)
     form = SessionStatusForm()
     target = form.target()
     if form.validate_on_submit() and target is not None:
@@ -427,10 +355,7 @@ def set_session_status(session_id: int) -> Response:
 def mark_no_show(booking_id: int) -> Response:
     """Record a no-show."""
     form = ConfirmForm()
-    try:
-        booking: Booking = scoping.booking_for_staff(viewer=current_user, booking_id=booking_id)
-    except NotFoundError:
-        abort(404)
+    booking: Booking = scoping.booking_for_staff(viewer=current_user, booking_id=booking_id)
     session_id = booking.session_id
     if form.validate_on_submit():
         try:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, has_request_context, request, session
+from flask import Flask, current_app, has_request_context, request, session
 from sqlalchemy import event
 
 from opcert.config import default_instance_path, load_config
+from opcert.db import view_writes
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -102,8 +103,12 @@ def _configure_sqlite(engine: Any) -> None:
     def on_begin(conn: Any) -> None:
         # A request that may write takes the write lock up front: a deferred transaction that read first and
         # then writes fails at once ("database is locked") when another worker committed in between, while
-        # BEGIN IMMEDIATE waits its turn (busy_timeout). Reads (GET) stay deferred and run side by side.
-        writing = has_request_context() and request.method not in {"GET", "HEAD", "OPTIONS"}
+        # BEGIN IMMEDIATE waits its turn (busy_timeout). Reads (GET) stay deferred and run side by side, except
+        # the GET views marked @writes (they audit a photo view, cache a library photo, mark notices read).
+        writing = has_request_context() and (
+            request.method not in {"GET", "HEAD", "OPTIONS"}
+            or view_writes(current_app.view_functions.get(request.endpoint or ""))
+        )
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 

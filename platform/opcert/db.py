@@ -1,9 +1,10 @@
-"""Database foundations: naming convention, the declarative base, UTC datetimes, unique-race flushes."""
+"""Database foundations: naming convention, the declarative base, UTC datetimes, unique-race flushes, @writes."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -11,6 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
 from opcert.errors import DomainError
+
+WRITES_ATTR = "_opcert_writes"
+F = TypeVar("F", bound=Callable[..., object])
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -101,3 +105,14 @@ def flush_unique(message: str, field: str = "", *, error: type[DomainError] = Do
             db.session.flush()
     except IntegrityError:
         raise error.on_field(message, field) from None
+
+
+def writes(view: F) -> F:
+    """Mark a GET view that writes (an audit row, a cache, a read mark): it takes the write lock as a POST does."""
+    setattr(view, WRITES_ATTR, True)
+    return view
+
+
+def view_writes(view: Callable[..., object] | None) -> bool:
+    """Whether a view is marked with @writes."""
+    return bool(getattr(view, WRITES_ATTR, False))

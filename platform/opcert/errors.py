@@ -71,7 +71,12 @@ def show_errors(error: DomainError, form: FlaskForm | None = None) -> None:
 
 
 def report_refusal(error: DomainError, form: FlaskForm | None = None) -> None:
-    """A view's answer to a refused service call: undo the transaction, then show the reasons."""
+    """A view's answer to a refused service call: undo the transaction, then show the reasons.
+
+    A NotFoundError is raised again: the error handler answers it with the 404 page, not with a message.
+    """
+    if isinstance(error, NotFoundError):
+        raise error
     from opcert.extensions import db
 
     db.session.rollback()
@@ -79,7 +84,7 @@ def report_refusal(error: DomainError, form: FlaskForm | None = None) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Render 400/403/404/405/413/500 (and CSRF failures) as Chinese pages."""
+    """Render 400/403/404/405/413/500 (and CSRF failures, and NotFoundError from any view) as Chinese pages."""
 
     def titles() -> dict[int, tuple[str, str]]:
         return {
@@ -99,6 +104,14 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def handle_csrf(error: CSRFError) -> tuple[str, int]:
         return render(400, _("页面已过期或缺少安全令牌（CSRF），请返回上一页刷新后重新提交。"))
+
+    @app.errorhandler(NotFoundError)
+    def handle_not_found(error: NotFoundError) -> tuple[str, int]:
+        # Unknown ids and records outside the caller's scope look the same: 404, and nothing the view did is kept.
+        from opcert.extensions import db
+
+        db.session.rollback()
+        return render(404)
 
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException) -> tuple[str, int]:

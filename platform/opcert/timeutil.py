@@ -45,9 +45,9 @@ def to_local(moment: dt.datetime) -> dt.datetime:
 
 def show_datetime(moment: dt.datetime) -> str:
     """A moment as people read it: in their language, medium length, in the deployment's zone."""
-    return format_datetime(moment, "medium")
+    return str(format_datetime(moment, "medium"))
 
 
 def show_date(value: dt.date | dt.datetime) -> str:
     """A date (or a moment's date in the deployment's zone) as people read it, in their language."""
-    return format_date(value, "long")
+    return str(format_date(value, "long"))

@@ -23,7 +23,7 @@ from opcert.accounts.forms import (
 )
 from opcert.accounts.models import Organisation, OrgKind, User
 from opcert.db import utcnow
-from opcert.errors import DomainError, NotFoundError, report_refusal, show_errors
+from opcert.errors import DomainError, report_refusal, show_errors
 from opcert.extensions import db, login_manager
 from opcert.forms import ConfirmForm
 from opcert.web import page_arg, safe_next
@@ -223,11 +223,7 @@ def revoke_session(session_id: int) -> Response:
     """End one of one's own sessions (a lost phone, a shared computer)."""
     form = ConfirmForm()
     if form.validate_on_submit():
-        try:
-            services.revoke_own_session(user=current_user, session_id=session_id)
-        except NotFoundError:
-            db.session.rollback()
-            abort(404)
+        services.revoke_own_session(user=current_user, session_id=session_id)
         db.session.commit()
         flash(_("该会话已结束。"), "success")
     return redirect(url_for("accounts.sessions"))
@@ -256,10 +252,7 @@ def change_password() -> str | Response:
 @allow(*STAFF_ROLES)
 def organisation(org_id: int) -> str:
     """An organisation's page: staff see only their own; administrators see all."""
-    try:
-        org = services.visible_organisation(viewer=current_user, org_id=org_id)
-    except NotFoundError:
-        abort(404)
+    org = services.visible_organisation(viewer=current_user, org_id=org_id)
     return render_template("accounts/organisation.html", org=org, staff=services.organisation_staff(org))
 
 
@@ -328,10 +321,7 @@ def admin_new_user() -> str | Response:
 @allow(Role.ADMIN)
 def admin_user(user_id: int) -> str | Response:
     """View an account; edit a staff account's role, binding and contact data."""
-    try:
-        user = services.get_user(user_id)
-    except NotFoundError:
-        abort(404)
+    user = services.get_user(user_id)
     form = _staff_form(user)
     del form.password
     del form.username
@@ -360,10 +350,7 @@ def admin_user(user_id: int) -> str | Response:
 @allow(Role.ADMIN)
 def admin_toggle_active(user_id: int) -> Response:
     """Disable or re-enable an account."""
-    try:
-        user = services.get_user(user_id)
-    except NotFoundError:
-        abort(404)
+    user = services.get_user(user_id)
     if ConfirmForm().validate_on_submit():
         try:
             services.set_user_active(user=user, active=not user.is_active, by=current_user)
@@ -379,10 +366,7 @@ def admin_toggle_active(user_id: int) -> Response:
 @allow(Role.ADMIN)
 def admin_reset_totp(user_id: int) -> Response:
     """Unbind an account's authenticator app."""
-    try:
-        user = services.get_user(user_id)
-    except NotFoundError:
-        abort(404)
+    user = services.get_user(user_id)
     if ConfirmForm().validate_on_submit():
         services.reset_totp(user=user)
         db.session.commit()
@@ -394,10 +378,7 @@ def admin_reset_totp(user_id: int) -> Response:
 @allow(Role.ADMIN)
 def admin_set_password(user_id: int) -> str | Response:
     """Set a new password for an account."""
-    try:
-        user = services.get_user(user_id)
-    except NotFoundError:
-        abort(404)
+    user = services.get_user(user_id)
     form = SetPasswordForm()
     if form.validate_on_submit():
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -10,7 +10,7 @@ from opcert.access import PUBLIC, Role, allow
 from opcert.catalogue import services
 from opcert.catalogue.forms import CategoryForm, ItemForm
 from opcert.catalogue.models import ITEM_SETTINGS, Category, Item
-from opcert.errors import DomainError, NotFoundError, report_refusal
+from opcert.errors import DomainError, report_refusal
 from opcert.extensions import db
 
 bp = Blueprint("catalogue", __name__, template_folder="templates")
@@ -37,10 +37,7 @@ def admin_category(category_id: int | None) -> str | Response:
     """Create or edit a category."""
     category: Category | None = None
     if category_id is not None:
-        try:
-            category = services.get_category(category_id)
-        except NotFoundError:
-            abort(404)
+        category = services.get_category(category_id)
     form = CategoryForm(obj=category)
     if form.validate_on_submit():
         try:
@@ -63,10 +60,7 @@ def admin_item(item_id: int | None) -> str | Response:
     """Create or edit an operation item."""
     item: Item | None = None
     if item_id is not None:
-        try:
-            item = services.get_item(item_id)
-        except NotFoundError:
-            abort(404)
+        item = services.get_item(item_id)
     form = ItemForm(obj=item)
     form.category_id.choices = [(c.id, f"{c.code} {c.name}") for c in services.list_categories()]
     if item is not None and not form.is_submitted():

@@ -8,6 +8,7 @@ from flask import Blueprint, has_request_context, render_template
 from flask_login import current_user
 
 from opcert.access import AUTHENTICATED, allow
+from opcert.db import writes
 from opcert.extensions import db
 from opcert.notifications import services
 
@@ -28,6 +29,7 @@ def inject_unread() -> dict[str, Any]:
 
 @bp.route("/notifications")
 @allow(AUTHENTICATED)
+@writes
 def index() -> str:
     """The user's own notifications, newest first; showing them marks them read."""
     rows = services.list_notifications(user_id=current_user.id)

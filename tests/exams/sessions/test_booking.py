@@ -17,7 +17,7 @@ from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db as _db
 from opcert.notifications.models import Notification
-from tests.exams import sessions_data as data
+from tests.exams.sessions import sessions_data as data
 from tests.factories import PASSWORD, id_number, staff, trainee
 from tests.fixtures.web import login, submit, text
 

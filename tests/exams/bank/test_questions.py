@@ -17,7 +17,7 @@ from opcert.access import Role
 from opcert.audit.models import AuditEvent
 from opcert.errors import DomainError
 from opcert.extensions import db
-from tests.exams.bank_data import (
+from tests.exams.bank.bank_data import (
     HEADER,
     catalogue_item,
     csv_bytes,

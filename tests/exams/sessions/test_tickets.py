@@ -21,7 +21,6 @@ from exams.sessions.tickets import (
     ticket_html,
 )
 from opcert.accounts.idnumber import mask_id_number
-from opcert.documents import FontMissingError, find_cjk_font
 from tests.factories import id_number
 
 NOW = dt.datetime(2026, 11, 26, 8, 0, tzinfo=dt.UTC)
@@ -149,15 +148,6 @@ def test_pdf_embeds_the_font_and_its_chinese_text_is_extractable(ctx, faces_dir,
     assert "09:00–10:30" in extracted, "times are shown in Beijing time"
     assert mask_id_number(FULL_ID) in extracted
     assert FULL_ID not in extracted
-
-
-def test_a_missing_font_is_a_clear_chinese_error(ctx, tmp_path) -> None:
-    with pytest.raises(FontMissingError, match="未找到可显示中文的字体"):
-        find_cjk_font(str(tmp_path / "missing.ttc"), candidates=())
-
-
-def test_configured_font_path_falls_back_to_common_paths(ctx, tmp_path) -> None:
-    assert find_cjk_font(str(tmp_path / "missing.ttc")).is_file()
 
 
 def test_html_shows_the_masked_id_never_the_full_one(ctx, faces_dir) -> None:

@@ -16,7 +16,7 @@ from exams.bank import importer, services
 from exams.bank.models import Question, QuestionKind
 from opcert.access import Role
 from opcert.extensions import db
-from tests.exams.bank_data import HEADER, catalogue_item, csv_bytes, fill_bank, tf_row
+from tests.exams.bank.bank_data import HEADER, catalogue_item, csv_bytes, fill_bank, tf_row
 from tests.fixtures.faces import IDENTITIES
 from tests.fixtures.web import logged_in_client, submit, text
 

@@ -17,7 +17,7 @@ from opcert.access import Role
 from opcert.catalogue.models import Item
 from opcert.errors import DomainError
 from opcert.extensions import db
-from tests.exams.bank_data import catalogue_item, csv_bytes, fill_bank, tf_row
+from tests.exams.bank.bank_data import catalogue_item, csv_bytes, fill_bank, tf_row
 from tests.factories import trainee
 from tests.fixtures.web import logged_in_client, submit, text
 

@@ -19,7 +19,7 @@ from exams.sessions.models import Booking, BookingStatus, ExamSession
 from opcert.accounts import services as accounts
 from opcert.catalogue.models import Education
 from opcert.extensions import db
-from tests.exams import sessions_data as data
+from tests.exams.sessions import sessions_data as data
 from tests.factories import PASSWORD, id_number
 from tests.fixtures.database import make_app
 from tests.fixtures.web import CSRF_RE, text
