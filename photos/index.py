@@ -9,9 +9,10 @@ kept in an unnamed temporary file (in TMPDIR, freed with the index) and read bac
   ½‖x‖² − scale · (code · q) ≈ (‖x − q‖² − ‖q‖²) / 2 in one pass over 1 byte a dimension. The score's error is
   bounded (‖x − scale · code‖ · ‖q‖, plus float32 rounding), so the candidates re-ranked are every row that could
   beat the k-th result: the results, distances included, are those of an exact search.
-- `FaissIndex` (optional, `faiss-cpu`): exact `Flat` by default; `SQ8` scans int8 codes in FAISS's SIMD kernels; a
-  factory such as `IVF4096,PQ16` compresses each vector to 16 bytes and searches only part of the gallery
-  (approximate candidates; their distances are still exact).
+- `FaissIndex` (optional, `faiss-cpu`): by default ("SQ8") the same kind of int8 codes, on one scale for the
+  gallery, scanned in FAISS's SIMD kernels and bounded the same way (exact results, the fastest scan); "Flat" keeps
+  float32 in memory; a factory such as `IVF4096,PQ16` compresses each vector to 16 bytes and searches only part of
+  the gallery (approximate candidates; their distances are still exact).
 
 Results are grouped per identity (`subject_ref`): the best distance of each, the nearest k identities. The
 dimension of the encodings comes from the first ones added. The per-application gallery is loaded from
@@ -189,6 +190,14 @@ class _VectorFile:
             data, offset = data[written:], offset + written
         self._rows += len(matrix)
 
+    def batches(self, rows: int) -> Iterator[npt.NDArray[np.float32]]:
+        """Every row in order, `rows` at a time."""
+        for start in range(0, self._rows, rows):
+            out = np.empty((min(rows, self._rows - start), self.dim), dtype="<f4")
+            if os.preadv(self._descriptor, [out.data], start * self._row_bytes) != out.nbytes:
+                raise RuntimeError("the face index's vector file is shorter than its rows")
+            yield out
+
     def take(self, positions: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
         """The rows at the given offsets, as an (n, dim) array."""
         out = np.empty((len(positions), self.dim), dtype="<f4")
@@ -248,7 +257,7 @@ class _Gallery:
         ids = np.asarray(template_ids, dtype=np.int64)
         keys = self._subjects.keys(subject_refs)
         self._stored.vectors.append(matrix)
-        self._add_vectors(matrix)
+        self._add_vectors(self._stored, matrix)
         self._stored.rows.append(ids=ids, keys=keys, **self._row_values(matrix))
 
     def clear(self) -> None:
@@ -326,7 +335,7 @@ class _Gallery:
     def _columns(self, dim: int) -> Columns:
         raise NotImplementedError
 
-    def _add_vectors(self, matrix: npt.NDArray[np.float32]) -> None:
+    def _add_vectors(self, stored: _Stored, matrix: npt.NDArray[np.float32]) -> None:
         raise NotImplementedError
 
     def _row_values(self, matrix: npt.NDArray[np.float32]) -> dict[str, np.ndarray]:
@@ -346,7 +355,7 @@ class FaceIndex(_Gallery):
     def _columns(self, dim: int) -> Columns:
         return {"codes": (np.int8, (dim,)), "scales": (np.float32, ()), "half_norms": (np.float32, ())}
 
-    def _add_vectors(self, matrix: npt.NDArray[np.float32]) -> None:
+    def _add_vectors(self, stored: _Stored, matrix: npt.NDArray[np.float32]) -> None:
         pass  # the codes are columns of the rows
 
     def _clear_vectors(self) -> None:
@@ -434,13 +443,24 @@ def _faiss() -> Any:
 
 
 class FaissIndex(_Gallery):
-    """1:N search in FAISS, the candidates re-ranked on their float32 vectors. `factory` is a FAISS index factory
-    string: "Flat" (float32, exact, the default), "SQ8" (int8 codes on per-dimension ranges learnt from the first
-    templates, d bytes a template) or e.g. "IVF4096,PQ16" (16 bytes a template, only some lists searched). The
-    compressed ones choose their candidates approximately; the distances returned are exact. Until enough
-    templates exist to train `factory`, an exact Flat is used."""
+    """1:N search in FAISS, the candidates re-ranked on their float32 vectors. `factory` is "SQ8" (the default) or
+    a FAISS index factory string.
 
-    def __init__(self, factory: str = "Flat", *, nprobe: int = 16, threads: int | None = 1) -> None:
+    - "SQ8": int8 codes of the templates on one scale for the whole gallery (FAISS's QT_8bit_direct_signed, scanned
+      in its SIMD kernels; d bytes a template). As in FaceIndex the codes' error is known, so every row that could
+      beat the k-th is re-ranked: exact results. When a template falls outside the codes' range, a wider scale is
+      chosen and every template encoded again from the vector file.
+    - "Flat": float32 in FAISS's memory (4d bytes a template), exact.
+    - Others, e.g. "IVF4096,PQ16" (16 bytes a template, only some lists searched): trained on the first templates
+      (until enough exist, an exact Flat is used); they choose their candidates approximately, the distances
+      returned are still exact.
+    """
+
+    # Headroom over the largest value seen when choosing the int8 codes' scale, so that encodings a little
+    # larger than the first ones do not force encoding everything again.
+    SCALE_HEADROOM = 1.25
+
+    def __init__(self, factory: str = "SQ8", *, nprobe: int = 16, threads: int | None = 1) -> None:
         super().__init__()
         self._faiss = _faiss()
         if threads is not None:
@@ -457,8 +477,15 @@ class FaissIndex(_Gallery):
         self._index: Any = None
         self._pending = False  # searching a Flat while collecting the vectors to train `factory` on
         self.min_train = 0
+        self._scale = 0.0  # "SQ8": FAISS holds the codes of x / scale
+        # The largest ‖x − x̂‖ of any template, x̂ being what FAISS compares with the query; None when unknown
+        # (trained codecs: their candidates are approximate).
+        self._max_residual: float | None = 0.0
 
     def _start(self, dim: int) -> None:
+        if self.factory == "SQ8":
+            self._index = self._faiss.IndexScalarQuantizer(dim, self._faiss.ScalarQuantizer.QT_8bit_direct_signed)
+            return
         target = self._faiss.index_factory(dim, self.factory)
         if target.is_trained:
             self._use(target)
@@ -474,11 +501,15 @@ class FaissIndex(_Gallery):
         ivf = self._faiss.try_extract_index_ivf(index)
         if ivf is not None:
             ivf.nprobe = self.nprobe
-        self._index, self._pending = index, False
+        exact = isinstance(self._faiss.downcast_index(index), self._faiss.IndexFlat)
+        self._index, self._pending, self._max_residual = index, False, 0.0 if exact else None
 
-    def _add_vectors(self, matrix: npt.NDArray[np.float32]) -> None:
+    def _add_vectors(self, stored: _Stored, matrix: npt.NDArray[np.float32]) -> None:
         if self._index is None:
             self._start(matrix.shape[1])
+        if self.factory == "SQ8":
+            self._add_codes(stored, matrix)
+            return
         self._index.add(matrix)
         if self._pending and self._index.ntotal >= self.min_train:
             collected = self._index.reconstruct_n(0, self._index.ntotal)
@@ -487,17 +518,45 @@ class FaissIndex(_Gallery):
             trained.add(collected)  # same order, so FAISS's row numbers still match ours
             self._use(trained)
 
+    def _add_codes(self, stored: _Stored, matrix: npt.NDArray[np.float32]) -> None:
+        peak = float(np.abs(matrix).max())
+        if self._scale and peak <= 127 * self._scale:
+            self._encode(matrix)
+            return
+        # The first templates, or one beyond the codes' range: a scale for the new range, then everything (the
+        # new rows included, already in the file) encoded again.
+        self._scale = (max(peak, 127 * self._scale) or 1.0) * self.SCALE_HEADROOM / 127
+        self._index.reset()
+        self._max_residual = 0.0
+        for batch in stored.vectors.batches(CHUNK_ROWS):
+            self._encode(batch)
+
+    def _encode(self, matrix: npt.NDArray[np.float32]) -> None:
+        codes = np.clip(np.rint(matrix / np.float32(self._scale)), -127, 127).astype(np.float32)
+        residuals = matrix.astype(np.float64) - self._scale * codes.astype(np.float64)
+        residual = math.sqrt(float(np.einsum("ij,ij->i", residuals, residuals).max()))
+        self._max_residual = max(self._max_residual or 0.0, residual)
+        self._index.add(codes)  # whole numbers in [-127, 127]: stored exactly
+
     def _row_values(self, matrix: npt.NDArray[np.float32]) -> dict[str, np.ndarray]:
         return {}
 
     def _ranker(self, stored: _Stored, query: npt.NDArray[np.float32], excluded: bytes | None) -> Ranker:
+        scale = self._scale if self.factory == "SQ8" else 1.0
+        # FAISS's float32 sums of d squares are off by at most (d + 2) · 2⁻²⁴ of their value.
+        shrink = 1 - (stored.vectors.dim + 2) * _FLOAT32_EPSILON
+        residual = self._max_residual
+
         def rank(wanted: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], float]:
-            squared, labels = self._index.search(query.reshape(1, -1), wanted)
+            squared, labels = self._index.search((query / np.float32(scale)).reshape(1, -1), wanted)
             found = labels[0] >= 0
             positions = labels[0][found].astype(np.int64)
-            # FAISS ranks by its own codes: rows it did not return are about as far as the last one it did, or
-            # farther (exactly so for Flat). An IVF index that found fewer rows than asked has none to offer.
-            floor = math.sqrt(max(float(squared[0][-1]), 0.0)) if found.all() else math.inf
+            floor = math.inf  # an IVF index that found fewer rows than asked has none to offer
+            if found.all():
+                last = scale * math.sqrt(max(float(squared[0][-1]), 0.0))
+                # A row FAISS did not return has its x̂ at least as far as the last one it did, and
+                # ‖x − q‖ ≥ ‖x̂ − q‖ − ‖x − x̂‖. Trained codecs: about as far, no bound.
+                floor = last * math.sqrt(shrink) - residual if residual is not None else last
             if excluded is not None:
                 kept = np.ones(len(positions), dtype=bool)
                 kept[self._excluded_rows(stored.rows.take("keys", positions), excluded)] = False
@@ -507,7 +566,7 @@ class FaissIndex(_Gallery):
         return rank
 
 
-def make_index(backend: str = "numpy", *, faiss_factory: str = "Flat", nprobe: int = 16) -> FaceIndex | FaissIndex:
+def make_index(backend: str = "numpy", *, faiss_factory: str = "SQ8", nprobe: int = 16) -> FaceIndex | FaissIndex:
     """An empty index of the named backend."""
     if backend == "numpy":
         return FaceIndex()

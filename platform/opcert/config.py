@@ -142,7 +142,7 @@ class DefaultConfig:
     QUESTION_IMPORT_MAX_UNPACKED_BYTES = 32 * 1024 * 1024  # an XLSX's parts once unzipped (zip bombs)
     QUESTION_IMPORT_MAX_LISTED_PROBLEMS = 200  # a refusal lists at most this many problems
     QUESTION_IMAGE_DIR: str | None = None  # question images (re-encoded JPEG); default: instance/question_images
-    FACE_INDEX_FAISS_FACTORY = "Flat"  # exact, 512 B a template; "SQ8": int8, fastest scan; "IVF4096,PQ16": 16 B
+    FACE_INDEX_FAISS_FACTORY = "SQ8"  # int8, exact, the fastest scan; "Flat": float32; "IVF4096,PQ16": approximate
     FACE_INDEX_FAISS_NPROBE = 16  # IVF lists visited per search (more: slower, closer to exact)
 
     # Notifications (opcert/notifications/): in-app rows always; outside delivery after the commit through one sender.

@@ -30,7 +30,8 @@ from tests.factories import id_number
 from tests.fixtures.faces import IDENTITIES
 
 BACKENDS = ["numpy", "faiss"]
-# Every index kind whose results must equal the exact search's: the numpy int8 scan, FAISS Flat and FAISS SQ8.
+# Every index kind whose results must equal the exact search's: the numpy int8 scan, FAISS Flat, FAISS SQ8 (int8
+# codes on one scale for the gallery).
 KINDS = ["numpy", "faiss-Flat", "faiss-SQ8"]
 
 
@@ -117,7 +118,8 @@ def test_the_compact_index_finds_planted_probes_in_100k_templates_exactly() -> N
             assert matches[0].subject_ref == person
 
 
-def test_rows_nearer_together_than_the_int8_codes_can_tell_are_all_reranked_exactly() -> None:
+@pytest.mark.parametrize("kind", KINDS)
+def test_rows_nearer_together_than_the_int8_codes_can_tell_are_all_reranked_exactly(kind) -> None:
     # 3,000 people at distances 0.6, 0.6 + 1e-5, ... from the query, in random order: the int8 scores cannot
     # order them (their error is ~1e-2), so only re-ranking every row that might beat the fifth finds the five.
     rng = np.random.default_rng(8)
@@ -127,9 +129,25 @@ def test_rows_nearer_together_than_the_int8_codes_can_tell_are_all_reranked_exac
     radii = 0.6 + 1e-5 * rng.permutation(3000)
     vectors = (query + directions * radii[:, None]).astype(np.float32)
     ids, refs = list(range(3000)), [f"person-{row}" for row in range(3000)]
-    index = FaceIndex()
+    index = new_index(kind)
     index.add(ids, refs, vectors)
     assert_exact(index.search(query, k=5), exact_search(ids, refs, vectors, query, 5))
+
+
+def test_faiss_sq8_encodes_everything_again_when_templates_outgrow_its_codes() -> None:
+    # The first templates are small, so the codes' scale is fine; later ones are 9× larger and do not fit it.
+    rng = np.random.default_rng(10)
+    small, large = rng.normal(0, 0.01, (1500, 128)), rng.normal(0, 0.09, (1500, 128))
+    vectors = np.vstack([small, large]).astype(np.float32)
+    ids, refs = list(range(3000)), [f"person-{row // 3}" for row in range(3000)]
+    index = new_index("faiss-SQ8")
+    for start in range(0, 3000, 500):
+        index.add(ids[start : start + 500], refs[start : start + 500], vectors[start : start + 500])
+    for row in (10, 1499, 1500, 2999):
+        query = vectors[row] + rng.normal(0, vectors[row].std() / 5, 128).astype(np.float32)
+        matches = index.search(query, k=4)
+        assert_exact(matches, exact_search(ids, refs, vectors, query, 4))
+        assert matches[0].subject_ref == refs[row]
 
 
 def test_the_index_keeps_int8_codes_in_memory_not_float32_vectors() -> None:
