@@ -25,13 +25,14 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.routing import Rule
 
 from exams.bank import services as bank_services
-from exams.sessions import services as session_services
+from exams.papers import services as paper_services
+from exams.sessions import bookings as session_services
 from opcert.access import Role, declared_access, is_allowed
 from opcert.accounts.models import User, UserSession
 from opcert.catalogue.models import Category
 from opcert.extensions import db
-from tests.exams import sessions_data
-from tests.exams.bank_data import catalogue_item, fill_bank
+from tests.exams.bank.bank_data import catalogue_item, fill_bank
+from tests.exams.sessions import sessions_data
 from tests.factories import PASSWORD, staff
 from tests.fixtures.database import make_app
 from tests.fixtures.web import csrf_token, login
@@ -100,7 +101,7 @@ def build_dataset() -> tuple[dict[Role, int], dict[str, list[str]]]:
     fill_bank(item, true_false=80, single=40, multiple=5)
     question = bank_services.list_questions(item_id=item.id)[0]
     bank_services.set_question_image(question=question, data=_jpeg())
-    paper = bank_services.generate_paper(item_id=item.id)
+    paper = paper_services.generate_paper(item_id=item.id)
     centre = sessions_data.centre()
     exam_item = sessions_data.item()
     exam = sessions_data.session(centre, [exam_item], now=now)

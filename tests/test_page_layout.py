@@ -15,10 +15,10 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from exams.sessions import services
+from exams.sessions import bookings
 from opcert.access import Role
 from opcert.extensions import db
-from tests.exams import sessions_data as data
+from tests.exams.sessions import sessions_data as data
 from tests.factories import PASSWORD, staff
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -78,7 +78,7 @@ def test_on_a_phone_every_booking_button_is_on_screen(app, db, live, browser) ->
     item = data.item()
     session = data.session(data.centre("上海市安全生产考试示范考点"), [item])
     user = data.eligible(name="欧阳娜娜")
-    services.book_seat(trainee=user, session_id=session.id, item_id=None)
+    bookings.book_seat(trainee=user, session_id=session.id, item_id=None)
     db.session.commit()
     context = browser.new_context(viewport={"width": 375, "height": 812})
     page = context.new_page()

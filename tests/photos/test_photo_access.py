@@ -19,7 +19,7 @@ from opcert.extensions import db
 from photos import access
 from photos import services as photos
 from photos.models import PhotoSource
-from tests.exams import sessions_data as data
+from tests.exams.sessions import sessions_data as data
 from tests.factories import PASSWORD, staff
 from tests.fixtures.web import logged_in_client, login, text
 from tests.photos.imagelib import photo
