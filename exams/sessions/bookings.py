@@ -23,7 +23,7 @@ from exams.sessions.errors import BookingError, SessionFullError, TransitionErro
 from exams.sessions.models import BOOKING_TRANSITIONS, Booking, BookingStatus, ExamSession, SessionStatus
 from exams.sessions.notices import NotificationKind
 from exams.sessions.scoping import bookable_session, booking_for_staff, own_booking
-from exams.sessions.tickets import TicketData, default_rules, make_ticket_token
+from exams.sessions.tickets import TicketData, default_rules, make_ticket_token, ticket_number
 from opcert.accounts.idnumber import mask_id_number
 from opcert.accounts.models import User
 from opcert.audit.services import record_event
@@ -397,14 +397,19 @@ def ticket_for(*, trainee: User, booking_id: int, now: dt.datetime | None = None
         raise NotFoundError(_("只有已确认座位的预约才有准考证。"))
     session = booking.session
     photo = reference_photo_jpeg(trainee.id_number or "", reason="ticket")
+    authority = session.centre.authority
     return TicketData(
+        number=ticket_number(
+            item_code=booking.item.code, exam_day=exam_day(session), session_id=session.id, seat=booking.seat
+        ),
+        authority=authority.name if authority is not None else "",
         name=trainee.real_name,
         masked_id=mask_id_number(trainee.id_number or ""),
         item=f"{booking.item.code} {booking.item.name}",
         centre=session.centre.name,
         address=session.centre.address,
         room=session.room.name,
-        seat=booking.seat,
+        seat=booking.seat_label,
         starts_at=session.starts_at,
         duration_minutes=session.duration_minutes,
         rules=default_rules(),

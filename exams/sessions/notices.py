@@ -91,7 +91,7 @@ def tell_seat_confirmed(booking: Booking, kind: NotificationKind) -> None:
             centre=session.centre.name,
             address=session.centre.address,
             room=session.room.name,
-            seat=session.room.seat_label(booking.seat or 0),
+            seat=booking.seat_label,
         ),
     )
 
@@ -110,6 +110,6 @@ def tell_reminder(booking: Booking, session: ExamSession) -> None:
             centre=session.centre.name,
             address=session.centre.address,
             room=session.room.name,
-            seat=session.room.seat_label(booking.seat or 0),
+            seat=booking.seat_label,
         ),
     )

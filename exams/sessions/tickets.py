@@ -48,13 +48,15 @@ class TicketTokenError(DomainError):
 class TicketData:
     """Everything printed on one admission ticket (the ID number only masked)."""
 
+    number: str
+    authority: str
     name: str
     masked_id: str
     item: str
     centre: str
     address: str
     room: str
-    seat: int
+    seat: str
     starts_at: dt.datetime
     duration_minutes: int
     rules: list[str]
@@ -77,6 +79,12 @@ class TicketData:
 def default_rules() -> list[str]:
     """The standard exam-room rules in the current language."""
     return [str(rule) for rule in DEFAULT_RULES]
+
+
+def ticket_number(*, item_code: str, exam_day: dt.date, session_id: int, seat: int) -> str:
+    """The 准考证号: item code, exam day, session and seat; unique because a seat is held once per session."""
+    code = "".join(ch for ch in item_code if ch.isalnum())
+    return f"{code}{exam_day:%Y%m%d}{session_id:05d}{seat:03d}"
 
 
 def _salt() -> str:
@@ -113,6 +121,7 @@ def exam_time_text(ticket: TicketData) -> str:
 
 def _fields(ticket: TicketData) -> list[tuple[str, str]]:
     return [
+        (_("准考证号"), ticket.number),
         (_("姓名"), ticket.name),
         (_("身份证号"), ticket.masked_id),
         (_("考试项目"), ticket.item),
@@ -122,7 +131,8 @@ def _fields(ticket: TicketData) -> list[tuple[str, str]]:
         (_("考点"), ticket.centre),
         (_("考点地址"), ticket.address),
         (_("考场"), ticket.room),
-        (_("座位号"), str(ticket.seat)),
+        (_("座位号"), ticket.seat),
+        (_("签发机关"), ticket.authority),
     ]
 
 
@@ -174,7 +184,7 @@ def render_ticket_pdf(ticket: TicketData) -> bytes:
     return bytes(pdf.output())
 
 
-def ticket_html(ticket: TicketData) -> str:
+def ticket_html(ticket: TicketData, *, pdf_url: str) -> str:
     """The printable ticket page (A4 on paper, one column on a phone) with the QR code as inline SVG."""
     photo_uri = (
         "data:image/jpeg;base64," + base64.b64encode(ticket.photo_jpeg).decode("ascii") if ticket.photo_jpeg else None
@@ -182,6 +192,7 @@ def ticket_html(ticket: TicketData) -> str:
     return render_template(
         "sessions/ticket.html",
         ticket=ticket,
+        pdf_url=pdf_url,
         fields=_fields(ticket),
         photo_uri=photo_uri,
         qr_svg=qr_svg(ticket.token, title=_("准考证二维码")),

@@ -110,7 +110,7 @@ def _book(session_id: int, *, waitlist: bool) -> Response:
     if waitlist:
         flash(_("已登记候补。有人取消时将按登记顺序自动为您安排座位，并通知您。"), "success")
     else:
-        flash(_("预约成功，座位号%(seat)s。", seat=booking.seat), "success")
+        flash(_("预约成功，座位号%(seat)s。", seat=booking.seat_label), "success")
     return redirect(url_for("sessions.my_bookings"))
 
 
@@ -187,7 +187,7 @@ def reschedule(booking_id: int) -> str | Response:
             report_refusal(exc, form)
             return redirect(url_for("sessions.reschedule", booking_id=booking_id))
         db.session.commit()
-        flash(_("改约成功，新座位号%(seat)s。", seat=new.seat), "success")
+        flash(_("改约成功，新座位号%(seat)s。", seat=new.seat_label), "success")
         return redirect(url_for("sessions.my_bookings"))
     return render_template("sessions/reschedule.html", booking=booking, form=form, targets=targets)
 
@@ -229,7 +229,7 @@ def ticket(booking_id: int) -> str:
     except NotFoundError:
         abort(404)
     db.session.commit()  # the photo view's audit row (and a library photo fetched for the ticket) are kept
-    return ticket_html(data)
+    return ticket_html(data, pdf_url=url_for("sessions.ticket_pdf", booking_id=booking_id))
 
 
 @bp.route("/bookings/<int:booking_id>/ticket.pdf")

@@ -328,7 +328,7 @@ def test_trainee_signs_books_and_sees_the_ticket_through_the_pages(app) -> None:
     }
     assert submit(client, "/exams/commitment", form, page="/exams/commitment").status_code == 302
     response = submit(client, f"/exams/sessions/{session_id}/book", {"item_id": item_id}, follow=True)
-    assert "预约成功，座位号2" in text(response)
+    assert "预约成功，座位号1-02" in text(response)
     response = submit(client, f"/exams/sessions/{session_id}/book", {"item_id": item_id}, follow=True)
     assert "请勿重复预约" in text(response)
     with app.app_context():
