@@ -13,6 +13,8 @@ from exams.sessions import applications, bookings, planning, scoping
 from exams.sessions.eligibility import current_commitment, eligibility_problems
 from exams.sessions.forms import (
     BookForm,
+    CancelBookingForm,
+    CancelSessionForm,
     CommitmentForm,
     RescheduleForm,
     RoomForm,
@@ -135,7 +137,6 @@ def my_bookings() -> str:
     return render_template(
         "sessions/my_bookings.html",
         bookings=bookings.my_bookings(trainee=current_user),
-        form=ConfirmForm(),
         now=utcnow(),
         can_cancel=bookings.can_cancel,
         can_reschedule=bookings.can_reschedule,
@@ -143,23 +144,25 @@ def my_bookings() -> str:
     )
 
 
-@bp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
+@bp.route("/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
 @allow(Role.TRAINEE)
-def cancel_booking(booking_id: int) -> Response:
-    """Cancel one's own booking."""
-    form = ConfirmForm()
+def cancel_booking(booking_id: int) -> str | Response:
+    """Cancel one's own booking, once the trainee has ticked the confirmation."""
+    try:
+        booking = scoping.own_booking(trainee=current_user, booking_id=booking_id)
+    except NotFoundError:
+        abort(404)
+    form = CancelBookingForm()
     if form.validate_on_submit():
         try:
             bookings.cancel_booking(trainee=current_user, booking_id=booking_id)
-        except NotFoundError:
-            db.session.rollback()
-            abort(404)
         except DomainError as exc:
-            report_refusal(exc)
+            report_refusal(exc, form)
         else:
             db.session.commit()
             flash(_("已取消预约。"), "success")
-    return redirect(url_for("sessions.my_bookings"))
+            return redirect(url_for("sessions.my_bookings"))
+    return render_template("sessions/cancel_booking.html", booking=booking, form=form)
 
 
 @bp.route("/bookings/<int:booking_id>/reschedule", methods=["GET", "POST"])
@@ -407,10 +410,12 @@ def manage_session(session_id: int) -> str:
 @bp.route("/exams/sessions/<int:session_id>/status", methods=["POST"])
 @allow(*MANAGERS)
 def set_session_status(session_id: int) -> Response:
-    """Open, close or cancel a session."""
+    """Open or close a session (cancelling has its own confirmation page)."""
     session = _managed(session_id)
     form = SessionStatusForm()
     target = form.target()
+    if target is SessionStatus.CANCELLED:
+        return redirect(url_for("sessions.cancel_session", session_id=session_id))
     if form.validate_on_submit() and target is not None:
         try:
             planning.change_session_status(session=session, status=target)
@@ -420,6 +425,31 @@ def set_session_status(session_id: int) -> Response:
             db.session.commit()
             flash(_("场次状态已更新为“%(s)s”。", s=target.label), "success")
     return redirect(url_for("sessions.manage_session", session_id=session_id))
+
+
+@bp.route("/exams/sessions/<int:session_id>/cancel", methods=["GET", "POST"])
+@allow(*MANAGERS)
+def cancel_session(session_id: int) -> str | Response:
+    """Cancel a session once confirmed, with the reason its candidates are told."""
+    session = _managed(session_id)
+    form = CancelSessionForm()
+    if form.validate_on_submit():
+        try:
+            planning.change_session_status(
+                session=session, status=SessionStatus.CANCELLED, reason=form.reason.data or ""
+            )
+        except DomainError as exc:
+            report_refusal(exc, form)
+        else:
+            db.session.commit()
+            flash(_("场次已取消，已通知预约的考生。"), "success")
+            return redirect(url_for("sessions.manage_session", session_id=session_id))
+    return render_template(
+        "sessions/cancel_session.html",
+        session=session,
+        form=form,
+        candidates=len(bookings.active_bookings(session.id)),
+    )
 
 
 @bp.route("/exams/bookings/<int:booking_id>/no-show", methods=["POST"])
