@@ -198,22 +198,29 @@ def reschedule(booking_id: int) -> str | Response:
 @bp.route("/exams/commitment", methods=["GET", "POST"])
 @allow(Role.TRAINEE)
 def commitment() -> str | Response:
-    """Read and sign the commitment (告知承诺)."""
+    """Read and sign the commitment (告知承诺); a faulty submission shows every fault at once."""
     signed = current_commitment(current_user)
     form = CommitmentForm()
-    if signed is None and form.validate_on_submit():
+    if signed is None and form.is_submitted():
+        shape_ok = form.validate()
         level = form.education.data
+        answers = {
+            "healthy": form.healthy.data,
+            "no_disqualifying_illness": form.no_disqualifying_illness.data,
+            "education": Education(level) if level in {e.value for e in Education} else None,
+            "lives_or_works_in_city": form.lives_or_works_in_city.data,
+            "truthful": form.truthful.data,
+            "signed_name": form.signed_name.data or "",
+        }
+        if not shape_ok:
+            # The rules' messages join the form's own, one message per field.
+            problems = applications.commitment_problems(trainee=current_user, **answers)
+            for name, message in problems.items():
+                if not form[name].errors:
+                    form[name].errors = [message]
+            return render_template("sessions/commitment.html", form=form, signed=signed)
         try:
-            applications.sign_commitment(
-                trainee=current_user,
-                healthy=form.healthy.data,
-                no_disqualifying_illness=form.no_disqualifying_illness.data,
-                education=Education(level) if level in {e.value for e in Education} else None,
-                lives_or_works_in_city=form.lives_or_works_in_city.data,
-                truthful=form.truthful.data,
-                signed_name=form.signed_name.data or "",
-                ip=request.remote_addr or "",
-            )
+            applications.sign_commitment(trainee=current_user, ip=request.remote_addr or "", **answers)
         except DomainError as exc:
             report_refusal(exc, form)
         else:
