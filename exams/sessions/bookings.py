@@ -32,7 +32,7 @@ from opcert.db import flush_unique, utcnow
 from opcert.errors import NotFoundError
 from opcert.extensions import db
 from opcert.timeutil import local, show_datetime
-from photos.services import reference_photo_jpeg
+from photos.services import reference_photo_jpeg, reference_status
 
 
 def exam_day(session: ExamSession) -> dt.date:
@@ -388,6 +388,11 @@ def mark_no_show(*, booking_id: int, viewer: User, now: dt.datetime | None = Non
     db.session.flush()
     record_event("exam.no_show", object_type="exam_booking", object_id=booking.id)
     return booking
+
+
+def has_reference_photo(trainee: User) -> bool:
+    """Whether there is a photo of the trainee for the ticket and the door check (library's or uploaded)."""
+    return reference_status(trainee.id_number or "").photo is not None
 
 
 def ticket_for(*, trainee: User, booking_id: int, now: dt.datetime | None = None) -> TicketData:

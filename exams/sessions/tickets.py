@@ -155,6 +155,15 @@ def render_ticket_pdf(ticket: TicketData) -> bytes:
         pdf.rect(right_x + 5, top, 35, 43)
         pdf.set_xy(right_x + 5, top + 18)
         pdf.cell(35, 6, _("照片"), align="C")
+        pdf.set_font(CJK, size=7)
+        pdf.set_xy(right_x + 6, top + 26)
+        pdf.multi_cell(
+            33,
+            4,
+            _("尚无照片：请登录平台在“我的照片”上传后重新打印。入场时将核对居民身份证。"),
+            align="C",
+            wrapmode=WrapMode.CHAR,
+        )
     pdf.image(qr_png(ticket.token), x=right_x, y=top + 48, w=right_w, h=right_w)
     pdf.set_font(CJK, size=9)
     pdf.set_xy(right_x, top + 48 + right_w + 1)

@@ -83,8 +83,15 @@ def session_detail(session_id: int) -> str:
         item.id: eligibility_problems(trainee=current_user, item=item, exam_day=bookings.exam_day(session))
         for item in session.items
     }
+    has_photo = bookings.has_reference_photo(current_user)
+    db.session.commit()  # a library photo fetched to answer has_photo is kept
     return render_template(
-        "sessions/detail.html", session=session, form=_book_form(session), problems=problems, now=utcnow()
+        "sessions/detail.html",
+        session=session,
+        form=_book_form(session),
+        problems=problems,
+        has_photo=has_photo,
+        now=utcnow(),
     )
 
 
@@ -108,11 +115,17 @@ def _book(session_id: int, *, waitlist: bool) -> Response:
     except DomainError as exc:
         report_refusal(exc)
         return redirect(url_for("sessions.session_detail", session_id=session_id))
+    has_photo = bookings.has_reference_photo(current_user)
     db.session.commit()
     if waitlist:
         flash(_("已登记候补。有人取消时将按登记顺序自动为您安排座位，并通知您。"), "success")
     else:
         flash(_("预约成功，座位号%(seat)s。", seat=booking.seat_label), "success")
+    if not has_photo:
+        flash(
+            _("您还没有可用的照片，准考证上将没有照片。请在“我的照片”上传本人照片；入场时将核对您的居民身份证。"),
+            "warning",
+        )
     return redirect(url_for("sessions.my_bookings"))
 
 
