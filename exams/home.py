@@ -64,7 +64,7 @@ def _booking_step(seat: Booking | None, queued: Booking | None, *, signed: bool)
             start=format_datetime(seat.session.starts_at, "medium"),
             centre=seat.session.centre.name,
             room=seat.session.room.name,
-            seat=seat.session.room.seat_label(seat.seat or 0),
+            seat=seat.seat_label,
         )
         return Step(title, True, detail, Link(_("我的预约"), url_for("sessions.my_bookings")))
     if queued is not None:

@@ -20,7 +20,7 @@ from opcert.extensions import db
 from opcert.timeutil import show_datetime
 
 
-def sign_commitment(
+def commitment_problems(
     *,
     trainee: User,
     healthy: bool,
@@ -29,9 +29,8 @@ def sign_commitment(
     lives_or_works_in_city: bool,
     truthful: bool,
     signed_name: str,
-    ip: str = "",
-) -> Commitment:
-    """Record the trainee's commitment (告知承诺) for the current statement; every statement must be affirmed."""
+) -> dict[str, str]:
+    """Every statement of the commitment the answers fail, field name → message (empty when all are affirmed)."""
     reasons: dict[str, str] = {}
     if not healthy:
         reasons["healthy"] = _("请确认本人身体健康。")
@@ -45,6 +44,30 @@ def sign_commitment(
         reasons["truthful"] = _("请确认所填信息真实，并知悉虚假承诺的后果。")
     if signed_name.strip() != trainee.real_name:
         reasons["signed_name"] = _("签名须与实名登记的姓名一致。")
+    return reasons
+
+
+def sign_commitment(
+    *,
+    trainee: User,
+    healthy: bool,
+    no_disqualifying_illness: bool,
+    education: Education | None,
+    lives_or_works_in_city: bool,
+    truthful: bool,
+    signed_name: str,
+    ip: str = "",
+) -> Commitment:
+    """Record the trainee's commitment (告知承诺) for the current statement; every statement must be affirmed."""
+    reasons = commitment_problems(
+        trainee=trainee,
+        healthy=healthy,
+        no_disqualifying_illness=no_disqualifying_illness,
+        education=education,
+        lives_or_works_in_city=lives_or_works_in_city,
+        truthful=truthful,
+        signed_name=signed_name,
+    )
     if reasons or education is None:
         raise DomainError(next(iter(reasons.values())), reasons)
     version = str(current_app.config["COMMITMENT_VERSION"])

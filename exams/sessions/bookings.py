@@ -23,7 +23,7 @@ from exams.sessions.errors import BookingError, SessionFullError, TransitionErro
 from exams.sessions.models import BOOKING_TRANSITIONS, Booking, BookingStatus, ExamSession, SessionStatus
 from exams.sessions.notices import NotificationKind
 from exams.sessions.scoping import bookable_session, booking_for_staff, own_booking
-from exams.sessions.tickets import TicketData, default_rules, make_ticket_token
+from exams.sessions.tickets import TicketData, default_rules, make_ticket_token, ticket_number
 from opcert.accounts.idnumber import mask_id_number
 from opcert.accounts.models import User
 from opcert.audit.services import record_event
@@ -32,7 +32,7 @@ from opcert.db import flush_unique, utcnow
 from opcert.errors import NotFoundError
 from opcert.extensions import db
 from opcert.timeutil import local, show_datetime
-from photos.services import reference_photo_jpeg
+from photos.services import reference_photo_jpeg, reference_status
 
 
 def exam_day(session: ExamSession) -> dt.date:
@@ -390,6 +390,11 @@ def mark_no_show(*, booking_id: int, viewer: User, now: dt.datetime | None = Non
     return booking
 
 
+def has_reference_photo(trainee: User) -> bool:
+    """Whether there is a photo of the trainee for the ticket and the door check (library's or uploaded)."""
+    return reference_status(trainee.id_number or "").photo is not None
+
+
 def ticket_for(*, trainee: User, booking_id: int, now: dt.datetime | None = None) -> TicketData:
     """The admission ticket of one of the trainee's own confirmed bookings, with the library photo if any."""
     booking = own_booking(trainee=trainee, booking_id=booking_id)
@@ -397,14 +402,19 @@ def ticket_for(*, trainee: User, booking_id: int, now: dt.datetime | None = None
         raise NotFoundError(_("只有已确认座位的预约才有准考证。"))
     session = booking.session
     photo = reference_photo_jpeg(trainee.id_number or "", reason="ticket")
+    authority = session.centre.authority
     return TicketData(
+        number=ticket_number(
+            item_code=booking.item.code, exam_day=exam_day(session), session_id=session.id, seat=booking.seat
+        ),
+        authority=authority.name if authority is not None else "",
         name=trainee.real_name,
         masked_id=mask_id_number(trainee.id_number or ""),
         item=f"{booking.item.code} {booking.item.name}",
         centre=session.centre.name,
         address=session.centre.address,
         room=session.room.name,
-        seat=booking.seat,
+        seat=booking.seat_label,
         starts_at=session.starts_at,
         duration_minutes=session.duration_minutes,
         rules=default_rules(),

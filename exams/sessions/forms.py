@@ -14,6 +14,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
@@ -50,6 +51,21 @@ class RescheduleForm(WebForm):
 
     session_id = SelectField(_l("新场次"), coerce=int, validators=[DataRequired(message=_l("请选择新场次。"))])
     submit = SubmitField(_l("改约"))
+
+
+class CancelBookingForm(WebForm):
+    """Cancel one's booking: only with the box ticked."""
+
+    confirm = BooleanField(_l("我确认取消该预约"), validators=[DataRequired(message=_l("请勾选确认后再取消。"))])
+    submit = SubmitField(_l("确认取消预约"))
+
+
+class CancelSessionForm(WebForm):
+    """Cancel a session: the box ticked, and the reason the candidates are told (required when anyone booked)."""
+
+    confirm = BooleanField(_l("我确认取消该场次"), validators=[DataRequired(message=_l("请勾选确认后再取消。"))])
+    reason = TextAreaField(_l("取消原因（将通知已预约的考生）"), validators=[Length(max=200)])
+    submit = SubmitField(_l("确认取消场次"))
 
 
 class CommitmentForm(WebForm):

@@ -251,5 +251,10 @@ class Booking(Base):
     trainee: Mapped[User] = relationship()
     item: Mapped[Item] = relationship()
 
+    @property
+    def seat_label(self) -> str:
+        """The held seat as every page, notice and ticket shows it (row-place, Room.seat_label); "" without one."""
+        return self.session.room.seat_label(self.seat) if self.seat else ""
+
     def __repr__(self) -> str:
         return f"<Booking {self.id} session={self.session_id} trainee={self.trainee_id} {self.status.value}>"

@@ -55,17 +55,18 @@ def tell_session_changed(booking: Booking, session: ExamSession) -> None:
     )
 
 
-def tell_session_cancelled(booking: Booking, session: ExamSession) -> None:
-    """Tell a candidate that the session was cancelled."""
+def tell_session_cancelled(booking: Booking, session: ExamSession, *, reason: str) -> None:
+    """Tell a candidate that the session was cancelled, and why."""
     notify(
         user_id=booking.trainee_id,
         kind=NotificationKind.SESSION_CANCELLED,
         subject=_("考试场次取消"),
         body=_(
-            "您预约的%(start)s %(centre)s%(part)s场次已取消，请重新预约其他场次。",
+            "您预约的%(start)s %(centre)s%(part)s场次已取消，原因：%(reason)s。请重新预约其他场次。",
             start=show_datetime(session.starts_at),
             centre=session.centre.name,
             part=str(session.part.label),
+            reason=reason,
         ),
     )
 
@@ -86,7 +87,7 @@ def tell_seat_confirmed(booking: Booking, kind: NotificationKind) -> None:
             centre=session.centre.name,
             address=session.centre.address,
             room=session.room.name,
-            seat=session.room.seat_label(booking.seat or 0),
+            seat=booking.seat_label,
         ),
     )
 
@@ -105,6 +106,6 @@ def tell_reminder(booking: Booking, session: ExamSession) -> None:
             centre=session.centre.name,
             address=session.centre.address,
             room=session.room.name,
-            seat=session.room.seat_label(booking.seat or 0),
+            seat=booking.seat_label,
         ),
     )

@@ -184,17 +184,22 @@ def save_session(
     return session
 
 
-def change_session_status(*, session: ExamSession, status: SessionStatus, now: dt.datetime | None = None) -> None:
-    """Open, close or cancel a session; cancelling frees every seat and tells every candidate."""
+def change_session_status(
+    *, session: ExamSession, status: SessionStatus, reason: str = "", now: dt.datetime | None = None
+) -> None:
+    """Open, close or cancel a session; cancelling frees every seat and tells every candidate the reason."""
     now = now or utcnow()
     check_session_transition(session.status, status)
     if status is SessionStatus.CANCELLED:
         if session.starts_at <= now:
             raise DomainError.on_field(_("考试已开始，不能取消场次。"))
-        for booking in active_bookings(session.id):
+        candidates = active_bookings(session.id)
+        if candidates and not reason.strip():
+            raise DomainError.on_field(_("该场次已有考生预约，请填写取消原因，系统将通知考生。"), "reason")
+        for booking in candidates:
             set_booking_status(booking, BookingStatus.CANCELLED, now)
             booking.seat = None
-            notices.tell_session_cancelled(booking, session)
+            notices.tell_session_cancelled(booking, session, reason=reason.strip())
         session.seats_taken = 0
     session.status = status
     db.session.flush()

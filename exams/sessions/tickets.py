@@ -48,13 +48,15 @@ class TicketTokenError(DomainError):
 class TicketData:
     """Everything printed on one admission ticket (the ID number only masked)."""
 
+    number: str
+    authority: str
     name: str
     masked_id: str
     item: str
     centre: str
     address: str
     room: str
-    seat: int
+    seat: str
     starts_at: dt.datetime
     duration_minutes: int
     rules: list[str]
@@ -77,6 +79,12 @@ class TicketData:
 def default_rules() -> list[str]:
     """The standard exam-room rules in the current language."""
     return [str(rule) for rule in DEFAULT_RULES]
+
+
+def ticket_number(*, item_code: str, exam_day: dt.date, session_id: int, seat: int) -> str:
+    """The 准考证号: item code, exam day, session and seat; unique because a seat is held once per session."""
+    code = "".join(ch for ch in item_code if ch.isalnum())
+    return f"{code}{exam_day:%Y%m%d}{session_id:05d}{seat:03d}"
 
 
 def _salt() -> str:
@@ -115,6 +123,7 @@ def exam_time_text(ticket: TicketData) -> str:
 
 def _fields(ticket: TicketData) -> list[tuple[str, str]]:
     return [
+        (_("准考证号"), ticket.number),
         (_("姓名"), ticket.name),
         (_("身份证号"), ticket.masked_id),
         (_("考试项目"), ticket.item),
@@ -124,7 +133,8 @@ def _fields(ticket: TicketData) -> list[tuple[str, str]]:
         (_("考点"), ticket.centre),
         (_("考点地址"), ticket.address),
         (_("考场"), ticket.room),
-        (_("座位号"), str(ticket.seat)),
+        (_("座位号"), ticket.seat),
+        (_("签发机关"), ticket.authority),
     ]
 
 
@@ -147,6 +157,15 @@ def render_ticket_pdf(ticket: TicketData) -> bytes:
         pdf.rect(right_x + 5, top, 35, 43)
         pdf.set_xy(right_x + 5, top + 18)
         pdf.cell(35, 6, _("照片"), align="C")
+        pdf.set_font(CJK, size=7)
+        pdf.set_xy(right_x + 6, top + 26)
+        pdf.multi_cell(
+            33,
+            4,
+            _("尚无照片：请登录平台在“我的照片”上传后重新打印。入场时将核对居民身份证。"),
+            align="C",
+            wrapmode=WrapMode.CHAR,
+        )
     pdf.image(qr_png(ticket.token), x=right_x, y=top + 48, w=right_w, h=right_w)
     pdf.set_font(CJK, size=9)
     pdf.set_xy(right_x, top + 48 + right_w + 1)
@@ -176,7 +195,7 @@ def render_ticket_pdf(ticket: TicketData) -> bytes:
     return bytes(pdf.output())
 
 
-def ticket_html(ticket: TicketData) -> str:
+def ticket_html(ticket: TicketData, *, pdf_url: str) -> str:
     """The printable ticket page (A4 on paper, one column on a phone) with the QR code as inline SVG."""
     photo_uri = (
         "data:image/jpeg;base64," + base64.b64encode(ticket.photo_jpeg).decode("ascii") if ticket.photo_jpeg else None
@@ -184,6 +203,7 @@ def ticket_html(ticket: TicketData) -> str:
     return render_template(
         "sessions/ticket.html",
         ticket=ticket,
+        pdf_url=pdf_url,
         fields=_fields(ticket),
         photo_uri=photo_uri,
         qr_svg=qr_svg(ticket.token, title=_("准考证二维码")),

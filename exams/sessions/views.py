@@ -11,6 +11,8 @@ from exams.sessions import applications, bookings, planning, scoping
 from exams.sessions.eligibility import current_commitment, eligibility_problems
 from exams.sessions.forms import (
     BookForm,
+    CancelBookingForm,
+    CancelSessionForm,
     CommitmentForm,
     RescheduleForm,
     RoomForm,
@@ -68,8 +70,15 @@ def session_detail(session_id: int) -> str:
         item.id: eligibility_problems(trainee=current_user, item=item, exam_day=bookings.exam_day(session))
         for item in session.items
     }
+    has_photo = bookings.has_reference_photo(current_user)
+    db.session.commit()  # a library photo fetched to answer has_photo is kept
     return render_template(
-        "sessions/detail.html", session=session, form=_book_form(session), problems=problems, now=utcnow()
+        "sessions/detail.html",
+        session=session,
+        form=_book_form(session),
+        problems=problems,
+        has_photo=has_photo,
+        now=utcnow(),
     )
 
 
@@ -87,11 +96,17 @@ def _book(session_id: int, *, waitlist: bool) -> Response:
     except DomainError as exc:
         report_refusal(exc)
         return redirect(url_for("sessions.session_detail", session_id=session_id))
+    has_photo = bookings.has_reference_photo(current_user)
     db.session.commit()
     if waitlist:
         flash(_("已登记候补。有人取消时将按登记顺序自动为您安排座位，并通知您。"), "success")
     else:
-        flash(_("预约成功，座位号%(seat)s。", seat=booking.seat), "success")
+        flash(_("预约成功，座位号%(seat)s。", seat=booking.seat_label), "success")
+    if not has_photo:
+        flash(
+            _("您还没有可用的照片，准考证上将没有照片。请在“我的照片”上传本人照片；入场时将核对您的居民身份证。"),
+            "warning",
+        )
     return redirect(url_for("sessions.my_bookings"))
 
 
@@ -116,7 +131,6 @@ def my_bookings() -> str:
     return render_template(
         "sessions/my_bookings.html",
         bookings=bookings.my_bookings(trainee=current_user),
-        form=ConfirmForm(),
         now=utcnow(),
         can_cancel=bookings.can_cancel,
         can_reschedule=bookings.can_reschedule,
@@ -124,20 +138,22 @@ def my_bookings() -> str:
     )
 
 
-@bp.route("/bookings/<int:booking_id>/cancel", methods=["POST"])
+@bp.route("/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
 @allow(Role.TRAINEE)
-def cancel_booking(booking_id: int) -> Response:
-    """Cancel one's own booking."""
-    form = ConfirmForm()
+def cancel_booking(booking_id: int) -> str | Response:
+    """Cancel one's own booking, once the trainee has ticked the confirmation."""
+    booking = scoping.own_booking(trainee=current_user, booking_id=booking_id)
+    form = CancelBookingForm()
     if form.validate_on_submit():
         try:
             bookings.cancel_booking(trainee=current_user, booking_id=booking_id)
         except DomainError as exc:
-            report_refusal(exc)
+            report_refusal(exc, form)
         else:
             db.session.commit()
             flash(_("已取消预约。"), "success")
-    return redirect(url_for("sessions.my_bookings"))
+            return redirect(url_for("sessions.my_bookings"))
+    return render_template("sessions/cancel_booking.html", booking=booking, form=form)
 
 
 @bp.route("/bookings/<int:booking_id>/reschedule", methods=["GET", "POST"])
@@ -159,7 +175,7 @@ def reschedule(booking_id: int) -> str | Response:
             report_refusal(exc, form)
             return redirect(url_for("sessions.reschedule", booking_id=booking_id))
         db.session.commit()
-        flash(_("改约成功，新座位号%(seat)s。", seat=new.seat), "success")
+        flash(_("改约成功，新座位号%(seat)s。", seat=new.seat_label), "success")
         return redirect(url_for("sessions.my_bookings"))
     return render_template("sessions/reschedule.html", booking=booking, form=form, targets=targets)
 
@@ -167,21 +183,28 @@ def reschedule(booking_id: int) -> str | Response:
 @bp.route("/exams/commitment", methods=["GET", "POST"])
 @allow(Role.TRAINEE)
 def commitment() -> str | Response:
-    """Read and sign the commitment (告知承诺)."""
+    """Read and sign the commitment (告知承诺); a faulty submission shows every fault at once."""
     signed = current_commitment(current_user)
     form = CommitmentForm()
-    if signed is None and form.validate_on_submit():
+    if signed is None and form.is_submitted():
+        shape_ok = form.validate()
+        answers = {
+            "healthy": form.healthy.data,
+            "no_disqualifying_illness": form.no_disqualifying_illness.data,
+            "education": form.education_level(),
+            "lives_or_works_in_city": form.lives_or_works_in_city.data,
+            "truthful": form.truthful.data,
+            "signed_name": form.signed_name.data or "",
+        }
+        if not shape_ok:
+            # The rules' messages join the form's own, one message per field.
+            problems = applications.commitment_problems(trainee=current_user, **answers)
+            for name, message in problems.items():
+                if not form[name].errors:
+                    form[name].errors = [message]
+            return render_template("sessions/commitment.html", form=form, signed=signed)
         try:
-            applications.sign_commitment(
-                trainee=current_user,
-                healthy=form.healthy.data,
-                no_disqualifying_illness=form.no_disqualifying_illness.data,
-                education=form.education_level(),
-                lives_or_works_in_city=form.lives_or_works_in_city.data,
-                truthful=form.truthful.data,
-                signed_name=form.signed_name.data or "",
-                ip=request.remote_addr or "",
-            )
+            applications.sign_commitment(trainee=current_user, ip=request.remote_addr or "", **answers)
         except DomainError as exc:
             report_refusal(exc, form)
         else:
@@ -198,7 +221,7 @@ def ticket(booking_id: int) -> str:
     """The printable admission ticket of one's own booking."""
     data = bookings.ticket_for(trainee=current_user, booking_id=booking_id)
     db.session.commit()  # the photo view's audit row (and a library photo fetched for the ticket) are kept
-    return ticket_html(data)
+    return ticket_html(data, pdf_url=url_for("sessions.ticket_pdf", booking_id=booking_id))
 
 
 @bp.route("/bookings/<int:booking_id>/ticket.pdf")
@@ -335,10 +358,12 @@ def manage_session(session_id: int) -> str:
 @bp.route("/exams/sessions/<int:session_id>/status", methods=["POST"])
 @allow(*MANAGERS)
 def set_session_status(session_id: int) -> Response:
-    """Open, close or cancel a session."""
+    """Open or close a session (cancelling has its own confirmation page)."""
     session = scoping.managed_session(viewer=current_user, session_id=session_id)
     form = SessionStatusForm()
     target = form.target()
+    if target is SessionStatus.CANCELLED:
+        return redirect(url_for("sessions.cancel_session", session_id=session_id))
     if form.validate_on_submit() and target is not None:
         try:
             planning.change_session_status(session=session, status=target)
@@ -348,6 +373,31 @@ def set_session_status(session_id: int) -> Response:
             db.session.commit()
             flash(_("场次状态已更新为“%(s)s”。", s=target.label), "success")
     return redirect(url_for("sessions.manage_session", session_id=session_id))
+
+
+@bp.route("/exams/sessions/<int:session_id>/cancel", methods=["GET", "POST"])
+@allow(*MANAGERS)
+def cancel_session(session_id: int) -> str | Response:
+    """Cancel a session once confirmed, with the reason its candidates are told."""
+    session = scoping.managed_session(viewer=current_user, session_id=session_id)
+    form = CancelSessionForm()
+    if form.validate_on_submit():
+        try:
+            planning.change_session_status(
+                session=session, status=SessionStatus.CANCELLED, reason=form.reason.data or ""
+            )
+        except DomainError as exc:
+            report_refusal(exc, form)
+        else:
+            db.session.commit()
+            flash(_("场次已取消，已通知预约的考生。"), "success")
+            return redirect(url_for("sessions.manage_session", session_id=session_id))
+    return render_template(
+        "sessions/cancel_session.html",
+        session=session,
+        form=form,
+        candidates=len(bookings.active_bookings(session.id)),
+    )
 
 
 @bp.route("/exams/bookings/<int:booking_id>/no-show", methods=["POST"])

@@ -194,10 +194,24 @@ def test_cancelling_a_session_frees_seats_and_tells_everyone(db, setup) -> None:
     _, _, session = setup
     user = data.eligible()
     book(db, user, session.id)
-    planning.change_session_status(session=session, status=SessionStatus.CANCELLED)
+    planning.change_session_status(session=session, status=SessionStatus.CANCELLED, reason="考场停电检修")
     db.session.commit()
     assert bookings.my_bookings(trainee=user)[0].status is BookingStatus.CANCELLED
-    assert len(notices(db, user, "session_cancelled")) == 1
+    [notice] = notices(db, user, "session_cancelled")
+    assert "原因：考场停电检修" in notice.body
+
+
+def test_cancelling_a_booked_session_without_a_reason_is_refused_and_changes_nothing(db, setup) -> None:
+    _, _, session = setup
+    user = data.eligible()
+    book(db, user, session.id)
+    with pytest.raises(DomainError, match="请填写取消原因") as caught:
+        planning.change_session_status(session=session, status=SessionStatus.CANCELLED, reason="  ")
+    assert "reason" in caught.value.reasons
+    db.session.rollback()
+    assert db.session.get(type(session), session.id).status is SessionStatus.OPEN
+    assert bookings.my_bookings(trainee=user)[0].status is BookingStatus.CONFIRMED
+    assert notices(db, user, "session_cancelled") == []
 
 
 # --- cancellation, waitlist, rescheduling, no-shows -------------------------------------------------
@@ -328,7 +342,7 @@ def test_trainee_signs_books_and_sees_the_ticket_through_the_pages(app) -> None:
     }
     assert submit(client, "/exams/commitment", form, page="/exams/commitment").status_code == 302
     response = submit(client, f"/exams/sessions/{session_id}/book", {"item_id": item_id}, follow=True)
-    assert "预约成功，座位号2" in text(response)
+    assert "预约成功，座位号1-02" in text(response)
     response = submit(client, f"/exams/sessions/{session_id}/book", {"item_id": item_id}, follow=True)
     assert "请勿重复预约" in text(response)
     with app.app_context():
@@ -342,7 +356,7 @@ def test_trainee_signs_books_and_sees_the_ticket_through_the_pages(app) -> None:
     assert pdf.data.startswith(b"%PDF")
     assert client.get(f"/bookings/{foreign}/ticket").status_code == 404
     assert client.get(f"/bookings/{foreign}/ticket.pdf").status_code == 404
-    response = submit(client, f"/bookings/{mine}/cancel", follow=True)
+    response = submit(client, f"/bookings/{mine}/cancel", {"confirm": "y"}, follow=True)
     assert "已取消预约" in text(response)
 
 

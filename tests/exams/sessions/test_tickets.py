@@ -37,13 +37,15 @@ def ctx(app: Flask) -> Iterator[None]:
 
 def make_ticket(token: str, photo: bytes | None) -> TicketData:
     return TicketData(
+        number="0101202611270000701",
+        authority="上海市应急管理局",
         name="张三丰",
         masked_id=mask_id_number(FULL_ID),
         item="低压电工作业",
         centre="上海市安全生产考试示范考点",
         address="上海市黄浦区中山东一路100号",
         room="第3考场",
-        seat=12,
+        seat="2-02",
         starts_at=dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC),
         duration_minutes=90,
         rules=default_rules(),
@@ -153,7 +155,7 @@ def test_pdf_embeds_the_font_and_its_chinese_text_is_extractable(ctx, faces_dir,
 def test_html_shows_the_masked_id_never_the_full_one(ctx, faces_dir) -> None:
     photo = (faces_dir / "identities" / "deepface__dp01" / "1.jpg").read_bytes()
     token = make_ticket_token(5, expires_at=EXPIRES)
-    page = ticket_html(make_ticket(token, photo))
+    page = ticket_html(make_ticket(token, photo), pdf_url="/t.pdf")
     assert mask_id_number(FULL_ID) in page
     assert FULL_ID not in page
     assert "张三丰" in page
@@ -172,4 +174,4 @@ def test_ticket_data_refuses_an_unmasked_id_or_naive_time() -> None:
 def test_a_ticket_without_photo_still_renders(ctx) -> None:
     data = render_ticket_pdf(make_ticket(make_ticket_token(9, expires_at=EXPIRES), None))
     assert data.startswith(b"%PDF")
-    assert "照片" in ticket_html(make_ticket(make_ticket_token(9, expires_at=EXPIRES), None))
+    assert "照片" in ticket_html(make_ticket(make_ticket_token(9, expires_at=EXPIRES), None), pdf_url="/t.pdf")
