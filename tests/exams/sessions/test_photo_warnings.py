@@ -11,7 +11,7 @@ from exams.sessions.models import Booking
 from opcert.extensions import db as _db
 from photos import services
 from photos.models import PhotoSource
-from tests.exams import sessions_data as data
+from tests.exams.sessions import sessions_data as data
 from tests.factories import PASSWORD
 from tests.fixtures.web import login, submit, text
 from tests.photos.imagelib import photo

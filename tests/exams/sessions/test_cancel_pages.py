@@ -9,7 +9,7 @@ from exams.sessions.models import Booking, BookingStatus, ExamSession, SessionSt
 from opcert.access import Role
 from opcert.extensions import db as _db
 from opcert.notifications.models import Notification
-from tests.exams import sessions_data as data
+from tests.exams.sessions import sessions_data as data
 from tests.factories import PASSWORD, staff
 from tests.fixtures.web import login, submit, text
 

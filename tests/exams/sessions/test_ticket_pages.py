@@ -12,7 +12,7 @@ from exams.sessions.models import Booking
 from exams.sessions.tickets import ticket_number
 from opcert.accounts.models import OrgKind
 from opcert.extensions import db as _db
-from tests.exams import sessions_data as data
+from tests.exams.sessions import sessions_data as data
 from tests.factories import PASSWORD, organisation
 from tests.fixtures.web import login, submit, text
 
