@@ -25,6 +25,8 @@ from opcert.web import format_size
 
 MAX_TEXT = 2000
 MAX_KNOWLEDGE_POINT = 60
+DEFAULT_DIFFICULTY = 3
+MIN_OPTIONS = {QuestionKind.SINGLE: 2, QuestionKind.MULTIPLE: 3}
 
 # The file's own vocabulary: fixed Chinese words, independent of the page language.
 FIELDS = ("kind", "stem", *OPTION_LETTERS, "answer", "knowledge_point", "difficulty", "explanation", "status")
@@ -496,7 +498,7 @@ def check_question(values: Mapping[str, str]) -> tuple[QuestionData | None, dict
     knowledge_point = SPACES.sub(" ", text["knowledge_point"])
     if len(knowledge_point) > MAX_KNOWLEDGE_POINT:
         errors["knowledge_point"] = _("知识点不能超过%(n)d个字。", n=MAX_KNOWLEDGE_POINT)
-    difficulty = 3
+    difficulty = DEFAULT_DIFFICULTY
     if text["difficulty"] and "difficulty" not in errors:
         try:
             difficulty = int(text["difficulty"])
@@ -541,7 +543,7 @@ def _check_options(kind: QuestionKind | None, text: Mapping[str, str], errors: d
         if not text[letter]:
             errors.setdefault(letter, _("选项%(letter)s为空，但后面还有选项；选项应从A起连续填写。", letter=letter))
             return []
-    least = 2 if kind == QuestionKind.SINGLE else 3
+    least = MIN_OPTIONS[kind]
     if len(filled) < least:
         errors.setdefault(
             OPTION_LETTERS[len(filled)] if len(filled) < len(OPTION_LETTERS) else "A",
@@ -621,6 +623,103 @@ def check_rows(rows: Sequence[FileRow]) -> tuple[list[tuple[FileRow, QuestionDat
         first_row[data.content_hash] = row.number
         good.append((row, data))
     return good, problems
+
+
+# --- the format as people read it ------------------------------------------------------------------------------
+
+# Two example rows in the file's own words: a template's header plus these must import cleanly.
+TEMPLATE_EXAMPLES = (
+    ("判断题", "停电作业前必须先验电。", "", "", "", "", "", "", "对", "安全技术", "1", "", "启用"),
+    (
+        "单选题",
+        "低压是指对地电压在多少伏以下？",
+        "250V",
+        "380V",
+        "1000V",
+        "36V",
+        "",
+        "",
+        "C",
+        "基础知识",
+        "2",
+        "对地电压在1000V及以下为低压。",
+        "启用",
+    ),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ColumnRule:
+    """One column of the file format: its Chinese and English header, whether it is required, what it holds."""
+
+    header: str
+    english: str
+    required: bool
+    rule: str
+
+
+def template_rows() -> list[list[str]]:
+    """The header and the two example rows of a downloadable template."""
+    return [list(EXPORT_HEADERS), *(list(row) for row in TEMPLATE_EXAMPLES)]
+
+
+def _words(vocabulary: Mapping[str, object], value: object) -> str:
+    return "、".join(f"“{word}”" for word, meaning in vocabulary.items() if meaning == value)
+
+
+def column_rules() -> list[ColumnRule]:
+    """The columns of the format, described from the same constants the checks use."""
+    kinds = "；".join(f"{KIND_WORD[kind]}：{_words(KIND_WORDS, kind)}" for kind in QuestionKind)
+    statuses = "；".join(f"{STATUS_WORD[status]}：{_words(STATUS_WORDS, status)}" for status in QuestionStatus)
+    true_words = "、".join(f"“{w}”" for w in sorted(TRUE_WORDS))
+    false_words = "、".join(f"“{w}”" for w in sorted(FALSE_WORDS))
+    letters = f"{OPTION_LETTERS[0]}至{OPTION_LETTERS[-1]}"
+    return [
+        ColumnRule("题型", "kind", True, _("可填写：%(words)s。", words=kinds)),
+        ColumnRule("题干", "stem", True, _("题目内容，不超过%(n)d个字。", n=MAX_TEXT)),
+        ColumnRule(
+            letters,
+            "A … F",
+            False,
+            _(
+                "选项，从A起连续填写，每个不超过%(n)d个字，不能有相同的选项；单选题至少%(single)d个，"
+                "多选题至少%(multiple)d个；判断题不填写选项。列名也可写作“选项A”或“option_a”。",
+                n=MAX_TEXT,
+                single=MIN_OPTIONS[QuestionKind.SINGLE],
+                multiple=MIN_OPTIONS[QuestionKind.MULTIPLE],
+            ),
+        ),
+        ColumnRule(
+            "答案",
+            "answer",
+            True,
+            _(
+                "判断题：正确填%(true)s之一，错误填%(false)s之一；单选题：一个选项字母；"
+                "多选题：两个或以上选项字母，可写作“ACD”“A,C,D”或“A、C、D”。字母必须对应已填写的选项。",
+                true=true_words,
+                false=false_words,
+            ),
+        ),
+        ColumnRule(
+            "知识点",
+            "knowledge_point",
+            False,
+            _("不超过%(n)d个字；组卷方案可按知识点抽题。", n=MAX_KNOWLEDGE_POINT),
+        ),
+        ColumnRule(
+            "难度",
+            "difficulty",
+            False,
+            _("1（易）至5（难）的整数；不填为%(n)d。", n=DEFAULT_DIFFICULTY),
+        ),
+        ColumnRule("解析", "explanation", False, _("随答案显示，不超过%(n)d个字。", n=MAX_TEXT)),
+        ColumnRule(
+            "状态",
+            "status",
+            False,
+            _("可填写：%(words)s；不填为启用。只有启用的题目会被抽入试卷。", words=statuses),
+        ),
+    ]
 
 
 # --- writing files ---------------------------------------------------------------------------------------------

@@ -173,6 +173,16 @@ def export_questions(*, item_id: int, file_format: str) -> tuple[str, bytes]:
     raise DomainError(_("导出格式只能是CSV或XLSX。"), {"format": _("导出格式只能是CSV或XLSX。")})
 
 
+def question_template(file_format: str) -> tuple[str, bytes]:
+    """An import template as (file name, bytes): the header and two example rows; file_format is "csv" or "xlsx"."""
+    rows = importer.template_rows()
+    if file_format == "xlsx":
+        return "question-template.xlsx", importer.write_xlsx(rows)
+    if file_format == "csv":
+        return "question-template.csv", importer.write_csv(rows)
+    raise DomainError(_("导出格式只能是CSV或XLSX。"), {"format": _("导出格式只能是CSV或XLSX。")})
+
+
 def _has_answers(question_id: int) -> bool:
     query = sa.select(PaperAnswer.id).where(PaperAnswer.question_id == question_id).limit(1)
     return db.session.execute(query).first() is not None

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import io
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from exams.bank import services
+from exams.bank import importer, services
 from exams.bank.forms import (
     BlueprintForm,
     GenerateForm,
@@ -28,6 +28,7 @@ from opcert.extensions import db
 bp = Blueprint("bank", __name__, template_folder="templates", url_prefix="/admin/bank")
 
 MANAGERS = (Role.ADMIN, Role.PROVIDER)
+_MIMETYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
 @bp.route("/")
@@ -35,6 +36,29 @@ MANAGERS = (Role.ADMIN, Role.PROVIDER)
 def index() -> str:
     """Every operation item with the size of its bank."""
     return render_template("bank/index.html", categories=list_categories(), counts=services.count_questions())
+
+
+@bp.route("/format")
+@allow(*MANAGERS)
+def file_format() -> str:
+    """The question file format, described from the importer's own rules, with the templates to download."""
+    return render_template(
+        "bank/format.html",
+        columns=importer.column_rules(),
+        examples=importer.template_rows(),
+        max_rows=int(current_app.config["QUESTION_IMPORT_MAX_QUESTIONS"]),
+    )
+
+
+@bp.route("/template.<string:file_format>")
+@allow(*MANAGERS)
+def download_template(file_format: str) -> Response:
+    """An empty bank file (header and two example rows) to fill in, as CSV with BOM or XLSX."""
+    try:
+        name, data = services.question_template(file_format)
+    except DomainError:
+        abort(404)
+    return send_file(io.BytesIO(data), mimetype=_MIMETYPES[file_format], as_attachment=True, download_name=name)
 
 
 @bp.route("/items/<int:item_id>")
@@ -98,10 +122,7 @@ def export_questions(item_id: int, file_format: str) -> Response:
         name, data = services.export_questions(item_id=item.id, file_format=file_format)
     except DomainError:
         abort(404)
-    mimetype = (
-        "text/csv" if file_format == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    return send_file(io.BytesIO(data), mimetype=mimetype, as_attachment=True, download_name=name)
+    return send_file(io.BytesIO(data), mimetype=_MIMETYPES[file_format], as_attachment=True, download_name=name)
 
 
 @bp.route("/items/<int:item_id>/questions/new", methods=["GET", "POST"], defaults={"question_id": None})

@@ -124,7 +124,10 @@ class SessionForm(WebForm):
 
     part = SelectField(_l("考试类型"), choices=lambda: [(k.value, k.label) for k in ExamPart])
     item_ids = SelectMultipleField(
-        _l("操作项目"), coerce=int, validators=[DataRequired(message=_l("请至少选择一个操作项目。"))]
+        _l("操作项目"),
+        coerce=int,
+        validators=[DataRequired(message=_l("请至少选择一个操作项目。"))],
+        description=_l("按住Ctrl键（Mac上按⌘键）再点击，可选择或取消多个项目；按住Shift键点击可选择连续的一段。"),
     )
     room_id = SelectField(_l("考场"), coerce=int, validators=[DataRequired(message=_l("请选择考场。"))])
     starts_at = _when(_l("开考时间"))

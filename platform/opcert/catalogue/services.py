@@ -182,10 +182,15 @@ def list_categories(*, offered_only: bool = False) -> list[Category]:
     return categories
 
 
+def code_sort_key(code: str) -> tuple[tuple[int, int, str], ...]:
+    """A dotted code read as numbers, so that 1.2 sorts before 1.10; a part that is not a number sorts after."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in code.split("."))
+
+
 def offered_items() -> list[Item]:
-    """Items this deployment examines, in catalogue order."""
-    query = sa.select(Item).join(Category).where(Item.offered.is_(True)).order_by(Category.sort_key, Item.sort_key)
-    return list(db.session.execute(query).scalars())
+    """Items this deployment examines, ordered by code read as numbers (1.2 before 1.10)."""
+    query = sa.select(Item).where(Item.offered.is_(True))
+    return sorted(db.session.execute(query).scalars(), key=lambda item: code_sort_key(item.code))
 
 
 def get_item(item_id: int) -> Item:
