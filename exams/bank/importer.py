@@ -15,7 +15,7 @@ import re
 import warnings
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -123,11 +123,12 @@ class FileRow:
 
 
 class FileProblemsError(Exception):
-    """The file could not be read or has errors; `problems` lists them all."""
+    """The file could not be read or has errors; `problems` lists them all, `rows_read` how far reading went."""
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
+    def __init__(self, problems: Sequence[Problem], rows_read: int = 0) -> None:
         super().__init__("; ".join(str(p) for p in problems))
         self.problems = list(problems)
+        self.rows_read = rows_read
 
 
 def content_hash(kind: QuestionKind, stem: str, options: Iterable[str]) -> str:
@@ -185,6 +186,9 @@ MAX_XLSX_OTHER_PART_BYTES = 1024 * 1024
 MAX_XLSX_PARTS = 1000
 XML_CELL = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?c[\s/>]")
 XML_SHARED_STRING = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?si[\s/>]")
+XML_ROW = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row[\s/>]")
+XML_ELEMENT = re.compile(rb"<[A-Za-z_]")
+XML_ELEMENTS_PER_CELL = 4  # <c>, <v> or <is><t>, with room to spare
 # What a spreadsheet may take for the start of a formula (or a DDE command) when it opens a file.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?%?")
@@ -225,7 +229,7 @@ def read_file(filename: str, data: bytes, limits: ImportLimits | None = None) ->
 class TableReader:
     """Takes a file's records one at a time and refuses the file as soon as it goes past a limit.
 
-    `rows_read` says how far reading went (the tests check that a refusal came early).
+    `rows_read` says how far reading went (a refusal carries it: the tests check that it came early).
     """
 
     def __init__(self, limits: ImportLimits) -> None:
@@ -235,19 +239,20 @@ class TableReader:
         self.filled_rows = 0
         self.table: list[list[tuple[str, str]]] = []
 
+    def _refuse(self, problem: Problem) -> NoReturn:
+        raise FileProblemsError([problem], rows_read=self.rows_read)
+
     def take(self, record: Sequence[str]) -> None:
         """Check one record (a row of cell texts) and keep it, or raise FileProblemsError."""
         limits = self.limits
         self.rows_read += 1
         number = self.rows_read
         if number > limits.max_rows:
-            raise FileProblemsError(
-                [Problem(number, None, _("文件超过了%(n)d行（含空行），已停止读取。", n=limits.max_rows))]
-            )
+            self._refuse(Problem(number, None, _("文件超过了%(n)d行（含空行），已停止读取。", n=limits.max_rows)))
         self.cells_read += len(record)
         if self.cells_read > limits.max_cells:
             message = _("文件中的单元格超过了%(n)d个（含空单元格），已停止读取。", n=limits.max_cells)
-            raise FileProblemsError([Problem(number, None, message)])
+            self._refuse(Problem(number, None, message))
         width = len(record)
         while width and not record[width - 1].strip():
             width -= 1
@@ -255,7 +260,7 @@ class TableReader:
             message = _(
                 "第%(column)s列有内容，但最多只能有%(n)d列。", column=column_letter(width - 1), n=limits.max_columns
             )
-            raise FileProblemsError([Problem(number, None, message)])
+            self._refuse(Problem(number, None, message))
         for index in range(width):
             value = record[index]
             if len(value) > limits.max_cell_chars:
@@ -265,12 +270,12 @@ class TableReader:
                     n=limits.max_cell_chars,
                     start=excerpt(value),
                 )
-                raise FileProblemsError([Problem(number, column_letter(index), message)])
+                self._refuse(Problem(number, column_letter(index), message))
         if any(record[index].strip() for index in range(width)):
             self.filled_rows += 1
             if self.filled_rows > limits.max_questions + 1:  # the header is the first filled row
                 message = _("一次最多导入%(n)d道题，文件中的题目超过了这个数量。", n=limits.max_questions)
-                raise FileProblemsError([Problem(None, None, message)])
+                self._refuse(Problem(None, None, message))
         self.table.append([(column_letter(index), _unescape(record[index])) for index in range(width)])
 
 
@@ -369,9 +374,11 @@ def _read_first_sheet(workbook: Any, reader: TableReader, problems: list[Problem
 
 
 def _check_xlsx_parts(data: bytes, limits: ImportLimits) -> None:
-    """Refuse an XLSX whose parts would take too much work before openpyxl parses any of them.
+    """Refuse an XLSX whose parts would take too much work, before openpyxl parses any of them.
 
-    The sizes are those the zip declares; Python's zipfile never inflates a part beyond its declared size.
+    The sizes are those the zip declares (Python's zipfile never inflates a part beyond its declared size); the
+    counts come from a fast scan of the worksheets and shared strings. openpyxl reads a worksheet without a
+    <dimension> element through once just to size it, so rows and elements are bounded before it starts.
     """
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         parts = archive.infolist()
@@ -384,34 +391,50 @@ def _check_xlsx_parts(data: bytes, limits: ImportLimits) -> None:
                 size=format_size(limits.max_unpacked_bytes),
             )
             raise FileProblemsError([Problem(None, None, message)])
-        cells = strings = 0
+        budget = {
+            "cells": limits.max_cells,
+            "strings": limits.max_cells,
+            "rows": limits.max_rows,
+            "elements": XML_ELEMENTS_PER_CELL * limits.max_cells + limits.max_rows,
+        }
         for part in parts:
             name = part.filename.lower()
             if name.startswith("xl/worksheets/") and name.endswith(".xml"):
-                cells += _count_tags(archive, part, XML_CELL, limits.max_cells - cells)
+                patterns = {"cells": XML_CELL, "rows": XML_ROW, "elements": XML_ELEMENT}
             elif name.endswith("sharedstrings.xml"):
-                strings += _count_tags(archive, part, XML_SHARED_STRING, limits.max_cells - strings)
+                patterns = {"strings": XML_SHARED_STRING, "elements": XML_ELEMENT}
             elif part.file_size > MAX_XLSX_OTHER_PART_BYTES and name.endswith((".xml", ".rels")):
                 message = _("Excel文件中的“%(part)s”部分异常庞大，无法导入。", part=excerpt(part.filename, 40))
                 raise FileProblemsError([Problem(None, None, message)])
-            if cells > limits.max_cells or strings > limits.max_cells:
+            else:
+                continue
+            _spend(archive, part, patterns, budget)
+            if budget["rows"] < 0:
+                message = _("Excel文件超过了%(n)d行（含空行），无法导入。", n=limits.max_rows)
+                raise FileProblemsError([Problem(None, None, message)])
+            if min(budget.values()) < 0:
                 message = _("Excel文件中的单元格超过了%(n)d个（含空单元格），无法导入。", n=limits.max_cells)
                 raise FileProblemsError([Problem(None, None, message)])
 
 
-def _count_tags(archive: zipfile.ZipFile, part: zipfile.ZipInfo, tag: re.Pattern[bytes], limit: int) -> int:
-    """How many times `tag` occurs in a part, read in chunks; counting stops once past `limit`."""
-    count = 0
+def _spend(
+    archive: zipfile.ZipFile, part: zipfile.ZipInfo, patterns: Mapping[str, re.Pattern[bytes]], budget: dict[str, int]
+) -> None:
+    """Subtract from `budget` how often each pattern occurs in the part, read in chunks; stop once one is spent."""
     carry = b""
     with archive.open(part) as stream:
         while chunk := stream.read(1024 * 1024):
             buffer = carry + chunk
+            # A tag cut in two by the chunk boundary is counted with the next chunk.
             cut = buffer.rfind(b"<")
-            carry = buffer[cut:] if cut >= 0 else b""
-            count += len(tag.findall(buffer, 0, cut if cut >= 0 else len(buffer)))
-            if count > limit:
-                return count
-    return count + len(tag.findall(carry))
+            end = cut if cut >= 0 else len(buffer)
+            carry = buffer[end:]
+            for key, pattern in patterns.items():
+                budget[key] -= len(pattern.findall(buffer, 0, end))
+            if min(budget.values()) < 0:
+                return
+    for key, pattern in patterns.items():
+        budget[key] -= len(pattern.findall(carry))
 
 
 def _cell_text(value: Any) -> str:
