@@ -21,8 +21,8 @@ from opcert.audit.models import AuditEvent
 from opcert.db import paginate
 from opcert.extensions import db as _db
 from photos.models import Photo
-from tests.exams import sessions_data
-from tests.exams.bank_data import catalogue_item, fill_bank
+from tests.exams.bank.bank_data import catalogue_item, fill_bank
+from tests.exams.sessions import sessions_data
 from tests.factories import PASSWORD, staff, trainee
 from tests.fixtures.database import make_app
 from tests.fixtures.web import csrf_token, logged_in_client, login, submit, text

@@ -12,7 +12,7 @@ import pytest
 
 from exams.bank import importer, services
 from exams.bank.models import Question, QuestionKind, QuestionStatus
-from tests.exams.bank_data import HEADER, catalogue_item, csv_bytes, question_count, single_row, tf_row
+from tests.exams.bank.bank_data import HEADER, catalogue_item, csv_bytes, question_count, single_row, tf_row
 
 SHEET_HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>'
