@@ -46,7 +46,7 @@ def test_format_page_states_the_importer_limits(app: Flask) -> None:
     page = text(client.get("/admin/bank/format"))
     for column in importer.column_rules():
         assert column.rule in page
-    assert str(importer.MAX_ROWS) in page
+    assert str(app.config["QUESTION_IMPORT_MAX_QUESTIONS"]) in page
     assert "题干" in page
     assert "knowledge_point" in page
     assert client.get("/admin/bank/template.pdf").status_code == 404
