@@ -59,7 +59,7 @@ EDGE_VALUES = (
 QUERY_NAMES = ("q", "page", "action", "kind", "status", "point", "role", "next")
 POST_ONLY_NAMES = ("status", "item_id", "agree", "password", "next", "submit")
 DATE_LIKE = re.compile(r"\d{4}-\d\d-\d\d")
-NO_CSRF_INPUTS = frozenset({"random", "long strings", "edge values", "junk file"})
+NO_CSRF_INPUTS = frozenset({"random", "long strings", "edge values", "control characters", "junk file"})
 # Form actions the mutation phase leaves alone: logging out and revoking would end the client's own session, and
 # the language switch (on every page) has had its junk in the first phase.
 SKIPPED_ACTIONS = ("/logout", "/revoke", "/language/")
@@ -180,6 +180,7 @@ def form_inputs(names: list[str], rng: random.Random) -> Iterator[tuple[str, dic
     yield "long strings", {n: "长" * 3_000 for n in names}
     yield "oversized field", {(names or ["x"])[0]: "x" * 600_000}
     yield "NUL", {n: f"a\x00{random_text(rng)}" for n in names}
+    yield "control characters", {n: f"/{random_text(rng)}\r\nX-Injected: 1\x01\x7f" for n in names}
     yield "edge values", {n: rng.choice(EDGE_VALUES) for n in names}
     junk = bytes(rng.randint(0, 255) for _ in range(2048))
     yield (
@@ -192,6 +193,7 @@ def query_inputs(rng: random.Random) -> Iterator[tuple[str, str]]:
     """(label, query string) for a GET."""
     yield "query junk", "&".join(f"{n}={rng.choice((random_text(rng), *EDGE_VALUES))}" for n in QUERY_NAMES)
     yield "query NUL", "&".join(f"{n}=a%00b" for n in QUERY_NAMES)
+    yield "query control characters", "&".join(f"{n}=/a%0d%0aX-Injected:%201%01" for n in QUERY_NAMES)
 
 
 def field_names(html: str) -> list[str]:
