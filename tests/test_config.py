@@ -80,7 +80,8 @@ def test_production_reads_its_settings_from_the_environment(monkeypatch, databas
     assert app.config["SECRET_KEY"] == "key-from-the-environment"
     assert app.config["SQLALCHEMY_DATABASE_URI"] == database_url
     assert app.config["SESSION_COOKIE_SECURE"] is True
-    assert app.test_client().get("/healthz").get_json() == {"status": "ok"}
+    health = {"status": "ok", "checks": {"database": "ok", "redis": "not_configured"}}
+    assert app.test_client().get("/healthz").get_json() == health
 
 
 def test_embedded_default_creates_its_secret_key_once_and_uses_sqlite_in_instance(monkeypatch, tmp_path, built) -> None:

@@ -11,6 +11,7 @@ import datetime as dt
 import io
 import random
 import re
+from collections import Counter
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any
@@ -60,7 +61,7 @@ EDGE_VALUES = (
 QUERY_NAMES = ("q", "page", "action", "kind", "status", "point", "role", "next")
 POST_ONLY_NAMES = ("status", "item_id", "agree", "password", "next", "submit")
 DATE_LIKE = re.compile(r"\d{4}-\d\d-\d\d")
-NO_CSRF_INPUTS = frozenset({"random", "long strings", "edge values", "junk file"})
+NO_CSRF_INPUTS = frozenset({"random", "edge values", "control characters", "junk file"})
 # Form actions the mutation phase leaves alone: logging out and revoking would end the client's own session, and
 # the language switch (on every page) has had its junk in the first phase.
 SKIPPED_ACTIONS = ("/logout", "/revoke", "/language/")
@@ -84,6 +85,7 @@ class Tally:
     """What was sent, and what answered 5xx (or raised)."""
 
     requests: int = 0
+    kinds: Counter[str] = dataclasses.field(default_factory=Counter)
     pairs: set[tuple[str, str]] = dataclasses.field(default_factory=set)
     failures: list[str] = dataclasses.field(default_factory=list)
 
@@ -181,6 +183,7 @@ def form_inputs(names: list[str], rng: random.Random) -> Iterator[tuple[str, dic
     yield "long strings", {n: "长" * 3_000 for n in names}
     yield "oversized field", {(names or ["x"])[0]: "x" * 600_000}
     yield "NUL", {n: f"a\x00{random_text(rng)}" for n in names}
+    yield "control characters", {n: f"/{random_text(rng)}\r\nX-Injected: 1\x01\x7f" for n in names}
     yield "edge values", {n: rng.choice(EDGE_VALUES) for n in names}
     junk = bytes(rng.randint(0, 255) for _ in range(2048))
     yield (
@@ -192,7 +195,7 @@ def form_inputs(names: list[str], rng: random.Random) -> Iterator[tuple[str, dic
 def query_inputs(rng: random.Random) -> Iterator[tuple[str, str]]:
     """(label, query string) for a GET."""
     yield "query junk", "&".join(f"{n}={rng.choice((random_text(rng), *EDGE_VALUES))}" for n in QUERY_NAMES)
-    yield "query NUL", "&".join(f"{n}=a%00b" for n in QUERY_NAMES)
+    yield "query control characters", "&".join(f"{n}=/a%0d%0aX-Injected:%201%01" for n in QUERY_NAMES)
 
 
 def field_names(html: str) -> list[str]:
@@ -203,6 +206,7 @@ def field_names(html: str) -> list[str]:
 def send(client: FlaskClient, tally: Tally, label: str, method: str, url: str, **kwargs: Any) -> str:
     """One request; a 5xx or an exception is a failure. Returns the body."""
     tally.requests += 1
+    tally.kinds[label.split("] ")[-1] if "] " in label else ("form" if " form " in label else method)] += 1
     try:
         response = client.open(url, method=method, **kwargs)
     except Exception as exc:  # the test client re-raises what no error page caught: that is a failure too
@@ -290,13 +294,12 @@ def fuzz_page_forms(
 
 
 def mutations_for(value: str, rng: random.Random) -> list[str]:
-    """Junk for one field: one pick from the pool, and the edges of what the field holds (dates, numbers)."""
-    picks = [rng.choice(MUTATIONS)]
+    """Junk for one field: the edges of what it holds (dates, numbers), else one pick from the pool."""
     if DATE_LIKE.match(value):
-        picks += ["0001-01-01T00:00", "9999-12-31T23:59", "2026-02-30T25:61"]
-    elif value.isdigit():
-        picks += ["2147483648", "99999999999999999999", "-1"]
-    return picks
+        return ["0001-01-01T00:00", "9999-12-31T23:59"]
+    if value.isdigit():
+        return ["2147483648", "99999999999999999999"]
+    return [rng.choice(MUTATIONS)]
 
 
 def fuzz_role(
@@ -373,9 +376,9 @@ def fuzz_rule(
             # spooled by the test client to temporary files it never closes).
             kind = "multipart/form-data" if what == "junk file" else "application/x-www-form-urlencoded"
             send(client, tally, f"{label} {what}", "POST", url, data=body, content_type=kind)
-        if real and admitted:
+        if real and admitted and csrf:
             # No page posts JSON, but a client can: the body must not become form data of any shape.
-            headers = {"X-CSRFToken": token} if csrf else {}
+            headers = {"X-CSRFToken": token}
             for what, document in (("JSON list", [1, [2], None]), ("JSON object", {n: {"x": [1]} for n in fields})):
                 send(client, tally, f"{label} {what}", "POST", url, json=document, headers=headers)
     return pages
@@ -400,7 +403,7 @@ def report(tally: Tally, record_property: Any, name: str) -> str:
     routes = len({route for route, _who in tally.pairs})
     roles = len({who for _route, who in tally.pairs})
     line = f"{name}: {tally.requests} requests over {routes} routes x {roles} roles, {len(tally.failures)} failed"
-    print(line)
+    print(line, dict(tally.kinds.most_common()))
     record_property(f"{name}_requests", tally.requests)
     return line
 

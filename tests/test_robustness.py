@@ -281,3 +281,14 @@ def test_a_session_in_year_one_is_refused_on_the_form(app) -> None:
     assert "日期应在2000年至2100年之间。" in text(response)
     with app.app_context():
         assert count(ExamSession) == 0
+
+
+# --- redirect targets ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["/a\r\nX-Injected: 1", "/\t/evil.example", "/ok\x7f"])
+def test_a_redirect_target_with_control_characters_goes_home(client, target) -> None:
+    response = submit(client, "/language/en", {"next": target})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert "X-Injected" not in response.headers

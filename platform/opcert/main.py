@@ -48,8 +48,9 @@ def health() -> tuple[Response, int]:
 def _database_state() -> str:
     try:
         db.session.execute(db.text("SELECT 1"))
-    except SQLAlchemyError:
-        current_app.logger.exception("health check: database unreachable")
+    except SQLAlchemyError as exc:
+        # One line per check: the load balancer asks every few seconds.
+        current_app.logger.warning("health check: database unreachable (%s)", exc.__class__.__name__)
         db.session.rollback()
         return "unreachable"
     return "ok"

@@ -15,6 +15,9 @@ def safe_next(target: str | None) -> str | None:
     """A redirect target only if it is a path on this site (no open redirects)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return None
+    if any(ch < " " or ch == "\x7f" for ch in target):
+        # Control characters: CR/LF cannot go into a Location header, and browsers drop tabs ("/\t/x" is "//x").
+        return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
         return None
