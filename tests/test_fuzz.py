@@ -32,7 +32,7 @@ from opcert.access import Role, declared_access, is_allowed
 from opcert.accounts.models import User, UserSession
 from opcert.catalogue.models import Category
 from opcert.extensions import db
-from tests.exams.bank.bank_data import catalogue_item, fill_bank
+from tests.exams.bank.bank_data import AUTHORITY, catalogue_item, fill_bank
 from tests.exams.sessions import sessions_data
 from tests.factories import PASSWORD, staff
 from tests.fixtures.database import make_app
@@ -102,7 +102,7 @@ def build_dataset() -> tuple[dict[Role, int], dict[str, list[str]]]:
     item = catalogue_item()
     fill_bank(item, true_false=80, single=40, multiple=5)
     question = bank_services.list_questions(item_id=item.id)[0]
-    bank_services.set_question_image(question=question, data=_jpeg())
+    bank_services.set_question_image(question=question, data=_jpeg(), **AUTHORITY)
     paper = paper_services.generate_paper(item_id=item.id)
     centre = sessions_data.centre()
     exam_item = sessions_data.item()

@@ -17,8 +17,18 @@ from opcert.extensions import db
 @with_appcontext
 @click.argument("item_code")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_questions_command(item_code: str, path: Path) -> None:
-    """Import a CSV or XLSX file of questions into an item's bank: all of them, or none and every error."""
+@click.option(
+    "--organisation",
+    "organisation_id",
+    type=int,
+    default=None,
+    help="Id of the provider organisation that owns the new questions (default: the authority).",
+)
+def import_questions_command(item_code: str, path: Path, organisation_id: int | None) -> None:
+    """Import a CSV or XLSX file of questions into an item's bank: all of them, or none and every error.
+
+    The questions are the authority's unless --organisation names the provider that owns them.
+    """
     from exams.bank import services
 
     try:
@@ -26,7 +36,9 @@ def import_questions_command(item_code: str, path: Path) -> None:
         with path.open("rb") as fh:
             # One byte past the limit is enough for the import to refuse the file; a huge file is never read whole.
             data = fh.read(current_app.config["QUESTION_IMPORT_MAX_BYTES"] + 1)
-        added = services.import_questions(item_id=item.id, filename=path.name, data=data)
+        added = services.import_questions(
+            item_id=item.id, filename=path.name, data=data, organisation_id=organisation_id
+        )
     except services.QuestionImportError as exc:
         db.session.rollback()
         for problem in exc.problems:

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from opcert.accounts.models import Organisation
 from opcert.catalogue.models import Item
 from opcert.db import Base, UTCDateTime, str_enum, utcnow
 
@@ -83,6 +84,10 @@ class Question(Base):
     difficulty: Mapped[int] = mapped_column(default=3)
     explanation: Mapped[str] = mapped_column(sa.Text, default="")
     image_key: Mapped[str | None] = mapped_column(sa.String(80))
+    # The provider organisation that created or imported the question; NULL: the authority's (decision 0002).
+    organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+    )
     status: Mapped[QuestionStatus] = mapped_column(
         str_enum(QuestionStatus, "question_status", 10), default=QuestionStatus.DRAFT
     )
@@ -91,6 +96,7 @@ class Question(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     item: Mapped[Item] = relationship()
+    organisation: Mapped[Organisation | None] = relationship()
 
     @property
     def option_list(self) -> list[str]:

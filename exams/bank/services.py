@@ -5,12 +5,14 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Mapping, Sequence
+from typing import TypedDict
 
 import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image
+from sqlalchemy.orm import selectinload
 
 from exams.bank import importer
 from exams.bank.models import (
@@ -22,11 +24,13 @@ from exams.bank.models import (
     QuestionStatus,
 )
 from exams.papers.models import Paper, PaperAnswer
+from opcert.access import Role
+from opcert.accounts.models import Organisation, OrgKind
 from opcert.audit.services import record_event
 from opcert.catalogue.models import Item
 from opcert.catalogue.services import get_item
 from opcert.db import flush_unique, utcnow
-from opcert.errors import DomainError, NotFoundError
+from opcert.errors import DomainError, ForbiddenError, NotFoundError
 from opcert.extensions import db
 from opcert.files import FileStore
 from photos.images import ImageRejectedError, decode_image, encode_jpeg
@@ -52,6 +56,47 @@ class QuestionImportError(DomainError):
         if len(self.problems) < len(problems):
             more = len(problems) - len(self.problems)
             self.problems.append(importer.Problem(None, None, _("另有%(n)d处错误未列出，请先改正以上错误。", n=more)))
+
+
+class QuestionOwnedElsewhereError(ForbiddenError):
+    """A provider tried to change a question another organisation (or the authority) owns."""
+
+
+# --- ownership (decision 0002) ---------------------------------------------------------------------------------
+
+
+class Caller(TypedDict):
+    """Who asks for a change, as plain values: `**caller` fills the services' keyword arguments."""
+
+    role: Role
+    organisation_id: int | None
+
+
+def can_manage(question: Question, *, role: Role, organisation_id: int | None) -> bool:
+    """Whether the caller may edit the question, change its status or its image: administrators every question,
+    providers only those their own organisation created or imported."""
+    if role == Role.ADMIN:
+        return True
+    return role == Role.PROVIDER and organisation_id is not None and question.organisation_id == organisation_id
+
+
+def check_can_manage(question: Question, *, role: Role, organisation_id: int | None) -> None:
+    """Refuse (403) a change to a question the caller may only look at."""
+    if not can_manage(question, role=role, organisation_id=organisation_id):
+        raise QuestionOwnedElsewhereError(_("这道题由其他单位录入，您只能查看，不能修改。"))
+
+
+def owner_for(role: Role, organisation_id: int | None) -> int | None:
+    """The owner of what the caller adds: its provider organisation; None (the authority) for administrators."""
+    return None if role == Role.ADMIN else organisation_id
+
+
+def _check_owner(organisation_id: int | None) -> None:
+    if organisation_id is None:
+        return
+    org = db.session.get(Organisation, organisation_id)
+    if org is None or org.kind != OrgKind.TRAINING_PROVIDER:
+        raise DomainError.on_field(_("题目只能归属于培训机构（编号%(id)d不是培训机构）。", id=organisation_id), "file")
 
 
 # --- items and questions ---------------------------------------------------------------------------------------
@@ -83,8 +128,8 @@ def list_questions(
     knowledge_point: str = "",
     search: str = "",
 ) -> list[Question]:
-    """An item's questions, filtered, in the order they were added."""
-    query = sa.select(Question).where(Question.item_id == item_id)
+    """An item's questions (with their owners), filtered, in the order they were added."""
+    query = sa.select(Question).where(Question.item_id == item_id).options(selectinload(Question.organisation))
     if kind is not None:
         query = query.where(Question.kind == kind)
     if status is not None:
@@ -115,9 +160,13 @@ def _existing_hashes(item_id: int) -> dict[str, int]:
     return {digest: question_id for digest, question_id in rows}
 
 
-def import_questions(*, item_id: int, filename: str, data: bytes) -> list[Question]:
-    """Check the whole file, then add every question or none; raise QuestionImportError listing all problems."""
+def import_questions(*, item_id: int, filename: str, data: bytes, organisation_id: int | None = None) -> list[Question]:
+    """Check the whole file, then add every question or none; raise QuestionImportError listing all problems.
+
+    The new questions belong to `organisation_id` (the importing provider), or to the authority when None.
+    """
     item = get_item(item_id)
+    _check_owner(organisation_id)
     listed = current_app.config["QUESTION_IMPORT_MAX_LISTED_PROBLEMS"]
     try:
         rows = importer.read_file(filename, data)
@@ -134,21 +183,22 @@ def import_questions(*, item_id: int, filename: str, data: bytes) -> list[Questi
             )
     if problems:
         raise QuestionImportError(sorted(problems, key=lambda p: (p.row or 0, p.column or "")), listed)
-    questions = [_new_question(item.id, question_data) for _row, question_data in good]
+    questions = [_new_question(item.id, question_data, organisation_id) for _row, question_data in good]
     db.session.add_all(questions)
     flush_unique(_("题库中已有相同的题目。"), "file")
     record_event(
         "questions.imported",
         object_type="catalogue_item",
         object_id=item.id,
-        details={"file": filename[:200], "count": len(questions)},
+        details={"file": filename[:200], "count": len(questions), "organisation": organisation_id},
     )
     return questions
 
 
-def _new_question(item_id: int, data: importer.QuestionData) -> Question:
+def _new_question(item_id: int, data: importer.QuestionData, organisation_id: int | None) -> Question:
     return Question(
         item_id=item_id,
+        organisation_id=organisation_id,
         kind=data.kind,
         stem=data.stem,
         options=json.dumps(list(data.options), ensure_ascii=False),
@@ -188,8 +238,16 @@ def _has_answers(question_id: int) -> bool:
     return db.session.execute(query).first() is not None
 
 
-def save_question(*, question: Question | None, item_id: int, values: Mapping[str, str]) -> Question:
-    """Create or edit a question from raw texts (keys as in the file format); the rules are the import's."""
+def save_question(
+    *, question: Question | None, item_id: int, values: Mapping[str, str], role: Role, organisation_id: int | None
+) -> Question:
+    """Create or edit a question from raw texts (keys as in the file format); the rules are the import's.
+
+    A new question belongs to the caller's organisation (an administrator's to the authority); an existing one may
+    only be changed by those `can_manage` admits.
+    """
+    if question is not None:
+        check_can_manage(question, role=role, organisation_id=organisation_id)
     item = get_item(item_id)
     data, errors = importer.check_question(values)
     if data is None:
@@ -199,7 +257,7 @@ def save_question(*, question: Question | None, item_id: int, values: Mapping[st
     if other is not None and (question is None or other != question.id):
         raise DomainError(_("题库中已有相同的题目。"), {"stem": _("题库中已有相同的题目（编号%(id)d）。", id=other)})
     if question is None:
-        question = _new_question(item.id, data)
+        question = _new_question(item.id, data, owner_for(role, organisation_id))
         db.session.add(question)
         action = "question.created"
     else:
@@ -219,7 +277,12 @@ def save_question(*, question: Question | None, item_id: int, values: Mapping[st
         question.explanation, question.status, question.content_hash = data.explanation, data.status, data.content_hash
         action = "question.updated"
     flush_unique(_("题库中已有相同的题目。"), "stem")
-    record_event(action, object_type="question", object_id=question.id, details={"item": item.code})
+    record_event(
+        action,
+        object_type="question",
+        object_id=question.id,
+        details={"item": item.code, "organisation": question.organisation_id},
+    )
     return question
 
 
@@ -229,8 +292,9 @@ def _check_transition(old: QuestionStatus, new: QuestionStatus) -> None:
         raise DomainError(message, {"status": message})
 
 
-def change_status(*, question: Question, status: QuestionStatus) -> Question:
-    """Move a question to another status along the allowed transitions."""
+def change_status(*, question: Question, status: QuestionStatus, role: Role, organisation_id: int | None) -> Question:
+    """Move a question to another status along the allowed transitions (if the caller may manage it)."""
+    check_can_manage(question, role=role, organisation_id=organisation_id)
     if question.status == status:
         return question
     _check_transition(question.status, status)
@@ -249,12 +313,13 @@ def change_status(*, question: Question, status: QuestionStatus) -> Question:
 # --- question images -------------------------------------------------------------------------------------------
 
 
-def set_question_image(*, question: Question, data: bytes) -> str | None:
+def set_question_image(*, question: Question, data: bytes, role: Role, organisation_id: int | None) -> str | None:
     """Attach (or replace) the question's image from an uploaded JPEG/PNG; return the replaced file's key.
 
     The upload is sniffed and decoded under the photo limits, shrunk to IMAGE_MAX_SIDE and stored as a fresh JPEG.
     The replaced file stays on disk until the caller has committed and calls `discard_image_file`.
     """
+    check_can_manage(question, role=role, organisation_id=organisation_id)
     config = current_app.config
     try:
         decoded = decode_image(data, max_bytes=config["PHOTO_MAX_BYTES"], max_pixels=config["PHOTO_MAX_PIXELS"])
@@ -275,8 +340,9 @@ def set_question_image(*, question: Question, data: bytes) -> str | None:
     return old
 
 
-def remove_question_image(*, question: Question) -> str | None:
+def remove_question_image(*, question: Question, role: Role, organisation_id: int | None) -> str | None:
     """Detach the question's image; return its key so the caller removes the file after committing."""
+    check_can_manage(question, role=role, organisation_id=organisation_id)
     old = question.image_key
     if old is None:
         return None

@@ -6,6 +6,7 @@ import io
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from exams.bank import importer, services
@@ -29,6 +30,18 @@ bp = Blueprint("bank", __name__, template_folder="templates", url_prefix="/admin
 
 MANAGERS = (Role.ADMIN, Role.PROVIDER)
 _MIMETYPES = {"csv": "text/csv", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+def _caller() -> services.Caller:
+    """The caller's role and organisation, as the bank's ownership rules take them."""
+    return services.Caller(role=current_user.role, organisation_id=current_user.organisation_id)
+
+
+def _managed_question(question_id: int) -> Question:
+    """A question the caller may change; 404 when unknown, 403 with the reason when another owner's."""
+    question = services.get_question(question_id)
+    services.check_can_manage(question, **_caller())
+    return question
 
 
 @bp.route("/")
@@ -81,6 +94,7 @@ def list_questions(item_id: int) -> str:
         "bank/questions.html",
         item=item,
         questions=questions,
+        manageable={q.id for q in questions if services.can_manage(q, **_caller())},
         points=services.knowledge_points(item.id),
         filters={"kind": kind, "status": status, "point": point, "q": search},
         blueprint=services.effective_blueprint(item),
@@ -99,7 +113,12 @@ def import_questions(item_id: int) -> str | Response:
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            added = services.import_questions(item_id=item.id, filename=upload.filename or "", data=upload.read())
+            added = services.import_questions(
+                item_id=item.id,
+                filename=upload.filename or "",
+                data=upload.read(),
+                organisation_id=services.owner_for(**_caller()),
+            )
         except services.QuestionImportError as exc:
             db.session.rollback()
             problems = [str(p) for p in exc.problems]
@@ -129,15 +148,17 @@ def export_questions(item_id: int, file_format: str) -> Response:
 @bp.route("/items/<int:item_id>/questions/<int:question_id>/edit", methods=["GET", "POST"])
 @allow(*MANAGERS)
 def edit_question(item_id: int, question_id: int | None) -> str | Response:
-    """Create or edit one question."""
+    """Create or edit one question; another owner's question is shown read-only and a POST to it refused."""
     item = get_item(item_id)
     question = services.get_question(question_id) if question_id is not None else None
     if question is not None and question.item_id != item.id:
         abort(404)
+    if question is not None and request.method == "POST":
+        services.check_can_manage(question, **_caller())
     form = QuestionForm.showing(question) if question is not None and request.method != "POST" else QuestionForm()
     if form.validate_on_submit():
         try:
-            saved = services.save_question(question=question, item_id=item.id, values=form.values())
+            saved = services.save_question(question=question, item_id=item.id, values=form.values(), **_caller())
         except DomainError as exc:
             report_refusal(exc, form)
         else:
@@ -155,6 +176,8 @@ def _question_page(item_id: int, question: Question | None, form: QuestionForm, 
         form=form,
         image_form=image_form,
         remove_form=RemoveImageForm(formdata=None),
+        manageable=question is None or services.can_manage(question, **_caller()),
+        letters=OPTION_LETTERS,
     )
 
 
@@ -162,11 +185,11 @@ def _question_page(item_id: int, question: Question | None, form: QuestionForm, 
 @allow(*MANAGERS)
 def upload_question_image(question_id: int) -> str | Response:
     """Attach or replace the question's image; a refused file leaves everything as it was."""
-    question = services.get_question(question_id)
+    question = _managed_question(question_id)
     form = QuestionImageForm()
     if form.validate_on_submit():
         try:
-            replaced = services.set_question_image(question=question, data=form.image.data.read())
+            replaced = services.set_question_image(question=question, data=form.image.data.read(), **_caller())
         except DomainError as exc:
             report_refusal(exc, form)
         else:
@@ -181,9 +204,9 @@ def upload_question_image(question_id: int) -> str | Response:
 @allow(*MANAGERS)
 def remove_question_image(question_id: int) -> Response:
     """Remove the question's image."""
-    question = services.get_question(question_id)
+    question = _managed_question(question_id)
     if RemoveImageForm().validate_on_submit():
-        removed = services.remove_question_image(question=question)
+        removed = services.remove_question_image(question=question, **_caller())
         db.session.commit()
         services.discard_image_file(removed)
         flash(_("题目%(id)d的图片已删除。", id=question.id), "success")
@@ -210,11 +233,11 @@ def question_image(question_id: int) -> Response:
 @allow(*MANAGERS)
 def change_status(question_id: int) -> Response:
     """Activate, retire or reinstate a question."""
-    question = services.get_question(question_id)
+    question = _managed_question(question_id)
     form = StatusForm()
     if form.validate_on_submit():
         try:
-            services.change_status(question=question, status=QuestionStatus(form.status.data))
+            services.change_status(question=question, status=QuestionStatus(form.status.data), **_caller())
         except DomainError as exc:
             report_refusal(exc)
         else:

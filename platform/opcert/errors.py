@@ -7,6 +7,7 @@ from typing import Self
 
 from flask import Flask, current_app, flash, render_template, request
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException
@@ -30,6 +31,10 @@ class DomainError(Exception):
 
 class NotFoundError(DomainError):
     """The record does not exist or is outside the caller's scope."""
+
+
+class ForbiddenError(DomainError):
+    """The caller may see the record but not change it: answered 403 with the message, nothing kept."""
 
 
 class RequestRefusedError(BadRequest):
@@ -73,9 +78,9 @@ def show_errors(error: DomainError, form: FlaskForm | None = None) -> None:
 def report_refusal(error: DomainError, form: FlaskForm | None = None) -> None:
     """A view's answer to a refused service call: undo the transaction, then show the reasons.
 
-    A NotFoundError is raised again: the error handler answers it with the 404 page, not with a message.
+    A NotFoundError or ForbiddenError is raised again: its error handler answers with the 404 or 403 page.
     """
-    if isinstance(error, NotFoundError):
+    if isinstance(error, NotFoundError | ForbiddenError):
         raise error
     from opcert.extensions import db
 
@@ -84,7 +89,7 @@ def report_refusal(error: DomainError, form: FlaskForm | None = None) -> None:
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Render 400/403/404/405/413/500 (and CSRF failures, and NotFoundError from any view) as Chinese pages."""
+    """Render 400/403/404/405/413/500 (and CSRF failures, NotFoundError and ForbiddenError) as Chinese pages."""
 
     def titles() -> dict[int, tuple[str, str]]:
         return {
@@ -112,6 +117,15 @@ def register_error_handlers(app: Flask) -> None:
 
         db.session.rollback()
         return render(404)
+
+    @app.errorhandler(ForbiddenError)
+    def handle_forbidden(error: ForbiddenError) -> tuple[str, int]:
+        from opcert.extensions import db
+
+        db.session.rollback()
+        user = getattr(current_user, "id", None)
+        app.logger.warning("refused %s %s for user %s: %s", request.method, request.path, user, error.message)
+        return render(403, error.message)
 
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException) -> tuple[str, int]:

@@ -13,10 +13,13 @@ import sqlalchemy as sa
 
 from exams.bank import services
 from exams.bank.models import Question
+from opcert.access import Role
 from opcert.catalogue.models import Item
 from opcert.catalogue.services import load_catalogue
 from opcert.extensions import db
 
+# Test setup changes questions as an administrator, whom every question admits (decision 0002).
+AUTHORITY = services.Caller(role=Role.ADMIN, organisation_id=None)
 HEADER = ["题型", "题干", "A", "B", "C", "D", "E", "F", "答案", "知识点", "难度", "解析", "状态"]
 
 
@@ -80,9 +83,16 @@ def xlsx_bytes(rows: Sequence[Sequence[Any]], *, header: Sequence[str] = HEADER,
 
 
 def fill_bank(
-    item: Item, *, true_false: int = 0, single: int = 0, multiple: int = 0, status: str = "启用", prefix: str = ""
+    item: Item,
+    *,
+    true_false: int = 0,
+    single: int = 0,
+    multiple: int = 0,
+    status: str = "启用",
+    prefix: str = "",
+    organisation_id: int | None = None,
 ) -> None:
-    """Import `n` distinct questions of each kind into the item's bank (committed)."""
+    """Import `n` distinct questions of each kind into the item's bank (committed), owned by `organisation_id`."""
     rows = [tf_row(f"{prefix}判断题{status}{n}", "对" if n % 2 else "错", status=status) for n in range(true_false)]
     rows += [
         single_row(f"{prefix}单选题{status}{n}", (f"甲{n}", f"乙{n}", f"丙{n}", f"丁{n}"), "ABCD"[n % 4], status=status)
@@ -91,7 +101,9 @@ def fill_bank(
     rows += [
         multiple_row(f"{prefix}多选题{status}{n}", (f"甲{n}", f"乙{n}", f"丙{n}", f"丁{n}")) for n in range(multiple)
     ]
-    services.import_questions(item_id=item.id, filename="bank.csv", data=csv_bytes(rows))
+    services.import_questions(
+        item_id=item.id, filename="bank.csv", data=csv_bytes(rows), organisation_id=organisation_id
+    )
     db.session.commit()
 
 

@@ -15,8 +15,10 @@ from werkzeug.test import TestResponse
 from exams.bank import importer, services
 from exams.bank.models import Question, QuestionKind
 from opcert.access import Role
+from opcert.accounts.models import OrgKind
 from opcert.extensions import db
-from tests.exams.bank.bank_data import HEADER, catalogue_item, csv_bytes, fill_bank, tf_row
+from tests.exams.bank.bank_data import AUTHORITY, HEADER, catalogue_item, csv_bytes, fill_bank, tf_row
+from tests.factories import organisation
 from tests.fixtures.faces import IDENTITIES
 from tests.fixtures.web import logged_in_client, submit, text
 
@@ -24,11 +26,11 @@ PHOTO = IDENTITIES / "ageitgey__alex_lacamoire" / "1.jpg"  # 746 x 1024 JPEG
 SVG = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>'
 
 
-def one_question(app: Flask) -> tuple[int, int]:
-    """(item id, question id) of a bank holding one true/false question."""
+def one_question(app: Flask, organisation_id: int | None = None) -> tuple[int, int]:
+    """(item id, question id) of a bank holding one true/false question, owned by `organisation_id`."""
     with app.app_context():
         item = catalogue_item()
-        fill_bank(item, true_false=1)
+        fill_bank(item, true_false=1, organisation_id=organisation_id)
         question_id = db.session.execute(sa.select(Question.id)).scalar_one()
         return item.id, question_id
 
@@ -118,8 +120,10 @@ def test_attach_replace_and_remove_on_the_edit_page(app: Flask) -> None:
     ],
 )
 def test_bad_files_are_refused_and_nothing_changes(app: Flask, data: bytes | None, name: str, message: str) -> None:
-    item_id, question_id = one_question(app)
-    client = logged_in_client(app, Role.PROVIDER)
+    with app.app_context():
+        provider_id = organisation(OrgKind.TRAINING_PROVIDER).id
+    item_id, question_id = one_question(app, provider_id)
+    client = logged_in_client(app, Role.PROVIDER, organisation_id=provider_id)
     edit = f"/admin/bank/items/{item_id}/questions/{question_id}/edit"
     assert upload(client, question_id, PHOTO.read_bytes(), "photo.jpg", edit).status_code == 302
     before_key, before_files = stored(app, question_id), image_files(app)
@@ -155,7 +159,7 @@ def test_images_show_on_sample_papers(app: Flask) -> None:
         )
         question = db.session.execute(sa.select(Question).order_by(Question.id)).scalars().first()
         assert question is not None
-        services.set_question_image(question=question, data=PHOTO.read_bytes())
+        services.set_question_image(question=question, data=PHOTO.read_bytes(), **AUTHORITY)
         db.session.commit()
         question_id = question.id
     client = logged_in_client(app, Role.PROVIDER)
@@ -172,7 +176,7 @@ def test_files_carry_no_images(app: Flask) -> None:
     with app.app_context():
         question = db.session.get(Question, question_id)
         assert question is not None
-        services.set_question_image(question=question, data=PHOTO.read_bytes())
+        services.set_question_image(question=question, data=PHOTO.read_bytes(), **AUTHORITY)
         db.session.commit()
     client = logged_in_client(app, Role.ADMIN)
     exported = client.get(f"/admin/bank/items/{item_id}/export.csv")
@@ -198,7 +202,7 @@ def test_only_administrators_and_providers_see_or_change_images(app: Flask, role
     with app.app_context():
         question = db.session.get(Question, question_id)
         assert question is not None
-        services.set_question_image(question=question, data=PHOTO.read_bytes())
+        services.set_question_image(question=question, data=PHOTO.read_bytes(), **AUTHORITY)
         db.session.commit()
     key = stored(app, question_id)
     client = logged_in_client(app, role)

@@ -18,6 +18,7 @@ from opcert.audit.models import AuditEvent
 from opcert.errors import DomainError
 from opcert.extensions import db
 from tests.exams.bank.bank_data import (
+    AUTHORITY,
     HEADER,
     catalogue_item,
     csv_bytes,
@@ -266,12 +267,12 @@ def test_status_transitions(db) -> None:
     [question] = services.import_questions(
         item_id=item.id, filename="q.csv", data=csv_bytes([tf_row("x", status="草稿")])
     )
-    services.change_status(question=question, status=QuestionStatus.ACTIVE)
-    services.change_status(question=question, status=QuestionStatus.RETIRED)
+    services.change_status(question=question, status=QuestionStatus.ACTIVE, **AUTHORITY)
+    services.change_status(question=question, status=QuestionStatus.RETIRED, **AUTHORITY)
     with pytest.raises(DomainError) as caught:
-        services.change_status(question=question, status=QuestionStatus.DRAFT)
+        services.change_status(question=question, status=QuestionStatus.DRAFT, **AUTHORITY)
     assert caught.value.message == "题目状态不能从“停用”改为“草稿”。"
-    services.change_status(question=question, status=QuestionStatus.ACTIVE)
+    services.change_status(question=question, status=QuestionStatus.ACTIVE, **AUTHORITY)
     assert question.status == QuestionStatus.ACTIVE
 
 
@@ -283,7 +284,7 @@ def test_edit_refuses_duplicates_and_key_changes_after_answers(db) -> None:
     db.session.commit()
     values = {"kind": "true_false", "stem": "第一题", "answer": "对", "status": "active"}
     with pytest.raises(DomainError) as caught:
-        services.save_question(question=second, item_id=item.id, values=values)
+        services.save_question(question=second, item_id=item.id, values=values, **AUTHORITY)
     assert caught.value.reasons == {"stem": f"题库中已有相同的题目（编号{first.id}）。"}
     db.session.rollback()
 
@@ -293,9 +294,11 @@ def test_edit_refuses_duplicates_and_key_changes_after_answers(db) -> None:
     papers.record_answers(paper_id=paper.id, answers={})
     first = db.session.get(Question, first.id)
     with pytest.raises(DomainError) as caught:
-        services.save_question(question=first, item_id=item.id, values={**values, "answer": "错"})
+        services.save_question(question=first, item_id=item.id, values={**values, "answer": "错"}, **AUTHORITY)
     assert "已有考生作答记录" in caught.value.reasons["answer"]
-    saved = services.save_question(question=first, item_id=item.id, values={**values, "stem": "第一题（修订）"})
+    saved = services.save_question(
+        question=first, item_id=item.id, values={**values, "stem": "第一题（修订）"}, **AUTHORITY
+    )
     assert saved.stem == "第一题（修订）"
 
 
