@@ -32,7 +32,7 @@ from exams.sessions.tickets import render_ticket_pdf, ticket_html
 from opcert.access import Role, allow
 from opcert.catalogue.services import offered_items
 from opcert.db import utcnow, writes
-from opcert.errors import DomainError, report_refusal
+from opcert.errors import DomainError, add_rule_errors, report_refusal
 from opcert.extensions import db
 from opcert.forms import ConfirmForm
 from opcert.timeutil import to_local
@@ -198,10 +198,7 @@ def commitment() -> str | Response:
         }
         if not shape_ok:
             # The rules' messages join the form's own, one message per field.
-            problems = applications.commitment_problems(trainee=current_user, **answers)
-            for name, message in problems.items():
-                if not form[name].errors:
-                    form[name].errors = [message]
+            add_rule_errors(form, applications.commitment_problems(trainee=current_user, **answers))
             return render_template("sessions/commitment.html", form=form, signed=signed)
         try:
             applications.sign_commitment(trainee=current_user, ip=request.remote_addr or "", **answers)

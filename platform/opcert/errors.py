@@ -69,6 +69,15 @@ def populate_errors(form: FlaskForm, error: DomainError) -> list[str]:
     return left
 
 
+def add_rule_errors(form: FlaskForm, problems: Mapping[str, str]) -> None:
+    """After the form's own checks failed: add the rules' messages to the fields those checks left without one,
+    so that a submission with several faults shows them all at once (one message per field)."""
+    for name, message in problems.items():
+        field = form._fields.get(name)
+        if field is not None and not field.errors:
+            field.errors = [message]
+
+
 def show_errors(error: DomainError, form: FlaskForm | None = None) -> None:
     """Put a refusal's reasons on the form's fields and flash whatever fits no field."""
     for message in populate_errors(form, error) if form is not None else [error.message]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -98,3 +99,43 @@ def test_the_register_page_promises_nothing_the_library_may_not_keep(client) -> 
     page = text(client.get("/register"))
     assert "证件照片将从本市统一照片库调取，无需上传" not in page
     assert "如本市统一照片库中有您近3年内的照片，将直接调用，无需上传" in page
+
+
+def field_errors(page: str) -> dict[str, str]:
+    """Field id → the error message shown under it (Bootstrap's invalid-feedback after the field's input)."""
+    found = re.findall(r'id="(\w+)"[^>]*>\s*<div class="invalid-feedback[^"]*"[^>]*>\s*([^<]+?)\s*</div>', page)
+    return dict(found)
+
+
+def test_every_fault_is_shown_at_once(app, client) -> None:
+    # Faults of every stage together: a form check (confirm, required name) and the rules (ID number, mobile,
+    # password), which used to show only once the form's own checks passed.
+    bad = form(real_name="", id_number="110105194912310021", mobile="12345", password="abcdefgh", confirm="x")
+    page = text(submit(client, "/register", bad, page="/register"))
+    errors = field_errors(page)
+    assert "请填写姓名" in errors["real_name"]
+    assert "校验位不正确" in errors["id_number"]
+    assert "手机号码" in errors["mobile"]
+    assert "同时包含字母和数字" in errors["password"]
+    assert "两次输入的密码不一致" in errors["confirm"]
+    assert user_count(app) == 0
+
+
+def test_rule_faults_alone_are_shown_together(app, client) -> None:
+    bad = form(real_name="<script>", mobile="12345", password="abc12", confirm="abc12")
+    errors = field_errors(text(submit(client, "/register", bad, page="/register")))
+    assert set(errors) == {"real_name", "mobile", "password"}
+    assert "只能包含汉字" in errors["real_name"]
+    assert "至少需要8个字符" in errors["password"]
+    assert user_count(app) == 0
+
+
+def test_a_registered_id_number_is_not_told_beside_other_faults(app, client) -> None:
+    number = id_number(dt.date(1988, 8, 8))
+    with app.app_context():
+        trainee(number=number)
+    for bad in (form(id_number=number, confirm="Different2026"), form(id_number=number, mobile="12345")):
+        page = text(submit(client, "/register", bad, page="/register"))
+        assert "该身份证号码已注册" not in page
+        assert "id_number" not in field_errors(page)
+    assert user_count(app) == 1

@@ -7,7 +7,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Callable, Collection
-from typing import Any, TypeVar, cast
+from typing import Any, TypedDict, TypeVar, cast
 
 import pyotp
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from sqlalchemy.engine import CursorResult
 
 from opcert.access import STAFF_ROLES, Role
 from opcert.accounts import throttle
-from opcert.accounts.idnumber import IdNumberError, normalise, parse_id_number
+from opcert.accounts.idnumber import IdNumber, IdNumberError, normalise, parse_id_number
 from opcert.accounts.models import ROLE_ORG_KIND, Organisation, OrgKind, User, UserSession
 from opcert.accounts.passwords import check_password_policy, hash_password, needs_rehash, verify_password
 from opcert.audit.services import record_event
@@ -85,6 +85,52 @@ def _count_registration(ip: str, now: dt.datetime) -> None:
     store.record_failure(key, now, throttle.registration_policy())
 
 
+class Registration(TypedDict):
+    """What a trainee types to register, as `**values` for `registration_problems` and `register_trainee`."""
+
+    real_name: str
+    id_number: str
+    mobile: str
+    password: str
+
+
+def _check_trainee_id(id_number: str, today: dt.date) -> IdNumber:
+    try:
+        parsed = parse_id_number(id_number, today=today)
+    except IdNumberError as exc:
+        raise _field_error("id_number", str(exc.message)) from None
+    minimum = current_app.config["MIN_AGE"]
+    if parsed.age_on(today) < minimum:
+        raise _field_error("id_number", _("未满%(n)d周岁，不能申请特种作业操作证。", n=minimum))
+    return parsed
+
+
+def _check_registration(
+    *, real_name: str, id_number: str, mobile: str, password: str, today: dt.date
+) -> tuple[dict[str, str], tuple[str, IdNumber, str] | None]:
+    """Every fault of a registration by field, and (name, ID number, mobile) when there is none."""
+    reasons: dict[str, str] = {}
+    name = _collect(reasons, "real_name", lambda: _check_name(real_name))
+    parsed = _collect(reasons, "id_number", lambda: _check_trainee_id(id_number, today))
+    phone = _collect(reasons, "mobile", lambda: _check_mobile(mobile))
+    personal = (parsed.number if parsed else normalise(id_number), phone or normalise(mobile))
+    _collect(reasons, "password", lambda: check_password_policy(password, personal=personal))
+    if reasons or name is None or parsed is None or phone is None:
+        return reasons, None
+    return reasons, (name, parsed, phone)
+
+
+def registration_problems(
+    *, real_name: str, id_number: str, mobile: str, password: str, today: dt.date | None = None
+) -> dict[str, str]:
+    """Every fault of a registration's name, ID number, age, mobile and password, by field, for a form whose own
+    checks failed too. Whether the ID number is registered is not told here (only after a valid submission)."""
+    reasons, _values = _check_registration(
+        real_name=real_name, id_number=id_number, mobile=mobile, password=password, today=today or local_today()
+    )
+    return reasons
+
+
 def register_trainee(
     *,
     real_name: str,
@@ -95,7 +141,7 @@ def register_trainee(
     today: dt.date | None = None,
     now: dt.datetime | None = None,
 ) -> User:
-    """Create a trainee account after checking identity data, age, password and uniqueness.
+    """Create a trainee account after checking identity data, age, password and uniqueness; every fault is reported.
 
     With `ip` (self-registration on the web) attempts are throttled per address. "Already registered" is said only
     when everything else is valid, so the form cannot be used cheaply to test whose ID numbers are registered.
@@ -103,17 +149,12 @@ def register_trainee(
     """
     if ip is not None:
         _count_registration(ip, now or utcnow())
-    name = _check_name(real_name)
-    today = today or local_today()
-    try:
-        parsed = parse_id_number(id_number, today=today)
-    except IdNumberError as exc:
-        raise _field_error("id_number", str(exc.message)) from None
-    minimum = current_app.config["MIN_AGE"]
-    if parsed.age_on(today) < minimum:
-        raise _field_error("id_number", _("未满%(n)d周岁，不能申请特种作业操作证。", n=minimum))
-    phone = _check_mobile(mobile)
-    check_password_policy(password, personal=(parsed.number, phone))
+    reasons, values = _check_registration(
+        real_name=real_name, id_number=id_number, mobile=mobile, password=password, today=today or local_today()
+    )
+    if values is None:
+        raise _refusal(reasons)
+    name, parsed, phone = values
     duplicate = _("该身份证号码已注册。如忘记密码，请联系考点或发证机关重置。")
     if _id_number_taken(parsed.number):
         raise _field_error("id_number", duplicate)

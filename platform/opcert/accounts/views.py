@@ -23,7 +23,7 @@ from opcert.accounts.forms import (
 )
 from opcert.accounts.models import Organisation, OrgKind, User
 from opcert.db import utcnow
-from opcert.errors import DomainError, report_refusal, show_errors
+from opcert.errors import DomainError, add_rule_errors, report_refusal, show_errors
 from opcert.extensions import db, login_manager
 from opcert.forms import ConfirmForm
 from opcert.web import page_arg, safe_next
@@ -77,19 +77,24 @@ def _complete_login(user: User) -> Response:
 @bp.route("/register", methods=["GET", "POST"])
 @allow(PUBLIC)
 def register() -> str | Response:
-    """Trainee self-registration."""
+    """Trainee self-registration; a faulty submission shows every fault at once."""
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = RegisterForm()
-    if form.validate_on_submit():
+    if not form.is_submitted():
+        return render_template("accounts/register.html", form=form)
+    values = services.Registration(
+        real_name=form.real_name.data or "",
+        id_number=form.id_number.data or "",
+        mobile=form.mobile.data or "",
+        password=form.password.data or "",
+    )
+    if not form.validate():
+        # The rules' messages join the form's own, so every fault shows at once (never "already registered").
+        add_rule_errors(form, services.registration_problems(**values))
+    else:
         try:
-            services.register_trainee(
-                real_name=form.real_name.data or "",
-                id_number=form.id_number.data or "",
-                mobile=form.mobile.data or "",
-                password=form.password.data or "",
-                ip=_client_ip(),
-            )
+            services.register_trainee(**values, ip=_client_ip())
         except DomainError as exc:
             db.session.commit()  # the attempt counter is kept: nothing else has been written
             show_errors(exc, form)
