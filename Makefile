@@ -43,9 +43,10 @@ translations: install
 	$(BIN)/pybabel compile --statistics -d $(TRANSLATIONS)
 
 # After adding or changing user-facing text: refresh messages.po, then translate its new (empty) entries.
+# -w 100: the width messages.po is kept at, so an update rewraps nothing that did not change.
 messages: install
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o $(VENV)/messages.pot .
-	$(BIN)/pybabel update -i $(VENV)/messages.pot -d $(TRANSLATIONS) -l en --no-fuzzy-matching
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -w 100 -o $(VENV)/messages.pot .
+	$(BIN)/pybabel update -i $(VENV)/messages.pot -d $(TRANSLATIONS) -l en --no-fuzzy-matching -w 100
 
 run: install translations
 	$(BIN)/opcert db upgrade

@@ -36,6 +36,7 @@ from opcert.accounts.idnumber import IdNumberError, parse_id_number
 from opcert.audit.services import record_event
 from opcert.errors import DomainError
 from opcert.extensions import db
+from opcert.timeutil import local_today
 from photos import storage
 from photos.images import ImageRejectedError, decode_image, encode_jpeg
 from photos.models import Photo, PhotoSource
@@ -269,7 +270,7 @@ def _parse_date(raw: str) -> dt.date | None:
         day = dt.date.fromisoformat(raw)
     except ValueError:
         return None
-    return day if day <= dt.date.today() else None
+    return day if day <= local_today() else None
 
 
 class _Importer:
@@ -404,7 +405,7 @@ def import_photos(
     """Import SOURCE into the embedded library as unified-library photos; one audit event per run."""
     if current_app.config["PHOTO_LIBRARY"] == "remote":
         raise DomainError(_("照片库配置为远程统一照片库（PHOTO_LIBRARY=remote），批量导入只用于内嵌照片库。"))
-    if captured_on is not None and captured_on > dt.date.today():
+    if captured_on is not None and captured_on > local_today():
         raise DomainError(str(MESSAGES["captured_on"]))
     entries = read_source(source)
     cfg = current_app.config
@@ -415,7 +416,7 @@ def import_photos(
         jitters=enrol_jitters(),
     )
     with tqdm(total=len(entries), unit="photo", file=sys.stderr, disable=None if progress else True) as bar:
-        importer = _Importer(limits=limits, captured_on=captured_on or dt.date.today(), bar=bar)
+        importer = _Importer(limits=limits, captured_on=captured_on or local_today(), bar=bar)
         try:
             importer.run(entries, processes)
         except KeyboardInterrupt:

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from opcert.access import Role, allow
 from opcert.db import writes
-from opcert.errors import DomainError, NotFoundError
+from opcert.errors import DomainError
 from opcert.extensions import db
 from photos import services
 from photos.forms import ConsentForm, StatementForm, UploadForm, WithdrawForm
@@ -96,8 +96,6 @@ def view(key: str) -> Response | str:
     form = StatementForm(request.args)
     try:
         data = services.view_photo(key=key, viewer=current_user, explanation=form.statement.data)
-    except NotFoundError:
-        abort(404)
     except services.StatementRequiredError as exc:
         db.session.rollback()
         if form.statement.data:

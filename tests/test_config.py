@@ -13,7 +13,15 @@ from opcert import create_app
 from opcert.extensions import db
 from tests.fixtures.database import make_app
 
-SETTINGS = ("ENV", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "INSTANCE_PATH", "SESSION_IDLE_MINUTES")
+SETTINGS = (
+    "ENV",
+    "SECRET_KEY",
+    "SQLALCHEMY_DATABASE_URI",
+    "INSTANCE_PATH",
+    "SESSION_IDLE_MINUTES",
+    "PDF_FONT_PATH",
+    "TICKET_FONT_PATH",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -128,3 +136,32 @@ def test_explicit_settings_override_the_environment(monkeypatch, database_url, b
     app = make_app(database_url, SESSION_IDLE_MINUTES=10)
     built.append(app)
     assert app.config["SESSION_IDLE_MINUTES"] == 10
+
+
+def test_the_old_font_setting_is_still_read_for_one_release(monkeypatch, database_url, built, caplog) -> None:
+    monkeypatch.setenv("OPCERT_TICKET_FONT_PATH", "/fonts/old-name.ttc")
+    app = make_app(database_url)
+    built.append(app)
+    assert app.config["PDF_FONT_PATH"] == "/fonts/old-name.ttc"
+    assert "TICKET_FONT_PATH" not in app.config
+    assert "setting TICKET_FONT_PATH is deprecated: use PDF_FONT_PATH" in caplog.text
+
+
+@pytest.mark.parametrize("where", ["environment", "overrides"])
+def test_the_new_font_setting_wins_over_the_old_one(monkeypatch, database_url, built, caplog, where) -> None:
+    monkeypatch.setenv("OPCERT_TICKET_FONT_PATH", "/fonts/old-name.ttc")
+    if where == "environment":
+        monkeypatch.setenv("OPCERT_PDF_FONT_PATH", "/fonts/new-name.ttc")
+        app = make_app(database_url)
+    else:
+        app = make_app(database_url, PDF_FONT_PATH="/fonts/new-name.ttc")
+    built.append(app)
+    assert app.config["PDF_FONT_PATH"] == "/fonts/new-name.ttc"
+    assert "setting TICKET_FONT_PATH is ignored: PDF_FONT_PATH is set" in caplog.text
+
+
+def test_without_either_font_setting_the_default_stays(database_url, built, caplog) -> None:
+    app = make_app(database_url)
+    built.append(app)
+    assert app.config["PDF_FONT_PATH"] == "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+    assert "FONT_PATH" not in caplog.text

@@ -12,8 +12,11 @@ from flask import Flask
 
 from exams.sessions.notices import NotificationKind
 from opcert.db import utcnow
+from opcert.errors import DomainError
 from opcert.extensions import db as _db
 from opcert.notifications.services import notify
+from photos.importer import MESSAGES as IMPORT_MESSAGES
+from photos.importer import ImportSourceError, import_photos
 from tests.factories import PASSWORD, trainee
 from tests.fixtures.database import make_app
 from tests.fixtures.web import csrf_token, login, text
@@ -84,3 +87,20 @@ def test_photo_upload_date_is_the_local_date(zoned, database_url, zone) -> None:
 def test_an_unknown_timezone_refuses_to_start(database_url) -> None:
     with pytest.raises(RuntimeError, match="Mars/Olympus"):
         make_app(database_url, TIMEZONE="Mars/Olympus")
+
+
+@pytest.mark.parametrize("zone", FAR_ZONES)
+def test_photo_import_counts_today_in_the_local_zone(zoned, database_url, tmp_path, zone) -> None:
+    # At any moment one of the far zones is on another date than UTC (and the server's clock): the import's
+    # "not later than today" must be the deployment's today.
+    local_app = make_app(database_url, TIMEZONE=zone)
+    zoned.append(local_app)
+    today = utcnow().astimezone(ZoneInfo(zone)).date()
+    nowhere = tmp_path / "nowhere"
+    with local_app.app_context():
+        with pytest.raises(DomainError) as later:
+            import_photos(source=nowhere, processes=1, captured_on=today + dt.timedelta(days=1))
+        assert later.value.message == str(IMPORT_MESSAGES["captured_on"])
+        # Today itself passes the date check and fails only on the missing source.
+        with pytest.raises(ImportSourceError, match="找不到导入来源"):
+            import_photos(source=nowhere, processes=1, captured_on=today)

@@ -153,6 +153,7 @@ class DefaultConfig:
     NOTIFY_TIMEOUT = 5.0  # seconds to connect and to read the gateway's answer
 
     # Documents (opcert/documents.py): PDF pages embed this CJK font; else common font paths are searched.
+    # Formerly TICKET_FONT_PATH, still read when PDF_FONT_PATH is not set (see RENAMED_SETTINGS).
     PDF_FONT_PATH = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
     # Admission tickets (exams/sessions/tickets.py)
     TICKET_TOKEN_SALT = "opcert.exams.ticket"  # noqa: S105 (a salt, not a secret)
@@ -182,12 +183,33 @@ def _instance_secret_key(instance: Path, name: str = "secret_key") -> str:
     return key
 
 
+# Old setting name → new name. The old name is still read, with a warning, when only it is set; each entry is
+# removed in the release after the one that ships the rename (TICKET_FONT_PATH: renamed after 0.1.0).
+RENAMED_SETTINGS = {"TICKET_FONT_PATH": "PDF_FONT_PATH"}
+
+
+def _apply_renamed_settings(app: Flask, overrides: Mapping[str, Any] | None) -> None:
+    """Copy a renamed setting's old value to its new name unless the new name was given (environment or
+    overrides): deployments configured with the old name keep working for one release."""
+    given = dict(overrides or {})
+    for old, new in RENAMED_SETTINGS.items():
+        if old not in app.config:
+            continue
+        value = app.config.pop(old)
+        if new in given or f"OPCERT_{new}" in os.environ:
+            app.logger.warning("setting %s is ignored: %s is set (the old name goes in the next release)", old, new)
+            continue
+        app.logger.warning("setting %s is deprecated: use %s (the old name goes in the next release)", old, new)
+        app.config[new] = value
+
+
 def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
     """Fill app.config; production refuses to start without an explicit secret key and database."""
     app.config.from_object(DefaultConfig)
     app.config.from_prefixed_env("OPCERT")
     if overrides:
         app.config.update(overrides)
+    _apply_renamed_settings(app, overrides)
     zone = str(app.config["TIMEZONE"])
     try:
         ZoneInfo(zone)
