@@ -14,9 +14,9 @@ kept in an unnamed temporary file (in TMPDIR, freed with the index) and read bac
   float32 in memory; a factory such as `IVF4096,PQ16` compresses each vector to 16 bytes and searches only part of
   the gallery (approximate candidates; their distances are still exact).
 
-`FACE_INDEX_BACKEND = "auto"` (the default) takes FAISS SQ8 when faiss-cpu imports (about 3× faster per query
-than the numpy scan, see docs/face-calibration.md) and numpy otherwise, and logs its choice once a process; both
-return the same, exact, results. "numpy" and "faiss" choose one outright.
+`FACE_INDEX_BACKEND = "auto"` (the default) takes FAISS SQ8 when faiss-cpu imports (about 5× faster per query
+than the numpy scan on a quiet machine, docs/face-calibration.md) and numpy otherwise, and logs its choice once a
+process; both return the same, exact, results. "numpy" and "faiss" choose one outright.
 
 Results are grouped per identity (`subject_ref`): the best distance of each, the nearest k identities. The
 dimension of the encodings comes from the first ones added. The per-application gallery is loaded from
