@@ -120,7 +120,9 @@ class DefaultConfig:
     # absolute difference (grey levels, 0-255) is refused; re-encoded copies measure < 0.2, new captures > 3.
     FACE_REPLAY_MAX_DIFF = 1.5
     FACE_CONSENT_VERSION = "2026-11"
-    FACE_INDEX_BACKEND = "numpy"  # exact: int8 scan, re-ranked on float32 kept in a TMPDIR file; or "faiss"
+    # 1:N search, exact in every backend (int8 scan, re-ranked on float32 kept in a TMPDIR file): "auto" = FAISS SQ8
+    # when faiss-cpu imports (the faster scan), numpy otherwise (the choice logged once); or "numpy" / "faiss".
+    FACE_INDEX_BACKEND = "auto"
 
     # Exams (exams/).
     EXAM_RETIREMENT_AGE_MALE = 60  # eligibility: below the statutory retirement age on the exam day

@@ -4,6 +4,8 @@ and the application's index follows the face_templates table without a restart."
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Iterator
 
 import numpy as np
@@ -12,7 +14,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from opcert.extensions import db
-from photos import engine, services
+from photos import engine, index, services
 from photos.dataset import Sample
 from photos.index import (
     CHUNK_ROWS,
@@ -157,6 +159,52 @@ def test_the_index_keeps_int8_codes_in_memory_not_float32_vectors() -> None:
     # A template costs 128 code bytes, its scale and half squared norm (4 + 4), id (8) and subject key (32):
     # 176 bytes, where its float32 encoding alone would be 512.
     assert index.nbytes == CHUNK_ROWS * 176
+
+
+@pytest.fixture
+def fresh_auto(monkeypatch) -> None:
+    """Forget which backend "auto" chose in this process, so the next index decides (and logs) again."""
+    monkeypatch.setattr(index, "_auto_choice", None)
+
+
+def test_auto_takes_faiss_sq8_when_faiss_imports_and_logs_it_once(fresh_auto, caplog, identity_samples) -> None:
+    caplog.set_level(logging.INFO, logger="photos.index")
+    first, second = make_index("auto"), make_index()
+    assert isinstance(first, FaissIndex)
+    assert first.factory == "SQ8"
+    assert isinstance(second, FaissIndex)
+    chosen = [r.getMessage() for r in caplog.records if "FACE_INDEX_BACKEND=auto" in r.getMessage()]
+    assert chosen == ["face index: FACE_INDEX_BACKEND=auto uses FAISS (faiss-cpu found)"]
+    # Its results are the exact search's, as the numpy backend's are.
+    gallery = whole_library("auto", identity_samples)
+    ids, refs = list(range(len(identity_samples))), [s.person for s in identity_samples]
+    vectors = np.vstack([encoding(s) for s in identity_samples])
+    for sample in identity_samples[::15]:
+        assert_exact(gallery.search(encoding(sample), k=5), exact_search(ids, refs, vectors, encoding(sample), 5))
+
+
+def test_auto_falls_back_to_numpy_without_faiss(fresh_auto, caplog, monkeypatch, identity_samples) -> None:
+    # faiss-cpu not installed: `import faiss` fails as it would on a deployment without the extra.
+    monkeypatch.setitem(sys.modules, "faiss", None)
+    caplog.set_level(logging.INFO, logger="photos.index")
+    chosen = make_index("auto")
+    assert type(chosen) is FaceIndex
+    assert type(make_index("auto")) is FaceIndex
+    messages = [r.getMessage() for r in caplog.records if "FACE_INDEX_BACKEND=auto" in r.getMessage()]
+    assert len(messages) == 1
+    assert messages[0].startswith("face index: FACE_INDEX_BACKEND=auto uses numpy")
+    # "faiss" asked for outright is refused with the reason, not silently replaced.
+    with pytest.raises(RuntimeError, match="needs the faiss-cpu package"):
+        make_index("faiss")
+    people = by_person(identity_samples)
+    firsts = [samples[0] for samples in people.values()]
+    chosen.add(list(range(len(firsts))), [s.person for s in firsts], np.vstack([encoding(s) for s in firsts]))
+    assert chosen.search(encoding(next(iter(people.values()))[1]), k=1)[0].subject_ref == firsts[0].person
+
+
+def test_the_default_setting_is_auto(app: Flask, fresh_auto) -> None:
+    assert app.config["FACE_INDEX_BACKEND"] == "auto"
+    assert isinstance(app_gallery(app).index, FaissIndex)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
