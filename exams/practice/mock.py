@@ -263,11 +263,10 @@ def point_results(mock: MockExam) -> list[PointResult]:
 def reviewed_questions(mock: MockExam) -> list[ReviewedQuestion]:
     """Every question of the graded paper with the trainee's choice as shown and whether it was right."""
     saved = saved_answers(mock)
-    correct = dict(
-        db.session.execute(
-            sa.select(PaperAnswer.question_id, PaperAnswer.correct).where(PaperAnswer.paper_id == mock.paper_id)
-        ).all()
-    )
+    graded = db.session.execute(
+        sa.select(PaperAnswer.question_id, PaperAnswer.correct).where(PaperAnswer.paper_id == mock.paper_id)
+    ).tuples()
+    correct = {question_id: right for question_id, right in graded}
     return [
         ReviewedQuestion(shown, saved.get(shown.question.id, ""), bool(correct.get(shown.question.id)))
         for shown in papers.paper_questions(mock.paper)

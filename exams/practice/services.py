@@ -75,15 +75,14 @@ def point_summaries(*, trainee_id: int, item_id: int) -> list[PointSummary]:
         .group_by(Question.knowledge_point)
     )
     counts = {point: int(n) for point, n in questions.tuples()}
-    practised = dict(
-        db.session.execute(
-            sa.select(Question.knowledge_point, sa.func.count(sa.distinct(PracticeAnswer.question_id)))
-            .join(Question, Question.id == PracticeAnswer.question_id)
-            .where(PracticeAnswer.trainee_id == trainee_id, Question.item_id == item_id)
-            .where(Question.status == QuestionStatus.ACTIVE)
-            .group_by(Question.knowledge_point)
-        ).all()
-    )
+    practised_rows = db.session.execute(
+        sa.select(Question.knowledge_point, sa.func.count(sa.distinct(PracticeAnswer.question_id)))
+        .join(Question, Question.id == PracticeAnswer.question_id)
+        .where(PracticeAnswer.trainee_id == trainee_id, Question.item_id == item_id)
+        .where(Question.status == QuestionStatus.ACTIVE)
+        .group_by(Question.knowledge_point)
+    ).tuples()
+    practised = {point: int(n) for point, n in practised_rows}
     wrong = wrong_counts(trainee_id=trainee_id, item_id=item_id)
     return [
         PointSummary(point, int(counts[point]), int(practised.get(point, 0)), wrong.get(point, 0))
