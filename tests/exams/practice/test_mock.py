@@ -30,19 +30,6 @@ REMAINING_RE = re.compile(r'data-remaining="(\d+)"')
 QUESTION_ID_RE = re.compile(r'name="question_id"[^>]*value="(\d+)"')
 
 
-@pytest.fixture
-def small_format(app, monkeypatch):
-    """A mock of 4 true/false + 2 single choice at 5 points, 10 minutes, pass at 20 (settings, not literals)."""
-    for key, value in {
-        "PRACTICE_MOCK_TRUE_FALSE": 4,
-        "PRACTICE_MOCK_SINGLE": 2,
-        "PRACTICE_MOCK_POINTS": 5,
-        "PRACTICE_MOCK_MINUTES": 10,
-        "PRACTICE_MOCK_PASS_MARK": 20,
-    }.items():
-        monkeypatch.setitem(app.config, key, value)
-
-
 @dataclasses.dataclass
 class Started:
     """A trainee's client with a mock started through the item page's button."""
