@@ -220,3 +220,20 @@ def test_questions_of_other_items_drafts_and_others_answers_are_not_found(app) -
     assert client.get(feedback_url).status_code == 200
     stranger, _other_user = trainee_client(app, name="周看")
     assert stranger.get(feedback_url).status_code == 404, "someone else's answer"
+
+
+def test_the_demo_bank_gives_1_2_questions_with_points_and_explanations_once(db) -> None:
+    from exams.practice.demo_bank import load_demo_bank
+    from tests.exams.bank.bank_data import catalogue_item
+
+    item = catalogue_item("1.2")
+    assert "16 demo questions imported" in load_demo_bank("1.2")
+    db.session.commit()
+    assert "already has questions" in load_demo_bank("1.2")
+    bank = questions(item)
+    assert len(bank) == 16
+    assert all(q.knowledge_point and q.explanation and q.status.value == "active" for q in bank)
+    user = trainee()
+    points = services.point_summaries(trainee_id=user.id, item_id=item.id)
+    assert {p.point for p in points} == {"法律法规", "安全用电基础", "触电急救", "电气防火", "低压电器"}
+    assert services.next_question(trainee_id=user.id, item_id=item.id, point="触电急救").knowledge_point == "触电急救"
