@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import json
 import re
+import threading
 from collections import Counter
 
 import pytest
@@ -18,13 +19,14 @@ from exams.papers import services as papers
 from exams.papers.models import Paper, PaperAnswer
 from exams.practice import mock, services
 from exams.practice.models import MockAnswer, MockExam, MockFinish
+from opcert.accounts.models import User
 from opcert.audit.models import AuditEvent
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db as _db
 from tests.exams.practice.practice_data import POINTS, bank_item, questions, trainee_client
-from tests.factories import trainee
-from tests.fixtures.web import csrf_token, text
+from tests.factories import PASSWORD, trainee
+from tests.fixtures.web import csrf_token, login, text
 
 REMAINING_RE = re.compile(r'data-remaining="(\d+)"')
 QUESTION_ID_RE = re.compile(r'name="question_id"[^>]*value="(\d+)"')
@@ -277,3 +279,32 @@ def test_someone_elses_mock_is_not_found(app, small_format) -> None:
         assert _db.session.execute(sa.select(MockExam.finished_at)).scalar_one() is None
         with pytest.raises(NotFoundError):
             mock.submit_mock(trainee_id=stranger_id, mock_id=mock_id)
+
+
+def test_simultaneous_hand_ins_from_several_tabs_grade_the_mock_once(app, small_format) -> None:
+    started = start_mock(app)
+    with app.app_context():
+        account = _db.session.get(User, started.trainee_id).login_name  # type: ignore[union-attr]
+    tabs = [started.client]
+    for _n in range(3):
+        client = app.test_client()
+        assert login(client, account, PASSWORD).status_code == 302
+        tabs.append(client)
+    tokens = [csrf_token(tab, f"/practice/mock/{started.mock_id}") for tab in tabs]
+    barrier = threading.Barrier(len(tabs))
+    statuses: list[int] = []
+
+    def hand_in(tab: FlaskClient, token: str) -> None:
+        barrier.wait()
+        statuses.append(tab.post(f"/practice/mock/{started.mock_id}/submit", data={"csrf_token": token}).status_code)
+
+    threads = [threading.Thread(target=hand_in, args=pair) for pair in zip(tabs, tokens, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [302] * len(tabs)
+    with app.app_context():
+        assert _db.session.execute(sa.select(sa.func.count(PaperAnswer.id))).scalar_one() == 6
+        graded = sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "practice.mock_graded")
+        assert _db.session.execute(graded).scalar_one() == 1
