@@ -1,7 +1,8 @@
 """Exams: question bank and papers, exam centres' rooms and sessions, booking, admission tickets.
 
 Sub-packages by feature: `bank` (questions, blueprints, papers), `sessions` (rooms, sessions, eligibility, booking,
-waitlist, notices, admission tickets). May call `photos` (and later `opcert.training`); never `certificates`.
+waitlist, notices, admission tickets), `practice` (by knowledge point, wrong-answer book, mock exams). May call
+`photos` (and later `opcert.training`); never `certificates`.
 """
 
 from __future__ import annotations
@@ -18,4 +19,7 @@ def blueprints() -> list[Blueprint]:
     from exams.sessions import bp as sessions_bp
 
     found.append(sessions_bp)
+    from exams.practice import bp as practice_bp
+
+    found.append(practice_bp)
     return found

@@ -11,6 +11,7 @@ from flask_babel import format_date, format_datetime, format_time
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from exams.practice.home import register_home_panels as register_practice_panels
 from exams.sessions.bookings import my_bookings
 from exams.sessions.eligibility import current_commitment
 from exams.sessions.models import Booking, BookingStatus, Commitment, ExamSession, SessionStatus
@@ -197,3 +198,4 @@ def register_home_panels() -> None:
     register_panel(Role.CENTRE_STAFF, centre_cards, order=20)
     register_panel(Role.PROVIDER, bank_card, order=20)
     register_panel(Role.ADMIN, admin_cards, order=20)
+    register_practice_panels()

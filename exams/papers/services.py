@@ -44,11 +44,16 @@ class PaperQuestion:
 
 
 def generate_paper(
-    *, item_id: int, candidate_id: int | None = None, purpose: str = "sample", seed: str | None = None
+    *,
+    item_id: int,
+    candidate_id: int | None = None,
+    purpose: str = "sample",
+    seed: str | None = None,
+    spec: BlueprintSpec | None = None,
 ) -> Paper:
-    """Draw a paper from the item's active questions by its blueprint; refuse, listing every shortage."""
+    """Draw a paper from the item's active questions by its blueprint (or `spec`); refuse, listing every shortage."""
     item = get_item(item_id)
-    spec = effective_blueprint(item)
+    spec = spec or effective_blueprint(item)
     seed = seed or secrets.token_hex(16)
     # A seeded generator so that the recorded seed reproduces the draw; the seed itself comes from `secrets`.
     rng = random.Random(seed)  # noqa: S311

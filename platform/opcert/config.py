@@ -144,6 +144,13 @@ class DefaultConfig:
     QUESTION_IMPORT_MAX_UNPACKED_BYTES = 32 * 1024 * 1024  # an XLSX's parts once unzipped (zip bombs)
     QUESTION_IMPORT_MAX_LISTED_PROBLEMS = 200  # a refusal lists at most this many problems
     QUESTION_IMAGE_DIR: str | None = None  # question images (re-encoded JPEG); default: instance/question_images
+    # Practice and mock exams (exams/practice/): the mock follows the theory exam's format (DOMAIN.md).
+    PRACTICE_REVIEW_STREAK = 2  # right answers in a row that take a question off the wrong-answer book
+    PRACTICE_MOCK_TRUE_FALSE = 70  # true/false questions on a mock paper
+    PRACTICE_MOCK_SINGLE = 30  # single-choice questions on a mock paper
+    PRACTICE_MOCK_POINTS = 1  # points per question (70 + 30 at 1 point: 100 points)
+    PRACTICE_MOCK_MINUTES = 120  # the mock's time on the server's clock; answers after it are refused
+    PRACTICE_MOCK_PASS_MARK = 80  # points needed to pass
     FACE_INDEX_FAISS_FACTORY = "SQ8"  # int8, exact, the fastest scan; "Flat": float32; "IVF4096,PQ16": approximate
     FACE_INDEX_FAISS_NPROBE = 16  # IVF lists visited per search (more: slower, closer to exact)
 

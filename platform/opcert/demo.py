@@ -138,5 +138,13 @@ def load_demo(notes: list[str] | None = None) -> list[DemoAccount]:
         accounts.register_trainee(real_name="张三", id_number=TRAINEE_ID, mobile="13900000001", password=DEMO_PASSWORD)
     out.append(DemoAccount(Role.TRAINEE.value, TRAINEE_ID, DEMO_PASSWORD, None))
     notes.append(_demo_library_photo(TRAINEE_ID))
+    notes.append(_demo_practice_bank())
     db.session.flush()
     return out
+
+
+def _demo_practice_bank() -> str:
+    """A few questions for 1.2 低压电工作业 with knowledge points and explanations, for practice (exams.practice)."""
+    from exams.practice.demo_bank import load_demo_bank
+
+    return load_demo_bank("1.2")

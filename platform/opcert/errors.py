@@ -84,6 +84,13 @@ def show_errors(error: DomainError, form: FlaskForm | None = None) -> None:
         flash(message, "danger")
 
 
+def flash_form_errors(form: FlaskForm) -> None:
+    """Flash every message of a form that failed validation (for views that redirect instead of showing it)."""
+    for messages in form.errors.values():
+        for message in messages:
+            flash(str(message), "danger")
+
+
 def report_refusal(error: DomainError, form: FlaskForm | None = None) -> None:
     """A view's answer to a refused service call: undo the transaction, then show the reasons.
 
