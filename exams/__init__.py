@@ -18,4 +18,10 @@ def blueprints() -> list[Blueprint]:
     from exams.sessions import bp as sessions_bp
 
     found.append(sessions_bp)
+    from exams.practical import bp as practical_bp
+
+    found.append(practical_bp)
+    from exams.results import bp as results_bp
+
+    found.append(results_bp)
     return found
