@@ -197,3 +197,8 @@ def register_home_panels() -> None:
     register_panel(Role.CENTRE_STAFF, centre_cards, order=20)
     register_panel(Role.PROVIDER, bank_card, order=20)
     register_panel(Role.ADMIN, admin_cards, order=20)
+    from exams.practical.home import register_home_panels as practical_panels
+    from exams.results.home import register_home_panels as results_panels
+
+    practical_panels()
+    results_panels()
