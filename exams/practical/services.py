@@ -234,10 +234,19 @@ def _is_assigned(examiner_id: int, session_id: int) -> bool:
     return db.session.execute(query).first() is not None
 
 
-def sheet_for_examiner(*, examiner: User, sheet_id: int) -> tuple[ScoreSheet, Marking | None]:
+def sheet_for_examiner(*, examiner: User, sheet_id: int, lock: bool = False) -> tuple[ScoreSheet, Marking | None]:
     """A sheet the examiner may mark, with their marking if they have one; refused when the examiner is not
-    assigned to the session, works for the candidate's employer, or two others already mark it."""
-    sheet = db.session.get(ScoreSheet, sheet_id)
+    assigned to the session, works for the candidate's employer, or two others already mark it.
+
+    With `lock` the sheet row is locked for the transaction and read afresh: two examiners signing at the same
+    moment are serialised, so the second sees the first's signature and the sheet is decided (or a third called).
+    """
+    query = sa.select(ScoreSheet).where(ScoreSheet.id == sheet_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    sheet = db.session.execute(query).scalar_one_or_none()
+    if sheet is not None and lock:
+        db.session.refresh(sheet, attribute_names=["markings"])
     if sheet is None or not _is_assigned(examiner.id, sheet.session_id):
         raise _refuse(_("您未被安排在该考生的场次评分。"), reason="not_assigned")
     if employer_conflict(examiner, sheet.candidate):
@@ -250,7 +259,7 @@ def sheet_for_examiner(*, examiner: User, sheet_id: int) -> tuple[ScoreSheet, Ma
 
 def marking_for(*, examiner: User, sheet_id: int) -> Marking:
     """The examiner's marking of a sheet, taking the first or second place when it has none (see sheet_for_examiner)."""
-    sheet, own = sheet_for_examiner(examiner=examiner, sheet_id=sheet_id)
+    sheet, own = sheet_for_examiner(examiner=examiner, sheet_id=sheet_id, lock=True)
     if own is not None:
         return own
     taken = {m.role for m in sheet.markings}
