@@ -45,8 +45,17 @@ def _lines(where: str, raw: Any) -> list[RubricLine]:
 def load_tasks(path: Path = DATA_FILE) -> int:
     """Create or replace (by item and code) every task of the file; return how many; nothing on any error."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeError, tomllib.TOMLDecodeError) as exc:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise TaskBankError(_("无法读取实操题库文件：%(error)s", error=str(exc))) from None
+    return load_tasks_data(content, name=path.name)
+
+
+def load_tasks_data(content: bytes, *, name: str) -> int:
+    """Load a task file's bytes (UTF-8 TOML) as `load_tasks` does."""
+    try:
+        data = tomllib.loads(content.decode("utf-8"))
+    except (UnicodeError, tomllib.TOMLDecodeError) as exc:
         raise TaskBankError(_("无法读取实操题库文件：%(error)s", error=str(exc))) from None
     entries = data.get("task", [])
     if not isinstance(entries, list):
@@ -83,9 +92,19 @@ def load_tasks(path: Path = DATA_FILE) -> int:
             task.lines.extend(lines)
             db.session.flush()
             count += 1
-    record_event("practical.tasks_loaded", details={"file": path.name, "count": count})
+    record_event("practical.tasks_loaded", details={"file": name[:100], "count": count})
     return count
 
 
 def _in_use(task: PracticalTask) -> bool:
     return db.session.execute(sa.select(TaskDraw.id).where(TaskDraw.task_id == task.id)).first() is not None
+
+
+def list_tasks() -> list[PracticalTask]:
+    """Every task of the bank, by item, subject and code."""
+    query = (
+        sa.select(PracticalTask)
+        .join(Item)
+        .order_by(Item.sort_key, Item.code, PracticalTask.subject, PracticalTask.code)
+    )
+    return list(db.session.execute(query).scalars())

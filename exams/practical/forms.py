@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, IntegerField, SelectField, SubmitField
 from wtforms.validators import DataRequired, Optional
 
@@ -17,6 +18,13 @@ class AssignExaminerForm(WebForm):
 
     examiner_id = SelectField(_l("考评员"), coerce=int, validators=[DataRequired(message=_l("请选择考评员。"))])
     submit = SubmitField(_l("安排考评员"))
+
+
+class TaskFileForm(WebForm):
+    """Upload a task bank file (TOML, the format of exams/practical/data/tasks.toml)."""
+
+    file = FileField(_l("实操题库文件（.toml）"), validators=[FileRequired(message=_l("请选择要导入的文件。"))])
+    submit = SubmitField(_l("导入"))
 
 
 class MarkingForm(WebForm):

@@ -47,8 +47,21 @@ def agreement_card(user: User) -> list[Card]:
     ]
 
 
+def task_bank_card(user: User) -> list[Card]:
+    """The practical task bank, for training providers and administrators."""
+    return [
+        Card(
+            title=_("实操题库"),
+            text=_("K1至K4各科目的实操任务、评分细则和否决项。"),
+            links=(Link(_("进入实操题库"), url_for("practical.tasks")),),
+        )
+    ]
+
+
 def register_home_panels() -> None:
     """Examiners' sessions; the agreement card for centre staff and administrators."""
     register_panel(Role.EXAMINER, examiner_cards, order=20)
     register_panel(Role.CENTRE_STAFF, agreement_card, order=30)
     register_panel(Role.ADMIN, agreement_card, order=30)
+    register_panel(Role.PROVIDER, task_bank_card, order=30)
+    register_panel(Role.ADMIN, task_bank_card, order=31)

@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from exams.practical import services
-from exams.practical.forms import AssignExaminerForm, marking_form
+from exams.practical import bank, services
+from exams.practical.forms import AssignExaminerForm, TaskFileForm, marking_form
 from exams.sessions import scoping
 from opcert.access import Role, allow
 from opcert.errors import DomainError, NotFoundError, report_refusal, show_errors
@@ -91,6 +91,24 @@ def agreement() -> str:
     """Cohen's kappa per examiner (pass/fail per subject against the other examiners of the same candidates)."""
     centre_id = None if current_user.role is Role.ADMIN else current_user.organisation_id
     return render_template("practical/agreement.html", rows=services.agreement(centre_id=centre_id))
+
+
+@bp.route("/exams/practical/tasks", methods=["GET", "POST"])
+@allow(Role.ADMIN, Role.PROVIDER)
+def tasks() -> str | Response:
+    """The practical task bank with its rubrics; a TOML file replaces tasks by item and code (all or nothing)."""
+    form = TaskFileForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            count = bank.load_tasks_data(upload.read(), name=upload.filename or "")
+        except DomainError as exc:
+            report_refusal(exc, form)
+        else:
+            db.session.commit()
+            flash(_("已导入%(n)d个实操任务。", n=count), "success")
+            return redirect(url_for("practical.tasks"))
+    return render_template("practical/tasks.html", tasks=bank.list_tasks(), form=form)
 
 
 @bp.route("/exams/practical/mine")

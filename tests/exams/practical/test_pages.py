@@ -188,3 +188,33 @@ def test_the_commitment_page_records_the_employer(app: Flask) -> None:
     with app.app_context():
         user = db.session.get(User, user_id)
         assert current_commitment(user).employer == "上海某某电气有限公司"
+
+
+def test_a_provider_loads_a_task_file_and_a_bad_one_changes_nothing(app: Flask) -> None:
+    import io
+
+    with app.app_context():
+        item = data.item()
+        code = item.code
+        account = staff(Role.PROVIDER).login_name
+    client = app.test_client()
+    login(client, account, PASSWORD)
+    good = pd.BANK.format(code=code, subject="K2").encode()
+    response = submit(
+        client,
+        "/exams/practical/tasks",
+        {"file": (io.BytesIO(good), "tasks.toml")},
+        page="/exams/practical/tasks",
+        follow=True,
+    )
+    assert "已导入1个实操任务" in text(response)
+    assert "K2 任务" in text(response)
+    bad = good.replace(b"points = 60", b"points = 600").replace(b"K2-A", b"K2-B")
+    response = submit(
+        client, "/exams/practical/tasks", {"file": (io.BytesIO(bad), "bad.toml")}, page="/exams/practical/tasks"
+    )
+    assert "第1个任务第1条" in text(response)
+    with app.app_context():
+        from exams.practical.models import PracticalTask
+
+        assert [t.code for t in db.session.execute(sa.select(PracticalTask)).scalars()] == ["K2-A"]

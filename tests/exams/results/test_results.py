@@ -229,3 +229,16 @@ def test_staff_of_another_centre_cannot_see_a_sessions_results(db, world, client
     login(client, outsider.username, PASSWORD)
     assert client.get(f"/exams/results/sessions/{s['theory'].id}").status_code == 404
     assert client.get(f"/exams/results/sessions/{s['theory'].id}/results.csv").status_code == 404
+
+
+def test_retraining_is_recorded_from_the_command_line(db, world, runner) -> None:
+    item, _, s = world
+    user = pd.candidate()
+    record(user, item, s["theory"], 50)
+    record(user, item, s["makeup"], 50)
+    db.session.commit()
+    assert "retraining recorded" in runner.invoke(args=["exams", "record-retraining", user.id_number, item.code]).output
+    assert standing(user, item) is Standing.NOT_TAKEN
+    again = runner.invoke(args=["exams", "record-retraining", user.id_number, item.code])
+    assert again.exit_code != 0
+    assert "无需重新培训" in again.output
