@@ -177,6 +177,8 @@ def booking_problem(*, person_id: int, item: Item, part: ExamPart, on: dt.date) 
                 part=str(part.label),
             )
         )
+    if own.standing is Standing.PASSED:
+        return str(_("该部分已合格且在有效期内，无需再考。"))
     if part is ExamPart.PRACTICAL:
         theory = part_standing(person_id=person_id, item_id=item.id, part=ExamPart.THEORY, on=on)
         if theory.standing is not Standing.PASSED:

@@ -118,6 +118,11 @@ def test_practical_booking_needs_a_valid_theory_pass(db, world) -> None:
     db.session.commit()
     booking = bookings.book_seat(trainee=user, session_id=s["practical"].id, item_id=None)
     assert booking.seat == 1
+    db.session.commit()
+    later = pd.session(world[1], item, ExamPart.THEORY, starts_in=dt.timedelta(days=8))
+    with pytest.raises(IneligibleError) as refused:
+        bookings.book_seat(trainee=user, session_id=later.id, item_id=None)
+    assert any("无需再考" in reason for reason in refused.value.reasons.values())
 
 
 def test_a_passed_part_is_valid_twelve_months_and_the_qualification_follows(db, world) -> None:
