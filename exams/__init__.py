@@ -22,4 +22,11 @@ def blueprints() -> list[Blueprint]:
     from exams.practice import bp as practice_bp
 
     found.append(practice_bp)
+
+    from exams.practical import bp as practical_bp
+
+    found.append(practical_bp)
+    from exams.results import bp as results_bp
+
+    found.append(results_bp)
     return found

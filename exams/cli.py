@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask.cli import AppGroup
 
 from exams.bank.cli import export_questions_command, import_questions_command
+from exams.practical.cli import load_tasks_command
+from exams.results.cli import publish_results_command, record_retraining_command, verify_results_command
 from exams.sessions.cli import remind_command
 
 exams_cli = AppGroup("exams", help="考试：题库、场次、预约 / Exams: question bank, sessions, booking.")
@@ -12,3 +14,7 @@ exams_cli = AppGroup("exams", help="考试：题库、场次、预约 / Exams: q
 exams_cli.add_command(import_questions_command)
 exams_cli.add_command(export_questions_command)
 exams_cli.add_command(remind_command)
+exams_cli.add_command(load_tasks_command)
+exams_cli.add_command(publish_results_command)
+exams_cli.add_command(verify_results_command)
+exams_cli.add_command(record_retraining_command)

@@ -199,3 +199,9 @@ def register_home_panels() -> None:
     register_panel(Role.PROVIDER, bank_card, order=20)
     register_panel(Role.ADMIN, admin_cards, order=20)
     register_practice_panels()
+
+    from exams.practical.home import register_home_panels as practical_panels
+    from exams.results.home import register_home_panels as results_panels
+
+    practical_panels()
+    results_panels()

@@ -56,6 +56,7 @@ def sign_commitment(
     lives_or_works_in_city: bool,
     truthful: bool,
     signed_name: str,
+    employer: str = "",
     ip: str = "",
 ) -> Commitment:
     """Record the trainee's commitment (告知承诺) for the current statement; every statement must be affirmed."""
@@ -85,6 +86,7 @@ def sign_commitment(
         lives_or_works_in_city=True,
         truthful=True,
         signed_name=trainee.real_name,
+        employer=employer.strip()[:100],
         ip=ip[:45],
     )
     db.session.add(row)

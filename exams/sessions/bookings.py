@@ -199,7 +199,7 @@ def _book(
     _check_bookable(session, now)
     item = _session_item(session, item_id)
     previous = _check_not_booked(trainee, session, item, replacing)
-    check_eligibility(trainee=trainee, item=item, exam_day=exam_day(session))
+    check_eligibility(trainee=trainee, item=item, exam_day=exam_day(session), part=session.part)
     application = application_for(trainee, item, now)
     check_deadline(application, session)
     if waitlist:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-from exams.sessions.models import Commitment
+from exams.sessions.models import Commitment, ExamPart
 from opcert.accounts.idnumber import IdNumberError, parse_id_number
 from opcert.accounts.models import User
 from opcert.catalogue.models import Education, Item
@@ -27,6 +27,7 @@ class IneligibleError(DomainError):
 
 
 Check = Callable[[User, Item, dt.date], "str | None"]
+PartCheck = Callable[[User, Item, dt.date, ExamPart], "str | None"]
 
 
 def current_commitment(trainee: User) -> Commitment | None:
@@ -72,16 +73,29 @@ def check_commitment(trainee: User, item: Item, exam_day: dt.date) -> str | None
     return None
 
 
+def check_results(trainee: User, item: Item, exam_day: dt.date, part: ExamPart) -> str | None:
+    """Earlier results allow this part: theory passed and valid before the practical, no retraining due."""
+    from exams.results.services import booking_problem  # results builds on sessions' models: import when asked
+
+    return booking_problem(person_id=trainee.id, item=item, part=part, on=exam_day)
+
+
 CHECKS: list[Check] = [check_age, check_item_offered, check_commitment]
+# Checks that depend on the part of the exam being booked.
+PART_CHECKS: list[PartCheck] = [check_results]
 
 
-def eligibility_problems(*, trainee: User, item: Item, exam_day: dt.date) -> list[str]:
+def eligibility_problems(
+    *, trainee: User, item: Item, exam_day: dt.date, part: ExamPart = ExamPart.THEORY
+) -> list[str]:
     """Every unmet condition, in order, as Chinese messages (empty: eligible)."""
-    return [message for check in CHECKS if (message := check(trainee, item, exam_day)) is not None]
+    problems = [message for check in CHECKS if (message := check(trainee, item, exam_day)) is not None]
+    problems += [message for check in PART_CHECKS if (message := check(trainee, item, exam_day, part)) is not None]
+    return problems
 
 
-def check_eligibility(*, trainee: User, item: Item, exam_day: dt.date) -> None:
-    """Raise IneligibleError listing every unmet condition for sitting `item` on `exam_day`."""
-    problems = eligibility_problems(trainee=trainee, item=item, exam_day=exam_day)
+def check_eligibility(*, trainee: User, item: Item, exam_day: dt.date, part: ExamPart = ExamPart.THEORY) -> None:
+    """Raise IneligibleError listing every unmet condition for sitting `part` of `item` on `exam_day`."""
+    problems = eligibility_problems(trainee=trainee, item=item, exam_day=exam_day, part=part)
     if problems:
         raise IneligibleError(problems[0], {f"eligibility_{n}": p for n, p in enumerate(problems)})

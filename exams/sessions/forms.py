@@ -89,6 +89,7 @@ class CommitmentForm(WebForm):
     )
     lives_or_works_in_city = BooleanField(_l("本人在本市居住或工作。"))
     truthful = BooleanField(_l("本人所填信息真实、准确，知悉虚假承诺的后果。"))
+    employer = StringField(_l("工作单位（无则不填）"), validators=[Optional(), Length(max=100)])
     signed_name = StringField(
         _l("签名（请输入本人姓名）"),
         validators=[DataRequired(message=_l("请输入本人姓名作为签名。")), Length(max=30)],

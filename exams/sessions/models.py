@@ -216,6 +216,8 @@ class Commitment(Base):
     education: Mapped[Education] = mapped_column(str_enum(Education, "commitment_education", 10))
     lives_or_works_in_city: Mapped[bool]
     truthful: Mapped[bool]
+    # The employer the trainee declares (工作单位): an examiner of the same organisation may not mark them.
+    employer: Mapped[str] = mapped_column(sa.String(100), default="")
     signed_name: Mapped[str] = mapped_column(sa.String(30))
     signed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ip: Mapped[str] = mapped_column(sa.String(45), default="")

@@ -67,7 +67,9 @@ def session_detail(session_id: int) -> str:
     """A session, with the booking (or waitlist) form and what still stands in the way."""
     session = scoping.bookable_session(session_id=session_id)
     problems = {
-        item.id: eligibility_problems(trainee=current_user, item=item, exam_day=bookings.exam_day(session))
+        item.id: eligibility_problems(
+            trainee=current_user, item=item, exam_day=bookings.exam_day(session), part=session.part
+        )
         for item in session.items
     }
     has_photo = bookings.has_reference_photo(current_user)
@@ -201,7 +203,9 @@ def commitment() -> str | Response:
             add_rule_errors(form, applications.commitment_problems(trainee=current_user, **answers))
             return render_template("sessions/commitment.html", form=form, signed=signed)
         try:
-            applications.sign_commitment(trainee=current_user, ip=request.remote_addr or "", **answers)
+            applications.sign_commitment(
+                trainee=current_user, employer=form.employer.data or "", ip=request.remote_addr or "", **answers
+            )
         except DomainError as exc:
             report_refusal(exc, form)
         else:

@@ -167,6 +167,19 @@ class DefaultConfig:
     # Admission tickets (exams/sessions/tickets.py)
     TICKET_TOKEN_SALT = "opcert.exams.ticket"  # noqa: S105 (a salt, not a secret)
 
+    # Practical scoring (exams/practical): blind double marking, the margin that calls a third examiner, and the
+    # share of a subject's points that counts as a pass when agreement (Cohen's kappa) is computed.
+    PRACTICAL_BLIND = True  # an examiner sees the other marks only once every marking of the candidate is signed
+    PRACTICAL_MARGIN = 10  # points (of 100): two totals further apart, or a veto only one marked, call a third
+    PRACTICAL_SUBJECT_PASS = 80  # percent of a subject's points that counts as passing it (for kappa)
+    # Results (exams/results)
+    RESULT_PASS_MARK = 80  # each part; an item's own pass mark applies when higher
+    RESULT_MAKEUPS = 1  # makeups per failed part before retraining is required
+    RESULT_VALID_MONTHS = 12  # a passed part counts this long from its exam date
+    RESULT_PUBLISH_WORKING_DAYS = 10  # results reach the candidate within this many working days (Mon-Fri)
+    RESULT_HOLIDAYS: tuple[str, ...] = ()  # ISO dates that are not working days (public holidays)
+    RESULT_PDF_SALT = "opcert.exams.results.pdf"  # key derivation for signed result PDFs (not a secret)
+
 
 def default_instance_path() -> Path:
     """instance/ at the repository root in a source checkout, else in the working directory."""

@@ -107,6 +107,9 @@ def load_demo(notes: list[str] | None = None) -> list[DemoAccount]:
     """Create the catalogue, three organisations, one account per role and the demo trainee's photo unless present."""
     notes = notes if notes is not None else []
     load_catalogue()
+    from exams.practical.bank import load_tasks
+
+    load_tasks()  # the practical task bank (1.2 低压电工作业)
     bureau = _organisation(OrgKind.AUTHORITY, "上海市应急管理局", None, "上海市黄浦区示范路1号")
     centre = _organisation(OrgKind.EXAM_CENTRE, "上海市安全生产考试示范考点", bureau, "上海市徐汇区示范路100号")
     school = _organisation(OrgKind.TRAINING_PROVIDER, "上海示范安全技术培训学校", bureau, "上海市静安区示范路8号")
