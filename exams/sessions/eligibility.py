@@ -13,9 +13,10 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from exams.sessions.models import Commitment
-from opcert.accounts.idnumber import IdNumberError, parse_id_number
+from opcert.accounts.age import age_problem
 from opcert.accounts.models import User
 from opcert.catalogue.models import Education, Item
+from opcert.catalogue.services import item_offered_problem
 from opcert.errors import DomainError
 from opcert.extensions import db
 
@@ -38,26 +39,12 @@ def current_commitment(trainee: User) -> Commitment | None:
 
 def check_age(trainee: User, item: Item, exam_day: dt.date) -> str | None:
     """At least MIN_AGE and below the statutory retirement age (by sex) on the exam day, from the ID number."""
-    try:
-        parsed = parse_id_number(trainee.id_number or "", today=exam_day)
-    except IdNumberError:
-        return str(_("身份证号码无法核验年龄，请联系考点核对身份信息。"))
-    age = parsed.age_on(exam_day)
-    minimum = int(current_app.config["MIN_AGE"])
-    if age < minimum:
-        return str(_("考试当日未满%(n)d周岁，不能参加特种作业考试。", n=minimum))
-    key = "EXAM_RETIREMENT_AGE_MALE" if parsed.sex == "M" else "EXAM_RETIREMENT_AGE_FEMALE"
-    retirement = int(current_app.config[key])
-    if age >= retirement:
-        return str(_("考试当日已达到法定退休年龄（%(n)d周岁），不能申请特种作业操作证。", n=retirement))
-    return None
+    return age_problem(trainee, exam_day)
 
 
 def check_item_offered(trainee: User, item: Item, exam_day: dt.date) -> str | None:
     """The item is one this deployment examines."""
-    if not item.offered:
-        return str(_("本平台目前不开考“%(item)s”。", item=item.name))
-    return None
+    return item_offered_problem(item)
 
 
 def check_commitment(trainee: User, item: Item, exam_day: dt.date) -> str | None:
