@@ -19,6 +19,7 @@ from opcert.catalogue.models import Education, Item
 from opcert.catalogue.services import item_offered_problem
 from opcert.errors import DomainError
 from opcert.extensions import db
+from opcert.training.services import training_shortfall
 
 EDUCATION_RANK = {Education.JUNIOR: 1, Education.SENIOR: 2}
 
@@ -59,7 +60,15 @@ def check_commitment(trainee: User, item: Item, exam_day: dt.date) -> str | None
     return None
 
 
-CHECKS: list[Check] = [check_age, check_item_offered, check_commitment]
+def check_training(trainee: User, item: Item, exam_day: dt.date) -> str | None:
+    """Required training hours reached and face checks in order (training's own verdict), when TRAINING_REQUIRED."""
+    if not current_app.config["TRAINING_REQUIRED"]:
+        return None
+    missing = training_shortfall(trainee, item, exam_day)
+    return "；".join(message.rstrip("。") for message in missing) + "。" if missing else None
+
+
+CHECKS: list[Check] = [check_age, check_item_offered, check_commitment, check_training]
 
 
 def eligibility_problems(*, trainee: User, item: Item, exam_day: dt.date) -> list[str]:

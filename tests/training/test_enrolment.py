@@ -38,7 +38,8 @@ def test_enrolling_twice_keeps_one_enrolment(db) -> None:
     assert len(services.enrolments(learner)) == 1
 
 
-def test_trainee_enrols_and_the_home_page_shows_the_hours_left(app: Flask) -> None:
+def test_trainee_enrols_and_the_home_page_shows_the_hours_left(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(app.config, "TRAINING_REQUIRED", True)
     with app.app_context():
         course = data.published_course()
         learner = trainee()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import current_app, url_for
 from flask_babel import gettext as _
 
 from opcert.access import Role
@@ -16,6 +16,8 @@ def trainee_step(user: User) -> list[Step]:
     """Online training: enrol, then the hours credited and what is left."""
     page = url_for("training.my_training")
     progress = [services.course_progress(trainee=user, course=e.course) for e in services.enrolments(user)]
+    if not progress and not current_app.config["TRAINING_REQUIRED"]:
+        return []  # a deployment that does not require online training does not push it
     if not progress:
         detail = _("报名操作项目的在线培训课程，学满大纲学时（学习中随机进行人脸核验）后方可预约考试。")
         return [Step(_("在线培训"), False, detail, Link(_("去报名"), page))]
