@@ -50,7 +50,7 @@ def webm_bytes(seconds: int = 61, fps: int = 5) -> bytes:
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "v.webm"
-        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"VP80"), fps, (160, 120))
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"VP80"), fps, (160, 120))
         for n in range(seconds * fps):
             frame = np.full((120, 160, 3), (n * 3) % 255, np.uint8)
             writer.write(frame)

@@ -70,3 +70,12 @@ class EnrolForm(WebForm):
 
     item_id = SelectField(_l("操作项目"), coerce=int, validators=[InputRequired(message=_l("请选择操作项目。"))])
     submit = SubmitField(_l("报名"))
+
+
+class AlternativeForm(WebForm):
+    """Staff record how they checked a trainee without a face check."""
+
+    note = StringField(
+        _l("核验方式"), validators=[InputRequired(message=_l("请写明人工核验的方式。")), Length(max=300)]
+    )
+    submit = SubmitField(_l("人工核验通过，计入学时"))

@@ -21,8 +21,8 @@ from opcert.errors import DomainError, report_refusal
 from opcert.extensions import db
 from opcert.forms import ConfirmForm
 from opcert.timeutil import local_today
-from opcert.training import facechecks, services, study
-from opcert.training.forms import CourseForm, EnrolForm, LessonForm, ReviewForm
+from opcert.training import evidence, facechecks, services, study
+from opcert.training.forms import AlternativeForm, CourseForm, EnrolForm, LessonForm, ReviewForm
 from opcert.training.models import EDITABLE, Course, CoursePurpose, CourseStatus
 
 bp = Blueprint("training", __name__, template_folder="templates")
@@ -317,3 +317,94 @@ def face_check(lesson_id: int) -> Response | tuple[Response, int]:
     db.session.commit()
     message = _("核验通过，继续计时。") if passed else _("核验未通过：本段学时作废，请本人正对摄像头重新核验。")
     return jsonify(ok=True, passed=passed, message=message)
+
+
+# --- evidence for staff ------------------------------------------------------------------------------
+
+
+@bp.route("/training/trainees")
+@allow(*MANAGERS)
+def trainees() -> str:
+    """Trainees in the viewer's courses."""
+    return render_template("training/trainees.html", trainees=evidence.trainees_for(current_user))
+
+
+@bp.route("/training/trainees/<int:trainee_id>")
+@allow(*MANAGERS)
+def trainee_record(trainee_id: int) -> str:
+    """Every credited interval and face check of one trainee, with staff decisions."""
+    learner = evidence.trainee_for_staff(viewer=current_user, trainee_id=trainee_id)
+    return render_template(
+        "training/record.html",
+        record=evidence.record_of(learner),
+        form=AlternativeForm(formdata=None),
+        confirm=ConfirmForm(formdata=None),
+        fmt=services.format_minutes,
+    )
+
+
+def _export(trainee_id: int, make: Callable[[Any], Any], mimetype: str, suffix: str) -> Response:
+    """One trainee's record in one format (the export is audited, then committed)."""
+    learner = evidence.trainee_for_staff(viewer=current_user, trainee_id=trainee_id)
+    body = make(learner)
+    db.session.commit()
+    if mimetype == "application/json":
+        return jsonify(body)
+    disposition = f"attachment; filename=training-{trainee_id}.{suffix}"
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": disposition})
+
+
+@bp.route("/training/trainees/<int:trainee_id>/record.csv")
+@allow(*MANAGERS)
+def record_csv(trainee_id: int) -> Response:
+    """The record as CSV (audited)."""
+    return _export(trainee_id, evidence.evidence_csv, "text/csv", "csv")
+
+
+@bp.route("/training/trainees/<int:trainee_id>/record.pdf")
+@allow(*MANAGERS)
+def record_pdf(trainee_id: int) -> Response:
+    """The record as PDF (audited)."""
+    return _export(trainee_id, evidence.evidence_pdf, "application/pdf", "pdf")
+
+
+@bp.route("/training/trainees/<int:trainee_id>/xapi.json")
+@allow(*MANAGERS)
+def record_xapi(trainee_id: int) -> Response:
+    """The credited intervals as xAPI statements with the server's durations (audited)."""
+    return _export(trainee_id, evidence.xapi_statements, "application/json", "json")
+
+
+@bp.route("/training/trainees/<int:trainee_id>/alternative", methods=["POST"])
+@allow(*MANAGERS)
+def approve_alternative(trainee_id: int) -> Response:
+    """Staff checked the person another way: the hours waiting for it count."""
+    learner = evidence.trainee_for_staff(viewer=current_user, trainee_id=trainee_id)
+    form = AlternativeForm()
+    if form.validate_on_submit():
+        try:
+            seconds = evidence.approve_alternative(staff=current_user, trainee=learner, note=form.note.data or "")
+        except DomainError as exc:
+            report_refusal(exc)
+        else:
+            db.session.commit()
+            flash(_("人工核验已记录，%(t)s学时已计入。", t=services.format_minutes(seconds)), "success")
+    else:
+        _flash_form_errors(form)
+    return redirect(url_for("training.trainee_record", trainee_id=trainee_id))
+
+
+@bp.route("/training/trainees/<int:trainee_id>/clear-flag", methods=["POST"])
+@allow(*MANAGERS)
+def clear_flag(trainee_id: int) -> Response:
+    """Staff reviewed a flagged account."""
+    learner = evidence.trainee_for_staff(viewer=current_user, trainee_id=trainee_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            evidence.clear_flag(staff=current_user, trainee=learner)
+        except DomainError as exc:
+            report_refusal(exc)
+        else:
+            db.session.commit()
+            flash(_("复核标记已解除。"), "success")
+    return redirect(url_for("training.trainee_record", trainee_id=trainee_id))
