@@ -86,8 +86,14 @@
     if (!stream || !token) return;
     faceGo.disabled = true;
     const form = new FormData();
+    let previous = null;
     for (let i = 0; i < 3; i += 1) {
-      form.append("frame", await grab(), `frame${i}.jpg`);
+      const blob = await grab();
+      // A frozen camera repeats a frame byte for byte: it is sent once (the server refuses repeats as replays).
+      const bytes = new Uint8Array(await blob.arrayBuffer());
+      const same = previous && previous.length === bytes.length && previous.every((b, n) => b === bytes[n]);
+      if (!same) form.append("frame", blob, `frame${i}.jpg`);
+      previous = bytes;
       await wait(250);
     }
     form.append("token", token);
