@@ -253,3 +253,16 @@ def test_without_face_consent_hours_wait_for_a_staff_check(db) -> None:
     assert _credited(db, learner) == 0
     problems = services.training_shortfall(learner, course.item, page.now.date())
     assert any("人工核验" in p for p in problems)
+
+
+def test_the_settle_command_credits_stretches_whose_heartbeats_stopped(app: Flask, db, runner) -> None:
+    learner, course = _setup(db)
+    page = Page(learner, course.lessons[0], utcnow() - dt.timedelta(minutes=10))
+    page.beat()
+    page.beat()
+    db.session.commit()
+    result = runner.invoke(args=["training", "settle"])
+    assert result.exit_code == 0, result.output
+    assert "checked 1 lease(s)" in result.output
+    db.session.expire_all()
+    assert _credited(db, learner) == 60

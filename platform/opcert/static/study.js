@@ -57,7 +57,7 @@
     }).then((answer) => {
       if (!answer.ok) { say(answer.message); if (answer.code === "not_lease") token = null; return; }
       credited.textContent = answer.lesson_text;
-      say(answer.reason || root.dataset.countingText || "计时中");
+      say(answer.reason || root.dataset.countingText);
       if (answer.check_due || answer.blocked) showCheck();
     });
   };
@@ -69,7 +69,7 @@
       navigator.mediaDevices.getUserMedia({ video: true, audio: false }).then((s) => {
         stream = s;
         faceVideo.srcObject = s;
-      }).catch(() => { faceResult.textContent = "无法打开摄像头"; });
+      }).catch(() => { faceResult.textContent = root.dataset.noCameraText; });
     }
   };
 
@@ -121,7 +121,7 @@
     if (!answer.ok) { say(answer.message); return; }
     token = answer.token;
     seq = answer.seq;
-    say(root.dataset.countingText || "计时中");
+    say(root.dataset.countingText);
     setInterval(beat, beatMs);
   });
 })();
