@@ -21,6 +21,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from opcert.accounts.models import User
 from opcert.audit.services import record_event
@@ -326,11 +327,15 @@ def check_segments(raw: Any, lesson: Lesson) -> list[Segment]:
 # --- heartbeats ------------------------------------------------------------------------------------------
 
 
-def _seconds(trainee: User, *conditions: Any) -> int:
-    query = sa.select(sa.func.coalesce(sa.func.sum(StudyInterval.seconds), 0)).where(
-        StudyInterval.trainee_id == trainee.id, StudyInterval.status.in_(COUNTING), *conditions
+def _used_seconds(trainee: User, lesson: Lesson, now: dt.datetime) -> tuple[int, int]:
+    """Seconds that count (or may) on this lesson, and today in all: one query for both caps."""
+    on_lesson = sa.case((StudyInterval.lesson_id == lesson.id, StudyInterval.seconds), else_=0)
+    today = sa.case((StudyInterval.ended_at > _day_start(now), StudyInterval.seconds), else_=0)
+    query = sa.select(sa.func.coalesce(sa.func.sum(on_lesson), 0), sa.func.coalesce(sa.func.sum(today), 0)).where(
+        StudyInterval.trainee_id == trainee.id, StudyInterval.status.in_(COUNTING)
     )
-    return int(db.session.execute(query).scalar_one())
+    lesson_total, day_total = db.session.execute(query).one()
+    return int(lesson_total), int(day_total)
 
 
 def _day_start(now: dt.datetime) -> dt.datetime:
@@ -370,17 +375,23 @@ def heartbeat(
     )
     if not advanced:
         raise StudyRefusedError(_("心跳序号无效（重复或过期），不计学时。"), "replayed")
-    lease = _held_lease(trainee)
+    # The row now holds what the UPDATE wrote; the loaded object is told so without another SELECT or UPDATE.
+    set_committed_value(lease, "seq", seq)
+    set_committed_value(lease, "last_beat_at", now)
     _advance_checks(trainee, lease, lesson, now)
-    credit, reason, segments = _credit_for(trainee, lease, lesson, elapsed, visible, active, segments, now)
+    used = _used_seconds(trainee, lesson, now)
+    credit, reason, segments = _credit_for(trainee, lease, lesson, elapsed, visible, active, segments, used)
     if credit > 0:
         _add_to_interval(trainee, lease, lesson, previous, now, credit, segments)
     else:
         lease.interval_id = None  # the next credited step starts a new interval: the record shows the gap
     db.session.flush()
-    counted = _seconds(trainee, StudyInterval.lesson_id == lesson.id)
     return BeatResult(
-        credited=credit, lesson_seconds=counted, reason=reason, check_due_by=lease.check_due_by, blocked=lease.blocked
+        credited=credit,
+        lesson_seconds=used[0] + credit,
+        reason=reason,
+        check_due_by=lease.check_due_by,
+        blocked=lease.blocked,
     )
 
 
@@ -406,7 +417,7 @@ def _credit_for(
     visible: bool,
     active: bool,
     segments: list[Segment],
-    now: dt.datetime,
+    used: tuple[int, int],
 ) -> tuple[int, str, list[Segment]]:
     """The seconds this heartbeat earns, why not more, and the video segments they stand for."""
     if elapsed > _setting("STUDY_HEARTBEAT_GAP_SECONDS"):
@@ -427,12 +438,8 @@ def _credit_for(
             return 0, str(_("未播放新的视频内容，不计学时（拖动进度或重复观看不计）。")), []
     elif not active:
         return 0, str(_("长时间无操作，暂停计时。")), []
-    lesson_left = (
-        lesson.minutes * 60
-        + _setting("STUDY_LESSON_MARGIN_SECONDS")
-        - _seconds(trainee, StudyInterval.lesson_id == lesson.id)
-    )
-    day_left = _setting("STUDY_DAILY_CAP_MINUTES") * 60 - _seconds(trainee, StudyInterval.ended_at > _day_start(now))
+    lesson_left = lesson.minutes * 60 + _setting("STUDY_LESSON_MARGIN_SECONDS") - used[0]
+    day_left = _setting("STUDY_DAILY_CAP_MINUTES") * 60 - used[1]
     credit = int(max(min(step, lesson_left, day_left), 0))
     reason = ""
     if credit < int(step):
