@@ -44,6 +44,7 @@ from photos.models import (
 )
 from photos.quality import MESSAGES as QUALITY_MESSAGES
 from photos.quality import CheckedFace, Purpose, QualityError, QualitySettings, check_image
+from photos.retention import kept_decisions
 
 REFERENCE_SOURCES = (PhotoSource.UNIFIED_LIBRARY, PhotoSource.UPLOADED)
 VIEW_KEY_RE = re.compile(r"[0-9a-f]{32,64}")
@@ -837,21 +838,29 @@ def purge_expired(*, now: dt.datetime | None = None) -> dict[str, int]:
     cfg = current_app.config
     capture_cutoff = now - dt.timedelta(days=int(cfg["PHOTO_CAPTURE_RETENTION_DAYS"]))
     decision_cutoff = now - dt.timedelta(days=int(cfg["FACE_DECISION_RETENTION_DAYS"]))
+    # Decisions a higher layer still needs as evidence (photos/retention.py) stay, with their captures.
+    kept = sorted(kept_decisions(now))
+    kept_photos = sa.select(FaceDecision.probe_photo_id).where(
+        FaceDecision.id.in_(kept), FaceDecision.probe_photo_id.is_not(None)
+    )
     old = list(
         db.session.execute(
-            sa.select(Photo).where(Photo.source == PhotoSource.CHECKIN, Photo.created_at < capture_cutoff)
+            sa.select(Photo).where(
+                Photo.source == PhotoSource.CHECKIN, Photo.created_at < capture_cutoff, Photo.id.not_in(kept_photos)
+            )
         ).scalars()
     )
     for photo in old:
         db.session.delete(photo)
     # Replay fingerprints last as long as the captures they came from.
-    db.session.execute(sa.delete(CaptureFrame).where(CaptureFrame.created_at < capture_cutoff))
     db.session.execute(
-        sa.delete(CaptureFrame).where(
-            CaptureFrame.decision_id.in_(sa.select(FaceDecision.id).where(FaceDecision.created_at < decision_cutoff))
-        )
+        sa.delete(CaptureFrame).where(CaptureFrame.created_at < capture_cutoff, CaptureFrame.decision_id.not_in(kept))
     )
-    decisions = db.session.execute(sa.delete(FaceDecision).where(FaceDecision.created_at < decision_cutoff))
+    expired = sa.select(FaceDecision.id).where(FaceDecision.created_at < decision_cutoff, FaceDecision.id.not_in(kept))
+    db.session.execute(sa.delete(CaptureFrame).where(CaptureFrame.decision_id.in_(expired)))
+    decisions = db.session.execute(
+        sa.delete(FaceDecision).where(FaceDecision.created_at < decision_cutoff, FaceDecision.id.not_in(kept))
+    )
     db.session.flush()
     counts = {"captures": len(old), "decisions": int(getattr(decisions, "rowcount", 0) or 0)}
     record_event("photo.purged", object_type="photos", details=counts)

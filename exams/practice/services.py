@@ -24,6 +24,7 @@ from opcert.catalogue.services import get_item, offered_items
 from opcert.db import flush_unique, utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
+from opcert.training.services import enrolled_item_ids
 
 TRUE_FALSE_CHOICES = ("T", "F")
 
@@ -47,10 +48,10 @@ class PointSummary:
 
 
 def practice_items(*, trainee_id: int) -> list[ItemChoice]:
-    """Offered items, those the trainee applied for first."""
+    """Offered items, those the trainee applied for or is enrolled in (training) first."""
     applied = set(
         db.session.execute(sa.select(ExamApplication.item_id).where(ExamApplication.trainee_id == trainee_id)).scalars()
-    )
+    ) | enrolled_item_ids(trainee_id)
     choices = [ItemChoice(item, item.id in applied) for item in offered_items()]
     return sorted(choices, key=lambda c: not c.applied)
 

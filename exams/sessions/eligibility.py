@@ -13,11 +13,13 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from exams.sessions.models import Commitment, ExamPart
-from opcert.accounts.idnumber import IdNumberError, parse_id_number
+from opcert.accounts.age import age_problem
 from opcert.accounts.models import User
 from opcert.catalogue.models import Education, Item
+from opcert.catalogue.services import item_offered_problem
 from opcert.errors import DomainError
 from opcert.extensions import db
+from opcert.training.services import training_shortfall
 
 EDUCATION_RANK = {Education.JUNIOR: 1, Education.SENIOR: 2}
 
@@ -39,26 +41,12 @@ def current_commitment(trainee: User) -> Commitment | None:
 
 def check_age(trainee: User, item: Item, exam_day: dt.date) -> str | None:
     """At least MIN_AGE and below the statutory retirement age (by sex) on the exam day, from the ID number."""
-    try:
-        parsed = parse_id_number(trainee.id_number or "", today=exam_day)
-    except IdNumberError:
-        return str(_("身份证号码无法核验年龄，请联系考点核对身份信息。"))
-    age = parsed.age_on(exam_day)
-    minimum = int(current_app.config["MIN_AGE"])
-    if age < minimum:
-        return str(_("考试当日未满%(n)d周岁，不能参加特种作业考试。", n=minimum))
-    key = "EXAM_RETIREMENT_AGE_MALE" if parsed.sex == "M" else "EXAM_RETIREMENT_AGE_FEMALE"
-    retirement = int(current_app.config[key])
-    if age >= retirement:
-        return str(_("考试当日已达到法定退休年龄（%(n)d周岁），不能申请特种作业操作证。", n=retirement))
-    return None
+    return age_problem(trainee, exam_day)
 
 
 def check_item_offered(trainee: User, item: Item, exam_day: dt.date) -> str | None:
     """The item is one this deployment examines."""
-    if not item.offered:
-        return str(_("本平台目前不开考“%(item)s”。", item=item.name))
-    return None
+    return item_offered_problem(item)
 
 
 def check_commitment(trainee: User, item: Item, exam_day: dt.date) -> str | None:
@@ -73,6 +61,14 @@ def check_commitment(trainee: User, item: Item, exam_day: dt.date) -> str | None
     return None
 
 
+def check_training(trainee: User, item: Item, exam_day: dt.date) -> str | None:
+    """Required training hours reached and face checks in order (training's own verdict), when TRAINING_REQUIRED."""
+    if not current_app.config["TRAINING_REQUIRED"]:
+        return None
+    missing = training_shortfall(trainee, item, exam_day)
+    return "；".join(message.rstrip("。") for message in missing) + "。" if missing else None
+
+
 def check_results(trainee: User, item: Item, exam_day: dt.date, part: ExamPart) -> str | None:
     """Earlier results allow this part: theory passed and valid before the practical, no retraining due."""
     from exams.results.services import booking_problem  # results builds on sessions' models: import when asked
@@ -80,7 +76,7 @@ def check_results(trainee: User, item: Item, exam_day: dt.date, part: ExamPart) 
     return booking_problem(person_id=trainee.id, item=item, part=part, on=exam_day)
 
 
-CHECKS: list[Check] = [check_age, check_item_offered, check_commitment]
+CHECKS: list[Check] = [check_age, check_item_offered, check_commitment, check_training]
 # Checks that depend on the part of the exam being booked.
 PART_CHECKS: list[PartCheck] = [check_results]
 

@@ -120,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
     from opcert.catalogue import bp as catalogue_bp
     from opcert.main import bp as main_bp
     from opcert.notifications import bp as notifications_bp
+    from opcert.training import bp as training_bp
     from photos import bp as photos_bp
 
     app.register_blueprint(main_bp)
@@ -128,6 +129,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(photos_bp)
+    app.register_blueprint(training_bp)
     for blueprint in exam_blueprints():
         app.register_blueprint(blueprint)
 
@@ -136,9 +138,10 @@ def register_home_panels() -> None:
     """Each domain's steps and cards for the signed-in home page (core cannot import photos or exams)."""
     from exams.home import register_home_panels as exam_panels
     from opcert.home import register_core_panels
+    from opcert.training.home import register_home_panels as training_panels
     from photos.home import register_home_panels as photo_panels
 
-    for register in (register_core_panels, photo_panels, exam_panels):
+    for register in (register_core_panels, photo_panels, training_panels, exam_panels):
         register()
 
 
@@ -147,9 +150,10 @@ def register_audit_labels() -> None:
     from exams import audit_labels as exam_labels
     from exams.practice import audit_labels as practice_labels
     from opcert.audit.labels import register_labels
+    from opcert.training import audit_labels as training_labels
     from photos import audit_labels as photo_labels
 
-    for module in (photo_labels, exam_labels, practice_labels):
+    for module in (photo_labels, training_labels, exam_labels, practice_labels):
         register_labels(module.LABELS)
 
 
@@ -160,9 +164,10 @@ def register_commands(app: Flask) -> None:
     from opcert.audit.cli import audit_cli
     from opcert.catalogue.cli import catalogue_cli
     from opcert.cli import demo_command
+    from opcert.training.cli import training_cli
     from photos.cli import photos_cli
 
-    for group in (users_cli, catalogue_cli, audit_cli, photos_cli, exams_cli, demo_command):
+    for group in (users_cli, catalogue_cli, audit_cli, photos_cli, training_cli, exams_cli, demo_command):
         app.cli.add_command(group)
 
 

@@ -161,6 +161,22 @@ class DefaultConfig:
     NOTIFY_SMS_TOKEN: str | None = None  # sent as "Authorization: Bearer ..." when set
     NOTIFY_TIMEOUT = 5.0  # seconds to connect and to read the gateway's answer
 
+    # Training (platform/opcert/training/): courses, study hours on the server's clock, face checks while studying.
+    TRAINING_FILE_DIR: str | None = None  # lesson videos and PDFs; default: instance/training_files
+    TRAINING_REQUIRED = True  # exam eligibility asks training for the item's hours and face checks in order
+    STUDY_HEARTBEAT_SECONDS = 30  # the lesson page sends a heartbeat this often while visible and in use
+    STUDY_HEARTBEAT_MIN_SECONDS = 20  # a heartbeat sooner than this after the last one is refused (too frequent)
+    STUDY_HEARTBEAT_CAP_SECONDS = 40  # one heartbeat credits at most this much server time
+    STUDY_HEARTBEAT_GAP_SECONDS = 90  # silence longer than this stops the clock; the lease is free for another page
+    STUDY_IDLE_SECONDS = 300  # the page reports itself idle after this long without input (and no video playing)
+    STUDY_LESSON_MARGIN_SECONDS = 300  # a lesson never collects more than its syllabus minutes plus this
+    STUDY_DAILY_CAP_MINUTES = 480  # study credited per trainee per local day
+    STUDY_PLAYBACK_RATE_MAX = 1.1  # video segments played faster than this (against server time) credit nothing
+    TRAINING_FACE_CHECKS_PER_HOUR = 2.0  # random face checks while studying (plus one at the start); 0: none
+    TRAINING_FACE_WINDOW_SECONDS = 60  # a requested check must pass within this; else the time since the last good
+    TRAINING_FACE_FAILURES_FLAG = 3  # failed checks in a row that flag the account for staff review
+    TRAINING_RECORD_RETENTION_YEARS = 6  # study records and the captures they rely on are kept this long
+
     # Documents (opcert/documents.py): PDF pages embed this CJK font; else common font paths are searched.
     # Formerly TICKET_FONT_PATH, still read when PDF_FONT_PATH is not set (see RENAMED_SETTINGS).
     PDF_FONT_PATH = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
@@ -257,5 +273,7 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None) -> None:
         app.config["PHOTO_STORAGE_DIR"] = str(instance / "photos")
     if not app.config.get("QUESTION_IMAGE_DIR"):
         app.config["QUESTION_IMAGE_DIR"] = str(instance / "question_images")
+    if not app.config.get("TRAINING_FILE_DIR"):
+        app.config["TRAINING_FILE_DIR"] = str(instance / "training_files")
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'opcert.sqlite'}"

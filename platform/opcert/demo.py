@@ -143,6 +143,8 @@ def load_demo(notes: list[str] | None = None) -> list[DemoAccount]:
     notes.append(_demo_library_photo(TRAINEE_ID))
     notes.append(_demo_practice_bank())
     db.session.flush()
+    notes.append(_demo_training(school))
+    db.session.flush()
     return out
 
 
@@ -151,3 +153,14 @@ def _demo_practice_bank() -> str:
     from exams.practice.demo_bank import load_demo_bank
 
     return load_demo_bank("1.2")
+
+
+def _demo_training(school: Organisation) -> str:
+    """Training's demo: a complete course for 1.2 低压电工作业 by the demo school, the demo trainee enrolled."""
+    from opcert.training.demo import load_training_demo
+
+    author = db.session.execute(sa.select(User).where(User.username == "trainer")).scalar_one()
+    trainee = accounts.find_user_by_login(TRAINEE_ID)
+    if trainee is None or author.organisation_id != school.id:
+        return "demo training skipped (the demo trainer is not the demo school's)"
+    return load_training_demo(author=author, trainee=trainee)

@@ -16,9 +16,10 @@ from flask import current_app
 
 @dataclasses.dataclass(frozen=True)
 class FileStore:
-    """JPEG files under the folder in app.config[setting], two levels of fan-out by key."""
+    """Files under the folder in app.config[setting], two levels of fan-out by key (JPEG unless `suffix` says)."""
 
     setting: str
+    suffix: str = ".jpg"
 
     def root(self) -> Path:
         """The store's folder (it may not exist yet)."""
@@ -28,7 +29,7 @@ class FileStore:
         """Where the file of `key` lives: two levels of fan-out keep folders small."""
         if not key.isalnum():
             raise ValueError("storage keys are alphanumeric")
-        return self.root() / key[:2] / f"{key}.jpg"
+        return self.root() / key[:2] / f"{key}{self.suffix}"
 
     def save(self, data: bytes) -> str:
         """Write the bytes under a new random key atomically; return the key."""
@@ -56,4 +57,4 @@ class FileStore:
         root = self.root()
         if not root.is_dir():
             return set()
-        return {p.stem for p in root.glob("*/*.jpg")}
+        return {p.stem for p in root.glob(f"*/*{self.suffix}")}

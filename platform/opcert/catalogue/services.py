@@ -193,6 +193,13 @@ def offered_items() -> list[Item]:
     return sorted(db.session.execute(query).scalars(), key=lambda item: code_sort_key(item.code))
 
 
+def item_offered_problem(item: Item) -> str | None:
+    """Why `item` cannot be trained for or examined here (not offered), else None."""
+    if not item.offered:
+        return str(_("本平台目前不开考“%(item)s”。", item=item.name))
+    return None
+
+
 def get_item(item_id: int) -> Item:
     """An item by id, or NotFoundError."""
     item = db.session.get(Item, item_id)

@@ -1,0 +1,431 @@
+"""Training rules: courses and lessons (provider writes, administrator publishes), enrolment, progress and the
+one question exams asks: `training_shortfall` (what is missing before booking)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from opcert.access import Role
+from opcert.accounts.age import age_problem
+from opcert.accounts.models import User
+from opcert.audit.services import record_event
+from opcert.catalogue.models import Item
+from opcert.catalogue.services import get_item, item_offered_problem
+from opcert.db import flush_unique, utcnow
+from opcert.errors import DomainError, NotFoundError
+from opcert.extensions import db
+from opcert.training import media
+from opcert.training.models import (
+    COURSE_TRANSITIONS,
+    EDITABLE,
+    Course,
+    CoursePurpose,
+    CourseStatus,
+    Enrolment,
+    IntervalStatus,
+    Lesson,
+    LessonKind,
+    StudyInterval,
+)
+from opcert.training.richtext import sanitise_html
+
+
+class CourseError(DomainError):
+    """A course or lesson change that the rules refuse."""
+
+
+class EnrolmentError(DomainError):
+    """The trainee cannot enrol in the course."""
+
+
+def required_minutes(item: Item, purpose: CoursePurpose) -> int:
+    """The syllabus minutes a course must hold: the item's theory hours (initial) or its review hours (复审)."""
+    hours = item.theory_hours if purpose is CoursePurpose.INITIAL else item.review_hours
+    return hours * 60
+
+
+# --- courses (providers write, administrators publish) ---------------------------------------------
+
+
+def visible_course(*, viewer: User, course_id: int) -> Course:
+    """A course the viewer may manage: providers their own organisation's, administrators every one (else 404)."""
+    course = db.session.get(Course, course_id)
+    if course is None:
+        raise NotFoundError(_("课程不存在。"))
+    if viewer.role is Role.ADMIN:
+        return course
+    if viewer.role is Role.PROVIDER and viewer.organisation_id == course.provider_id:
+        return course
+    raise NotFoundError(_("课程不存在。"))
+
+
+def list_courses(*, viewer: User) -> list[Course]:
+    """The courses the viewer manages, newest first."""
+    query = sa.select(Course).options(selectinload(Course.lessons)).order_by(Course.id.desc())
+    if viewer.role is not Role.ADMIN:
+        query = query.where(Course.provider_id == (viewer.organisation_id or -1))
+    return list(db.session.execute(query).scalars())
+
+
+def create_course(*, author: User, item_id: int, purpose: CoursePurpose, title: str, description: str) -> Course:
+    """A new draft course of the author's training provider for an operation item."""
+    if author.role is not Role.PROVIDER or author.organisation_id is None:
+        raise CourseError.on_field(_("只有培训机构人员可以编写课程。"))
+    item = get_item(item_id)
+    title = title.strip()
+    if not title:
+        raise CourseError.on_field(_("请填写课程名称。"), "title")
+    course = Course(
+        provider_id=author.organisation_id,
+        item_id=item.id,
+        purpose=purpose,
+        title=title,
+        description=description.strip(),
+    )
+    db.session.add(course)
+    db.session.flush()
+    record_event("training.course_created", object_type="course", object_id=course.id, details={"item": item.code})
+    return course
+
+
+def _check_editable(course: Course) -> None:
+    if course.status not in EDITABLE:
+        raise CourseError.on_field(_("课程已提交审核或已发布，不能再修改。"))
+
+
+@dataclasses.dataclass(frozen=True)
+class LessonDraft:
+    """A lesson as the provider wrote it: text for a text lesson, the uploaded bytes for a video or a PDF."""
+
+    kind: LessonKind
+    title: str
+    minutes: int
+    body: str = ""
+    data: bytes = b""
+    file_name: str = ""
+
+
+def add_lesson(*, course: Course, draft: LessonDraft) -> Lesson:
+    """Append a lesson; refused when its minutes would take the course past the item's syllabus hours."""
+    _check_editable(course)
+    title = draft.title.strip()
+    if not title:
+        raise CourseError.on_field(_("请填写课时名称。"), "title")
+    limit = required_minutes(course.item, course.purpose)
+    left = limit - course.total_minutes
+    if draft.minutes <= 0:
+        raise CourseError.on_field(_("课时时长应大于0分钟。"), "minutes")
+    if draft.minutes > left:
+        raise CourseError.on_field(
+            _(
+                "本课时%(minutes)d分钟超出大纲学时：“%(item)s”的课程共%(limit)d分钟，还可安排%(left)d分钟。",
+                minutes=draft.minutes,
+                item=course.item.name,
+                limit=limit,
+                left=max(left, 0),
+            ),
+            "minutes",
+        )
+    lesson = Lesson(position=len(course.lessons) + 1, kind=draft.kind, title=title, minutes=draft.minutes)
+    if draft.kind is LessonKind.TEXT:
+        lesson.body_html = sanitise_html(draft.body)
+        if not lesson.body_html.strip():
+            raise CourseError.on_field(_("请填写课时内容。"), "body")
+    else:
+        _attach_file(lesson, draft)
+    lesson.course = course  # only now: a refused lesson never joins the course
+    db.session.add(lesson)
+    db.session.flush()
+    record_event(
+        "training.lesson_added",
+        object_type="lesson",
+        object_id=lesson.id,
+        details={"course": course.id, "kind": lesson.kind.value, "minutes": lesson.minutes},
+    )
+    return lesson
+
+
+def _attach_file(lesson: Lesson, draft: LessonDraft) -> None:
+    """Check the upload (a PDF, or a decodable video at least as long as the lesson's minutes) and store it."""
+    if not draft.data:
+        raise CourseError.on_field(_("请上传课时文件。"), "upload")
+    if draft.kind is LessonKind.PDF:
+        media.check_pdf(draft.data)
+    else:
+        kind = media.video_type(draft.data)
+        lesson.video_seconds = media.video_seconds(draft.data, kind)
+        if draft.minutes * 60 > lesson.video_seconds:
+            raise CourseError.on_field(
+                _(
+                    "视频时长%(seconds)d秒，不足所填的%(minutes)d分钟：视频课时按实际播放计时，不能超过视频长度。",
+                    seconds=lesson.video_seconds,
+                    minutes=draft.minutes,
+                ),
+                "minutes",
+            )
+    lesson.file_key = media.STORE.save(draft.data)
+    lesson.file_name = draft.file_name[:120]
+    lesson.file_size = len(draft.data)
+
+
+def remove_lesson(*, course: Course, lesson_id: int) -> None:
+    """Take a lesson out of a course being written (later lessons move up)."""
+    _check_editable(course)
+    lesson = next((row for row in course.lessons if row.id == lesson_id), None)
+    if lesson is None:
+        raise NotFoundError(_("课时不存在。"))
+    course.lessons.remove(lesson)
+    db.session.delete(lesson)
+    db.session.flush()
+    for position, row in enumerate(course.lessons, start=1):
+        row.position = -position  # two passes: the unique (course, position) never sees a duplicate
+    db.session.flush()
+    for row in course.lessons:
+        row.position = -row.position
+    record_event("training.lesson_removed", object_type="lesson", object_id=lesson_id, details={"course": course.id})
+
+
+def _move(course: Course, target: CourseStatus) -> None:
+    if target not in COURSE_TRANSITIONS[course.status]:
+        raise CourseError.on_field(
+            _("课程当前为“%(status)s”，不能变为“%(target)s”。", status=course.status.label, target=target.label)
+        )
+    course.status = target
+
+
+def submit_course(*, course: Course) -> None:
+    """Send a complete course (its lessons reach the item's syllabus hours) to the administrators."""
+    needed = required_minutes(course.item, course.purpose)
+    if course.total_minutes < needed:
+        raise CourseError.on_field(
+            _(
+                "课程共%(total)d分钟，未达到“%(item)s”大纲要求的%(needed)d分钟，不能提交。",
+                total=course.total_minutes,
+                item=course.item.name,
+                needed=needed,
+            )
+        )
+    _move(course, CourseStatus.SUBMITTED)
+    course.submitted_at = utcnow()
+    record_event("training.course_submitted", object_type="course", object_id=course.id)
+
+
+def review_course(*, course: Course, approve: bool, note: str) -> None:
+    """An administrator publishes a submitted course, or returns it to the provider with a note."""
+    _move(course, CourseStatus.PUBLISHED if approve else CourseStatus.RETURNED)
+    course.review_note = note.strip()[:500]
+    if approve:
+        course.published_at = utcnow()
+    action = "training.course_published" if approve else "training.course_returned"
+    record_event(action, object_type="course", object_id=course.id, details={"note": course.review_note})
+
+
+# --- lessons as trainees see them ------------------------------------------------------------------
+
+
+def published_courses(item: Item | None = None) -> list[Course]:
+    """Published courses (of one item), newest first."""
+    query = sa.select(Course).where(Course.status == CourseStatus.PUBLISHED).order_by(Course.published_at.desc())
+    if item is not None:
+        query = query.where(Course.item_id == item.id)
+    return list(db.session.execute(query).scalars())
+
+
+def enrolments(trainee: User) -> list[Enrolment]:
+    """The trainee's enrolments, oldest first."""
+    query = sa.select(Enrolment).where(Enrolment.trainee_id == trainee.id).order_by(Enrolment.id)
+    return list(db.session.execute(query).scalars())
+
+
+def enrolled_item_ids(trainee_id: int) -> set[int]:
+    """The items of the courses the trainee is enrolled in (practice puts them first)."""
+    query = sa.select(Course.item_id).join(Enrolment, Enrolment.course_id == Course.id)
+    return set(db.session.execute(query.where(Enrolment.trainee_id == trainee_id)).scalars())
+
+
+def study_lesson(*, trainee: User, lesson_id: int) -> Lesson:
+    """A lesson of a published course the trainee is enrolled in (anything else is 404)."""
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None or lesson.course.status is not CourseStatus.PUBLISHED or not is_enrolled(trainee, lesson.course):
+        raise NotFoundError(_("课时不存在。"))
+    return lesson
+
+
+def is_enrolled(trainee: User, course: Course) -> bool:
+    """Whether the trainee is enrolled in the course."""
+    query = sa.select(Enrolment.id).where(Enrolment.trainee_id == trainee.id, Enrolment.course_id == course.id)
+    return db.session.execute(query).first() is not None
+
+
+def viewable_lesson(*, viewer: User, lesson_id: int) -> Lesson:
+    """A lesson whose file the viewer may open: an enrolled trainee's, or one of a course the viewer manages."""
+    lesson = db.session.get(Lesson, lesson_id)
+    if lesson is None:
+        raise NotFoundError(_("课时不存在。"))
+    if viewer.role is Role.TRAINEE:
+        return study_lesson(trainee=viewer, lesson_id=lesson_id)
+    visible_course(viewer=viewer, course_id=lesson.course_id)
+    return lesson
+
+
+class MissingFileError(DomainError):
+    """A lesson's file is gone from disk."""
+
+
+def lesson_file(lesson: Lesson) -> tuple[str, str]:
+    """The path of a lesson's file on disk and its media type; MissingFileError when it is not there."""
+    if not lesson.file_key:
+        raise NotFoundError(_("该课时没有文件。"))
+    path = media.STORE.path_for(lesson.file_key)
+    if not path.is_file():
+        current_app.logger.error("lesson %s: file %s missing on disk", lesson.id, lesson.file_key)
+        raise MissingFileError.on_field(_("该课时的文件在服务器上缺失，已记录。请联系培训机构重新上传。"))
+    if lesson.kind is LessonKind.PDF:
+        return str(path), "application/pdf"
+    with path.open("rb") as fh:
+        head = fh.read(16)
+    return str(path), media.VIDEO_TYPES[media.video_type(head)]
+
+
+# --- enrolment -------------------------------------------------------------------------------------
+
+
+def enrolment_problems(*, trainee: User, item: Item, on: dt.date) -> list[str]:
+    """Why the trainee cannot enrol for the item's training (the booking basics: item offered, age), else []."""
+    problems = [item_offered_problem(item), age_problem(trainee, on)]
+    if not published_courses(item):
+        problems.append(str(_("“%(item)s”暂无已发布的培训课程。", item=item.name)))
+    return [p for p in problems if p]
+
+
+def enrol(*, trainee: User, item_id: int, on: dt.date) -> Enrolment:
+    """Enrol the trainee in the item's published initial-training course."""
+    item = get_item(item_id)
+    problems = enrolment_problems(trainee=trainee, item=item, on=on)
+    if problems:
+        raise EnrolmentError(problems[0], {f"enrol_{n}": p for n, p in enumerate(problems)})
+    course = next((c for c in published_courses(item) if c.purpose is CoursePurpose.INITIAL), None)
+    if course is None:
+        raise EnrolmentError.on_field(_("“%(item)s”暂无已发布的初次培训课程。", item=item.name))
+    existing = db.session.execute(
+        sa.select(Enrolment).where(Enrolment.trainee_id == trainee.id, Enrolment.course_id == course.id)
+    ).scalar_one_or_none()
+    if existing is not None:
+        return existing
+    enrolment = Enrolment(trainee_id=trainee.id, course_id=course.id)
+    db.session.add(enrolment)
+    flush_unique(_("您已报名该课程。"), error=EnrolmentError)
+    record_event("training.enrolled", object_type="course", object_id=course.id, details={"item": item.code})
+    return enrolment
+
+
+# --- progress and eligibility ----------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class LessonProgress:
+    """A lesson's credited seconds (counted up to its syllabus minutes) and time not yet confirmed."""
+
+    lesson: Lesson
+    credited: int
+    pending: int
+
+    @property
+    def counted(self) -> int:
+        """Credited seconds that count towards the course (at most the lesson's minutes)."""
+        return min(self.credited, self.lesson.minutes * 60)
+
+    @property
+    def done(self) -> bool:
+        """Whether the lesson's syllabus minutes are all credited."""
+        return self.counted >= self.lesson.minutes * 60
+
+
+@dataclasses.dataclass(frozen=True)
+class CourseProgress:
+    """Where a trainee stands in one course."""
+
+    course: Course
+    lessons: list[LessonProgress]
+    face_checks_passed: int
+
+    @property
+    def counted(self) -> int:
+        """Seconds that count towards the syllabus."""
+        return sum(p.counted for p in self.lessons)
+
+    @property
+    def required(self) -> int:
+        """Seconds the syllabus requires."""
+        return required_minutes(self.course.item, self.course.purpose) * 60
+
+    @property
+    def left(self) -> int:
+        """Seconds still to study."""
+        return max(self.required - self.counted, 0)
+
+
+def _seconds_by_lesson(trainee: User, lesson_ids: list[int]) -> dict[tuple[int, IntervalStatus], int]:
+    rows = db.session.execute(
+        sa.select(StudyInterval.lesson_id, StudyInterval.status, sa.func.sum(StudyInterval.seconds))
+        .where(StudyInterval.trainee_id == trainee.id, StudyInterval.lesson_id.in_(lesson_ids))
+        .group_by(StudyInterval.lesson_id, StudyInterval.status)
+    ).all()
+    return {(lesson_id, status): int(total or 0) for lesson_id, status, total in rows}
+
+
+def course_progress(*, trainee: User, course: Course) -> CourseProgress:
+    """Credited and pending seconds per lesson, and face checks passed, for one course."""
+    from opcert.training.facechecks import passed_checks
+
+    sums = _seconds_by_lesson(trainee, [lesson.id for lesson in course.lessons])
+    lessons = [
+        LessonProgress(
+            lesson=lesson,
+            credited=sums.get((lesson.id, IntervalStatus.CREDITED), 0),
+            pending=sums.get((lesson.id, IntervalStatus.PROVISIONAL), 0)
+            + sums.get((lesson.id, IntervalStatus.AWAITING_ALTERNATIVE), 0),
+        )
+        for lesson in course.lessons
+    ]
+    return CourseProgress(course=course, lessons=lessons, face_checks_passed=passed_checks(trainee, course))
+
+
+def format_minutes(seconds: int) -> str:
+    """Seconds as Chinese hours and minutes (学时 are counted in minutes)."""
+    hours, minutes = divmod(seconds // 60, 60)
+    if hours:
+        return str(_("%(h)d小时%(m)d分钟", h=hours, m=minutes))
+    return str(_("%(m)d分钟", m=minutes))
+
+
+def training_shortfall(trainee: User, item: Item, on: dt.date) -> list[str]:
+    """What the trainee's training for `item` still lacks on day `on` (empty: required hours reached and face
+    checks in order); each entry a Chinese message saying exactly what is missing."""
+    from opcert.training.facechecks import face_check_problems
+
+    courses = [e.course for e in enrolments(trainee) if e.course.item_id == item.id]
+    if not courses:
+        return [str(_("尚未报名“%(item)s”的培训课程：请先在“在线培训”报名并完成学习。", item=item.name))]
+    best = max((course_progress(trainee=trainee, course=c) for c in courses), key=lambda p: p.counted)
+    problems: list[str] = []
+    if best.left:
+        problems.append(
+            str(
+                _(
+                    "“%(item)s”培训学时不足：要求%(required)s，已计入%(counted)s，还差%(left)s。",
+                    item=item.name,
+                    required=format_minutes(best.required),
+                    counted=format_minutes(best.counted),
+                    left=format_minutes(best.left),
+                )
+            )
+        )
+    problems.extend(face_check_problems(trainee))
+    return problems
