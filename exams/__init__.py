@@ -18,4 +18,10 @@ def blueprints() -> list[Blueprint]:
     from exams.sessions import bp as sessions_bp
 
     found.append(sessions_bp)
+    from exams.checkin import bp as checkin_bp
+
+    found.append(checkin_bp)
+    from exams.cbt import bp as cbt_bp
+
+    found.append(cbt_bp)
     return found
