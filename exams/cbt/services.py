@@ -20,12 +20,14 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
+import threading
 from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm.attributes import set_committed_value
 
 from exams.bank.models import OPTION_LETTERS, Question, QuestionKind
 from exams.cbt.models import AnswerSave, Attempt, AttemptStatus, ExamRun
@@ -143,10 +145,15 @@ def sign_in(
             status=AttemptStatus.SEATED,
             duration_seconds=minutes * 60,
             signed_in_at=now,
+            extra_seconds=0,
+            credited_seconds=0,
+            paused_seconds=0,
+            last_seq=0,
+            head_hash="",
         )
         db.session.add(attempt)
     attempt.device_hash, attempt.ip, attempt.terminal = device_hash(token), ip[:45], terminal[:60]
-    attempt.last_contact_at = now
+    _credit_gap(attempt, now)  # a move to another seat is time the candidate could not answer
     run = _run_of(attempt.session_id)
     _start_if_running(attempt, run, now)
     db.session.flush()
@@ -154,13 +161,12 @@ def sign_in(
     return attempt, token
 
 
-def attempt_for_device(token: str | None) -> Attempt:
-    """The attempt bound to a seat's cookie token, or NotFoundError."""
+def attempt_for_device(token: str | None, *, lock: bool = False) -> Attempt:
+    """The attempt bound to a seat's cookie token (locked FOR UPDATE when asked), or NotFoundError."""
     if not token:
         raise NotFoundError(_("请先登录考试。"))
-    attempt = db.session.execute(
-        sa.select(Attempt).where(Attempt.device_hash == device_hash(token))
-    ).scalar_one_or_none()
+    query = sa.select(Attempt).where(Attempt.device_hash == device_hash(token))
+    attempt = db.session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
     if attempt is None:
         raise NotFoundError(_("请先登录考试。"))
     return attempt
@@ -187,9 +193,13 @@ def remaining_seconds(attempt: Attempt, now: dt.datetime) -> int | None:
     return max(0, int((deadline - now).total_seconds()))
 
 
-def _credit_gap(attempt: Attempt, now: dt.datetime) -> None:
-    """Credit back time the server did not hear from the seat (its own records: last contact → now)."""
+def _credit_gap(attempt: Attempt, now: dt.datetime, *, write: bool = True) -> int:
+    """Credit back time the server did not hear from the seat (its own records: last contact → now).
+
+    With write=False the new values are only set on the loaded row: the caller writes them in its own UPDATE.
+    """
     cfg = current_app.config
+    credit = 0
     if attempt.status is AttemptStatus.ANSWERING and attempt.last_contact_at is not None:
         gap = (now - attempt.last_contact_at).total_seconds()
         if gap > float(cfg["CBT_OFFLINE_GRACE_SECONDS"]):
@@ -200,14 +210,19 @@ def _credit_gap(attempt: Attempt, now: dt.datetime) -> None:
             lost_before_end = int((before - attempt.last_contact_at).total_seconds()) if before else owed
             credit = max(0, min(owed, room, lost_before_end))
             if credit:
-                attempt.credited_seconds += credit
                 record_event(
                     "cbt.time_credited",
                     object_type="cbt_attempt",
                     object_id=attempt.id,
                     details={"seconds": credit, "gap": int(gap)},
                 )
-    attempt.last_contact_at = now
+    if write:
+        attempt.credited_seconds += credit
+        attempt.last_contact_at = now
+    else:
+        set_committed_value(attempt, "credited_seconds", attempt.credited_seconds + credit)
+        set_committed_value(attempt, "last_contact_at", now)
+    return credit
 
 
 def _answers(attempt_id: int) -> dict[int, str]:
@@ -271,24 +286,53 @@ def chain_hash(
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+@dataclasses.dataclass(frozen=True)
+class _Slot:
+    """A paper question as the save path needs it: its id, the options it shows, whether several may be chosen."""
+
+    question_id: int
+    options: int
+    multiple: bool
+
+
+# Papers never change once drawn, so their layout is read once per process (bounded: the oldest are dropped).
+_LAYOUTS: dict[int, tuple[_Slot, ...]] = {}
+_LAYOUTS_MAX = 20_000
+_LAYOUTS_LOCK = threading.Lock()
+
+
+def _layout(attempt: Attempt) -> tuple[_Slot, ...]:
+    with _LAYOUTS_LOCK:
+        found = _LAYOUTS.get(attempt.paper_id)
+    if found is not None:
+        return found
+    entries = attempt.paper.entries
+    ids = [int(e["id"]) for e in entries]
+    kinds = dict(db.session.execute(sa.select(Question.id, Question.kind).where(Question.id.in_(ids))).tuples().all())
+    layout = tuple(_Slot(int(e["id"]), len(e["order"]), kinds[int(e["id"])] is QuestionKind.MULTIPLE) for e in entries)
+    with _LAYOUTS_LOCK:
+        if len(_LAYOUTS) >= _LAYOUTS_MAX:
+            _LAYOUTS.pop(next(iter(_LAYOUTS)))
+        _LAYOUTS[attempt.paper_id] = layout
+    return layout
+
+
 def _clean_answer(attempt: Attempt, number: int, raw: str) -> tuple[int, str]:
     """The question id and the answer's letters (sorted) for question `number` of the attempt's paper."""
-    entries = attempt.paper.entries
-    if not 1 <= number <= len(entries):
+    layout = _layout(attempt)
+    if not 1 <= number <= len(layout):
         raise ExamError(_("第%(n)d题不在您的试卷中。", n=number), "not_in_paper")
-    entry = entries[number - 1]
-    question_id, order = int(entry["id"]), list(entry["order"])
+    slot = layout[number - 1]
     letters = "".join(sorted(set("".join(ch for ch in raw.upper() if not ch.isspace()))))
-    if not order:
+    if not slot.options:
         if letters not in {"", "T", "F"}:
             raise ExamError(_("第%(n)d题（判断题）的答案只能是“对”或“错”。", n=number), "bad_answer")
-        return question_id, letters
-    if any(ch not in OPTION_LETTERS[: len(order)] for ch in letters):
+        return slot.question_id, letters
+    if any(ch not in OPTION_LETTERS[: slot.options] for ch in letters):
         raise ExamError(_("第%(n)d题的答案不是本题的选项。", n=number), "bad_answer")
-    kind = db.session.execute(sa.select(Question.kind).where(Question.id == question_id)).scalar_one()
-    if kind is not QuestionKind.MULTIPLE and len(letters) > 1:
+    if not slot.multiple and len(letters) > 1:
         raise ExamError(_("第%(n)d题是单选题，只能选一个答案。", n=number), "bad_answer")
-    return question_id, letters
+    return slot.question_id, letters
 
 
 def _refuse(attempt: Attempt, code: str, message: str, **extra: Any) -> ExamError:
@@ -301,42 +345,74 @@ def _rowcount(statement: Any) -> int:
     return int(result.rowcount or 0)
 
 
-def save_answer(*, attempt: Attempt, seq: int, number: int, answer: str, now: dt.datetime | None = None) -> SaveAck:
+def _write_contact(attempt: Attempt) -> None:
+    db.session.execute(
+        sa.update(Attempt)
+        .where(Attempt.id == attempt.id)
+        .values(credited_seconds=attempt.credited_seconds, last_contact_at=attempt.last_contact_at),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def save_answer(
+    *, attempt: Attempt, seq: int, number: int, answer: str, now: dt.datetime | None = None, locked: bool = False
+) -> SaveAck:
     """Apply save `seq` (question `number` answered `answer`, letters as shown) or acknowledge it again.
 
+    `locked`: the caller loaded the attempt FOR UPDATE in this transaction (attempt_for_device(lock=True)).
     Refusals raise ExamError after writing their audit row (the boundary commits both, and any submission).
     """
     now = now or utcnow()
-    attempt = _lock(attempt)
-    _credit_gap(attempt, now)
-    if seq <= attempt.last_seq:
-        done = db.session.execute(
-            sa.select(AnswerSave).where(AnswerSave.attempt_id == attempt.id, AnswerSave.seq == seq)
-        ).scalar_one_or_none()
-        if done is not None and done.number == number and done.answer == _clean_answer(attempt, number, answer)[1]:
-            return SaveAck(seq, number, True, state(attempt, now))
-        raise _refuse(attempt, "replayed", _("这次保存的序号已使用，内容不同，已拒绝。"), expected=attempt.last_seq + 1)
-    if attempt.status is AttemptStatus.SUBMITTED:
-        raise _refuse(attempt, "submitted", _("已经交卷，不能再修改答案。"))
-    if attempt.status is AttemptStatus.SEATED:
-        raise _refuse(attempt, "not_started", _("考试尚未开始。"))
-    if attempt.status is AttemptStatus.PAUSED:
-        raise _refuse(attempt, "paused", _("监考员已暂停您的考试，暂不能作答。"))
-    if remaining_seconds(attempt, now) == 0:
-        submit(attempt, how="time", now=now)
-        raise _refuse(attempt, "time_up", _("考试时间已到，试卷已自动提交。"))
-    if seq != attempt.last_seq + 1:
-        raise _refuse(attempt, "out_of_order", _("保存的顺序不对，请按顺序重新发送。"), expected=attempt.last_seq + 1)
-    question_id, letters = _clean_answer(attempt, number, answer)
-    prev = attempt.head_hash or GENESIS
-    digest = chain_hash(prev, attempt.id, seq, number, question_id, letters, now)
-    taken = _rowcount(
-        sa.update(Attempt)
-        .where(Attempt.id == attempt.id, Attempt.last_seq == seq - 1)
-        .values(last_seq=seq, head_hash=digest, last_save_at=now, last_contact_at=now)
-    )
-    if taken != 1:
-        raise _refuse(attempt, "out_of_order", _("保存的顺序不对，请按顺序重新发送。"), expected=attempt.last_seq + 1)
+    if not locked:
+        attempt = _lock(attempt)
+    _credit_gap(attempt, now, write=False)
+    applied = False
+    try:
+        if seq <= attempt.last_seq:
+            done = db.session.execute(
+                sa.select(AnswerSave).where(AnswerSave.attempt_id == attempt.id, AnswerSave.seq == seq)
+            ).scalar_one_or_none()
+            if done is not None and done.number == number and done.answer == _clean_answer(attempt, number, answer)[1]:
+                return SaveAck(seq, number, True, state(attempt, now))
+            raise _refuse(
+                attempt, "replayed", _("这次保存的序号已使用，内容不同，已拒绝。"), expected=attempt.last_seq + 1
+            )
+        if attempt.status is AttemptStatus.SUBMITTED:
+            raise _refuse(attempt, "submitted", _("已经交卷，不能再修改答案。"))
+        if attempt.status is AttemptStatus.SEATED:
+            raise _refuse(attempt, "not_started", _("考试尚未开始。"))
+        if attempt.status is AttemptStatus.PAUSED:
+            raise _refuse(attempt, "paused", _("监考员已暂停您的考试，暂不能作答。"))
+        if remaining_seconds(attempt, now) == 0:
+            submit(attempt, how="time", now=now)
+            raise _refuse(attempt, "time_up", _("考试时间已到，试卷已自动提交。"))
+        if seq != attempt.last_seq + 1:
+            raise _refuse(
+                attempt, "out_of_order", _("保存的顺序不对，请按顺序重新发送。"), expected=attempt.last_seq + 1
+            )
+        question_id, letters = _clean_answer(attempt, number, answer)
+        prev = attempt.head_hash or GENESIS
+        digest = chain_hash(prev, attempt.id, seq, number, question_id, letters, now)
+        # One statement takes the number (never twice, whatever runs at the same time) and records the contact.
+        taken = _rowcount(
+            sa.update(Attempt)
+            .where(Attempt.id == attempt.id, Attempt.last_seq == seq - 1)
+            .values(
+                last_seq=seq,
+                head_hash=digest,
+                last_save_at=now,
+                last_contact_at=now,
+                credited_seconds=attempt.credited_seconds,
+            )
+        )
+        if taken != 1:
+            raise _refuse(
+                attempt, "out_of_order", _("保存的顺序不对，请按顺序重新发送。"), expected=attempt.last_seq + 1
+            )
+        applied = True
+    finally:
+        if not applied:
+            _write_contact(attempt)
     db.session.add(
         AnswerSave(
             attempt_id=attempt.id,
@@ -350,7 +426,8 @@ def save_answer(*, attempt: Attempt, seq: int, number: int, answer: str, now: dt
         )
     )
     db.session.flush()
-    attempt.last_seq, attempt.head_hash, attempt.last_save_at = seq, digest, now
+    for name, value in (("last_seq", seq), ("head_hash", digest), ("last_save_at", now)):
+        set_committed_value(attempt, name, value)
     return SaveAck(seq, number, False, state(attempt, now))
 
 
