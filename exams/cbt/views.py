@@ -136,8 +136,11 @@ def submit() -> Response | tuple[Response, int]:
 @bp.route("/exam/done")
 @allow(PUBLIC)
 def done() -> str:
-    """After submission: the score when the session's rule shows it."""
-    attempt = services.attempt_for_device(_token())
+    """After submission: the score when the session's rule shows it (without a seat: where to sign in)."""
+    try:
+        attempt = services.attempt_for_device(_token())
+    except NotFoundError:
+        return render_template("cbt/done.html", attempt=None, state={})
     return render_template("cbt/done.html", attempt=attempt, state=services.state(attempt))
 
 
