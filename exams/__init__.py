@@ -29,4 +29,11 @@ def blueprints() -> list[Blueprint]:
     from exams.results import bp as results_bp
 
     found.append(results_bp)
+
+    from exams.checkin import bp as checkin_bp
+
+    found.append(checkin_bp)
+    from exams.cbt import bp as cbt_bp
+
+    found.append(cbt_bp)
     return found

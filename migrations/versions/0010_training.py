@@ -1,7 +1,7 @@
 """training: courses, lessons, enrolments, study leases and intervals, face checks, flags
 
 Revision ID: 0010_training
-Revises: 0008_face_engines
+Revises: 0013_practical_results
 Create Date: 2026-12-02 03:56:11.768528
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010_training'
-down_revision = '0008_face_engines'
+down_revision = '0013_practical_results'
 branch_labels = None
 depends_on = None
 

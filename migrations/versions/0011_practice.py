@@ -1,7 +1,7 @@
 """practice: answers by knowledge point, the wrong-answer book, timed mock exams on papers
 
 Revision ID: 0011_practice
-Revises: 0008_face_engines
+Revises: 0009_question_owner
 """
 
 import sqlalchemy as sa

@@ -1,7 +1,7 @@
 """exams: practical task banks, examiners, score sheets and markings; part results and retraining; employer
 
 Revision ID: 0013_practical_results
-Revises: 0008_face_engines
+Revises: 0011_practice
 """
 
 import sqlalchemy as sa

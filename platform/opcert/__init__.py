@@ -148,12 +148,14 @@ def register_home_panels() -> None:
 def register_audit_labels() -> None:
     """Each domain's names for the audit codes it writes, for the administrators' audit log."""
     from exams import audit_labels as exam_labels
+    from exams.cbt import audit_labels as cbt_labels
+    from exams.checkin import audit_labels as checkin_labels
     from exams.practice import audit_labels as practice_labels
     from opcert.audit.labels import register_labels
     from opcert.training import audit_labels as training_labels
     from photos import audit_labels as photo_labels
 
-    for module in (photo_labels, training_labels, exam_labels, practice_labels):
+    for module in (photo_labels, training_labels, exam_labels, practice_labels, checkin_labels, cbt_labels):
         register_labels(module.LABELS)
 
 

@@ -196,6 +196,19 @@ class DefaultConfig:
     RESULT_HOLIDAYS: tuple[str, ...] = ()  # ISO dates that are not working days (public holidays)
     RESULT_PDF_SALT = "opcert.exams.results.pdf"  # key derivation for signed result PDFs (not a secret)
 
+    # Exam day (exams/checkin, exams/cbt).
+    CHECKIN_STANDIN_K = 5  # identities the 1:N search returns for a check-in capture
+    # dlib distance at or below which another identity found by the 1:N search flags a possible stand-in (a flag
+    # only asks staff to look: looser than the 1:1 match threshold, stricter than the review band's 0.64).
+    CHECKIN_STANDIN_THRESHOLD = 0.40
+    # Centre id (as text) -> the networks (CIDR) its exam seats sign in from; a centre not named: any address.
+    CBT_ALLOWED_NETWORKS: ClassVar[dict[str, list[str]]] = {}
+    CBT_HEARTBEAT_SECONDS = 10  # the exam page says it is alive this often (answers are saved as they are given)
+    CBT_OFFLINE_GRACE_SECONDS = 25  # a server-side gap between contacts longer than this is time credited back
+    CBT_OFFLINE_CREDIT_MAX_SECONDS = 600  # at most this much time is credited back per attempt
+    CBT_SHOW_SCORE = True  # show the theory score to the candidate at submission (a session's run may override)
+    CBT_DEVICE_COOKIE_DAYS = 1  # the seat's cookie binding a terminal to an attempt lives this long
+
 
 def default_instance_path() -> Path:
     """instance/ at the repository root in a source checkout, else in the working directory."""
