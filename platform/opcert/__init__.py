@@ -118,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
     from opcert.accounts import bp as accounts_bp
     from opcert.audit import bp as audit_bp
     from opcert.catalogue import bp as catalogue_bp
+    from opcert.certificates import bp as certificates_bp
     from opcert.main import bp as main_bp
     from opcert.notifications import bp as notifications_bp
     from photos import bp as photos_bp
@@ -130,6 +131,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(photos_bp)
     for blueprint in exam_blueprints():
         app.register_blueprint(blueprint)
+    app.register_blueprint(certificates_bp)
 
 
 def register_home_panels() -> None:
