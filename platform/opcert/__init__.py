@@ -148,9 +148,10 @@ def register_audit_labels() -> None:
     """Each domain's names for the audit codes it writes, for the administrators' audit log."""
     from exams import audit_labels as exam_labels
     from opcert.audit.labels import register_labels
+    from opcert.certificates import audit_labels as certificate_labels
     from photos import audit_labels as photo_labels
 
-    for module in (photo_labels, exam_labels):
+    for module in (photo_labels, exam_labels, certificate_labels):
         register_labels(module.LABELS)
 
 

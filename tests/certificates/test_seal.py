@@ -108,6 +108,7 @@ def test_the_app_keyring_comes_from_the_secret_or_a_file_made_once(app, tmp_path
     path = tmp_path / "seal.json"
     with app.app_context():
         app.config["CERT_SEAL_KEYRING_FILE"] = str(path)
+        app.config["CERT_SEAL_KEYRING"] = None
         try:
             first = seal.load_keyring()
             assert path.stat().st_mode & 0o077 == 0
