@@ -161,10 +161,11 @@ def register_commands(app: Flask) -> None:
     from opcert.accounts.cli import users_cli
     from opcert.audit.cli import audit_cli
     from opcert.catalogue.cli import catalogue_cli
+    from opcert.certificates.cli import certificates_cli
     from opcert.cli import demo_command
     from photos.cli import photos_cli
 
-    for group in (users_cli, catalogue_cli, audit_cli, photos_cli, exams_cli, demo_command):
+    for group in (users_cli, catalogue_cli, audit_cli, photos_cli, exams_cli, certificates_cli, demo_command):
         app.cli.add_command(group)
 
 

@@ -6,7 +6,8 @@ In the spirit of the EU digital COVID certificate, without its CBOR/COSE stack:
     header = version (1) | algorithm (1) | key id length (1) | key id
     body   = the certificate's fields, fixed-width integers and length-prefixed UTF-8 (see `encode_body`)
 
-The seal signs `DOMAIN | header | body` (the body before compression), so a changed byte anywhere is detected. The
+The seal signs `DOMAIN | header | zlib(body)`, the exact bytes sent (a deflate stream's padding bits could change
+unnoticed if only the inflated body were signed), so a changed byte anywhere is detected. The
 text is "OC1:" + base45(wire) (RFC 9285: its 45 characters are exactly the QR alphanumeric set); the QR code puts
 the verification address in front of it ("...#OC1:..."), and a reader takes what follows "OC1:". Verification is
 offline: the published public keys are all it needs.
@@ -18,6 +19,8 @@ import dataclasses
 import datetime as dt
 import struct
 import zlib
+
+from segno import consts
 
 from opcert.certificates import seal
 from opcert.certificates.models import CertificateStatus
@@ -185,9 +188,8 @@ def seal_claims(claims: CertificateClaims, *, keyring: Keyring) -> bytes:
     """The wire bytes of the claims, sealed with the key in force at their issue time."""
     body = encode_body(claims)
     key = keyring.current(claims.issued_at)
-    header = _header(key.alg, key.kid)
-    signature = seal.sign(DOMAIN + header + body, keyring=keyring, at=claims.issued_at)
-    return header + zlib.compress(body, 9) + signature.value
+    signed = _header(key.alg, key.kid) + zlib.compress(body, 9)
+    return signed + seal.sign(DOMAIN + signed, keyring=keyring, at=claims.issued_at).value
 
 
 def to_text(wire: bytes) -> str:
@@ -195,9 +197,9 @@ def to_text(wire: bytes) -> str:
     return PREFIX + b45encode(wire)
 
 
-def qr_segments(wire: bytes, *, verify_url: str) -> list[tuple[str, str]]:
-    """The QR code's content: the verification address (byte mode), then the payload (alphanumeric mode)."""
-    return [(f"{verify_url}#", "byte"), (to_text(wire), "alphanumeric")]
+def qr_segments(wire: bytes, *, verify_url: str) -> list[tuple[str, int]]:
+    """The QR code's content for segno: the verification address (byte mode), then the payload (alphanumeric)."""
+    return [(f"{verify_url}#", consts.MODE_BYTE), (to_text(wire), consts.MODE_ALPHANUMERIC)]
 
 
 def extract_text(scanned: str) -> str:
@@ -239,11 +241,10 @@ def verify_text(scanned: str, *, keyring: Keyring) -> Verified:
         kid = header[3:].decode("ascii")
     except UnicodeError:
         raise PayloadError("bad_header") from None
-    body = _inflate(wire[end_of_header:-64])
-    claims = decode_body(body)
+    claims = decode_body(_inflate(wire[end_of_header:-64]))
     try:
         key = seal.verify(
-            DOMAIN + header + body, Signature(alg, kid, wire[-64:]), keyring=keyring, signed_at=claims.issued_at
+            DOMAIN + wire[:-64], Signature(alg, kid, wire[-64:]), keyring=keyring, signed_at=claims.issued_at
         )
     except SealError as exc:
         raise PayloadError(exc.reason) from None

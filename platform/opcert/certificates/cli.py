@@ -1,0 +1,76 @@
+"""`opcert certificates ...`: offline QR verification, the list of certificates, a certificate's PDF."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask.cli import AppGroup
+
+from opcert.certificates import seal
+from opcert.certificates.payload import PayloadError, Verified
+from opcert.certificates.seal import SealError
+from opcert.certificates.verify import read_qr_image, reason_text, verify_scan
+
+certificates_cli = AppGroup("certificates", help="证书：核验、列表、PDF / Certificates: verify, list, PDF.")
+
+
+def _claims_json(verified: Verified) -> dict[str, Any]:
+    claims = dataclasses.asdict(verified.claims)
+    claims.update(
+        first_issued_on=verified.claims.first_issued_on.isoformat(),
+        valid_until=verified.claims.valid_until.isoformat(),
+        review_due_on=verified.claims.review_due_on.isoformat(),
+        issued_at=verified.claims.issued_at.isoformat(),
+        status=verified.claims.status.value,
+    )
+    return {"valid": True, "claims": claims, "kid": verified.key.kid, "alg": verified.key.alg.value}
+
+
+def _load_keys(keys: Path | None) -> seal.Keyring:
+    if keys is None:
+        return seal.load_keyring()
+    try:
+        return seal.keyring_from_json(keys.read_text(encoding="utf-8"))
+    except (OSError, UnicodeError, SealError) as exc:
+        raise click.UsageError(f"cannot read the key list {keys}: {exc}") from None
+
+
+@certificates_cli.command("verify-qr")
+@click.argument("image_or_text")
+@click.option("--keys", type=click.Path(path_type=Path, dir_okay=False), help="published keys (keys.json)")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object")
+def verify_qr_command(image_or_text: str, keys: Path | None, as_json: bool) -> None:
+    """Verify a certificate QR code (an image file, or its text) offline; exit 0 when valid, 1 when not."""
+    keyring = _load_keys(keys)
+    path = Path(image_or_text)
+    try:
+        text = read_qr_image(path.read_bytes()) if path.is_file() else image_or_text
+        verified = verify_scan(text, keyring=keyring)
+    except PayloadError as exc:
+        if as_json:
+            click.echo(json.dumps({"valid": False, "reason": exc.reason, "message": reason_text(exc.reason)}))
+        else:
+            click.echo(f"无效 / INVALID: {reason_text(exc.reason)} ({exc.reason})")
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(_claims_json(verified), ensure_ascii=False))
+        return
+    claims = verified.claims
+    click.echo("有效 / VALID: 电子印章验证通过")
+    for label, value in (
+        ("证号", claims.number),
+        ("姓名", claims.name),
+        ("作业类别", claims.category),
+        ("操作项目", f"{claims.item_code} {claims.item_name}"),
+        ("初领日期", claims.first_issued_on.isoformat()),
+        ("有效期至", claims.valid_until.isoformat()),
+        ("应复审日期", claims.review_due_on.isoformat()),
+        ("签发机关", claims.authority),
+        ("印章密钥", f"{verified.key.kid} ({verified.key.alg.value})"),
+    ):
+        click.echo(f"  {label}: {value}")
