@@ -213,8 +213,8 @@ def keyring_from_json(text: str) -> Keyring:
 
 
 def new_key(alg: Algorithm, *, now: dt.datetime | None = None) -> SealKey:
-    """A fresh key pair in force from `now`."""
-    now = now or utcnow()
+    """A fresh key pair in force from `now` (whole seconds: payloads state their signing time in seconds)."""
+    now = (now or utcnow()).replace(microsecond=0)
     kid = f"{now:%Y%m%d}-{secrets.token_hex(3)}"
     if alg is Algorithm.ED25519:
         private_key = Ed25519PrivateKey.generate()

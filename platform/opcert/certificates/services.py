@@ -22,6 +22,7 @@ from opcert.accounts.models import User
 from opcert.audit.services import record_event
 from opcert.catalogue.models import Item
 from opcert.certificates import payload, seal
+from opcert.certificates.document import CertificateDocument
 from opcert.certificates.models import Certificate, CertificateEvent, CertificateHolder, CertificateStatus
 from opcert.certificates.sources import ExamRecord
 from opcert.db import utcnow
@@ -224,3 +225,51 @@ def status_on(certificate: Certificate, day: dt.date) -> CertificateStatus:
     if day >= certificate.review_due_on:
         return CertificateStatus.REVIEW_DUE
     return CertificateStatus.VALID
+
+
+def visible_certificate(viewer: User, certificate_id: int) -> Certificate:
+    """A certificate the viewer may open: a trainee only their own (another's is 404), officers and admins any."""
+    from opcert.access import Role
+
+    certificate = get_certificate(certificate_id)
+    if viewer.role is Role.TRAINEE and certificate.holder.user_id != viewer.id:
+        raise NotFoundError(_("证书不存在。"))
+    return certificate
+
+
+def photo_for(id_number: str) -> bytes | None:
+    """The certificate photo cropped from the person's library photo, or None when there is none."""
+    from photos import services as photos
+
+    try:
+        return photos.certificate_photo(id_number)
+    except photos.NoReferencePhotoError:
+        return None
+
+
+def document_for(certificate: Certificate, *, today: dt.date, with_photo: bool = True) -> CertificateDocument:
+    """What the certificate shows today: its fields, today's status, the photo cropped from the library photo."""
+    holder, item = certificate.holder, certificate.item
+    reviews = [(event.on, event.reason) for event in certificate.events[1:] if event.status is CertificateStatus.VALID]
+    if certificate.sealed is None:
+        raise CertificateError(_("证书尚未加盖电子印章。"))
+    return CertificateDocument(
+        number=holder.number,
+        name=holder.name,
+        sex=holder.sex,
+        id_number=holder.id_number,
+        category=item.category.name,
+        item=f"{item.code} {item.name}",
+        first_issued_on=certificate.first_issued_on,
+        valid_until=certificate.valid_until,
+        review_due_on=certificate.review_due_on,
+        status=str(status_on(certificate, today).label),
+        status_reason=certificate.status_reason,
+        authority=certificate.authority,
+        issued_on=local(certificate.issued_at).date(),
+        reviews=reviews,
+        photo_jpeg=photo_for(holder.id_number) if with_photo else None,
+        sealed=certificate.sealed,
+        seal_kid=certificate.seal_kid,
+        seal_alg=certificate.seal_alg,
+    )
