@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import shutil
+import subprocess
 
 import pytest
 import segno
@@ -13,6 +15,7 @@ from opcert.certificates import payload, seal, verify
 from opcert.certificates.models import CertificateStatus
 from opcert.certificates.payload import CertificateClaims, PayloadError
 from opcert.certificates.seal import Algorithm
+from tests.certificates import certs_data
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 CLAIMS = CertificateClaims(
@@ -151,3 +154,33 @@ def test_the_offline_command_says_valid_or_why_not(app, runner, tmp_path) -> Non
     result = runner.invoke(args=["certificates", "verify-qr", str(blank), "--json"])
     assert result.exit_code == 1
     assert json.loads(result.output)["reason"] == "not_a_certificate_code"
+
+
+def test_list_and_pdf_commands_and_the_pdf_qr_verifies(app, runner, tmp_path) -> None:
+    with app.app_context():
+        user = certs_data.holder("赵六")
+        first = certs_data.issued(user, certs_data.item("低压电工作业"))
+        certs_data.issued(user, certs_data.item("高压电工作业"))
+        number, item_code = first.holder.number, first.item.code
+    result = runner.invoke(args=["certificates", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [(r["number"], r["name"], r["status"]) for r in rows] == [(number, "赵六", "valid")] * 2
+
+    out = tmp_path / "c.pdf"
+    result = runner.invoke(args=["certificates", "pdf", number, str(out)])
+    assert result.exit_code == 1
+    assert "--item" in result.output
+    result = runner.invoke(args=["certificates", "pdf", number, str(out), "--item", item_code])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith(b"%PDF")
+    result = runner.invoke(args=["certificates", "pdf", "T000", str(out)])
+    assert result.exit_code == 1
+
+    subprocess.run(  # noqa: S603
+        [shutil.which("pdftoppm") or "pdftoppm", "-r", "200", "-png", "-singlefile", str(out), str(tmp_path / "p")],
+        check=True,
+    )
+    result = runner.invoke(args=["certificates", "verify-qr", str(tmp_path / "p.png"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["claims"]["item_name"] == "低压电工作业"

@@ -11,10 +11,13 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from opcert.certificates import seal
+from opcert.certificates import seal, services
+from opcert.certificates.document import render_certificate_pdf
 from opcert.certificates.payload import PayloadError, Verified
 from opcert.certificates.seal import SealError
 from opcert.certificates.verify import read_qr_image, reason_text, verify_scan
+from opcert.extensions import db
+from opcert.timeutil import local_today
 
 certificates_cli = AppGroup("certificates", help="证书：核验、列表、PDF / Certificates: verify, list, PDF.")
 
@@ -74,3 +77,44 @@ def verify_qr_command(image_or_text: str, keys: Path | None, as_json: bool) -> N
         ("印章密钥", f"{verified.key.kid} ({verified.key.alg.value})"),
     ):
         click.echo(f"  {label}: {value}")
+
+
+@certificates_cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
+def list_command(as_json: bool) -> None:
+    """List every certificate with today's status."""
+    today = local_today()
+    for certificate in services.list_certificates():
+        row = {
+            "number": certificate.holder.number,
+            "name": certificate.holder.name,
+            "item": certificate.item.code,
+            "item_name": certificate.item.name,
+            "status": services.status_on(certificate, today).value,
+            "first_issued_on": certificate.first_issued_on.isoformat(),
+            "valid_until": certificate.valid_until.isoformat(),
+            "id": certificate.id,
+        }
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            click.echo(f"{row['number']}  {row['name']}  {row['item']} {row['item_name']}  {row['status']}")
+
+
+@certificates_cli.command("pdf")
+@click.argument("number")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, writable=True))
+@click.option("--item", "item_code", help="the operation item's code, when the holder has several")
+@click.option("--size", type=click.Choice(["a4", "card"]), default="a4", show_default=True)
+def pdf_command(number: str, file: Path, item_code: str | None, size: str) -> None:
+    """Write a certificate's PDF (its QR code verifies with `verify-qr`)."""
+    holder = services.find_holder(number)
+    if holder is None:
+        raise click.ClickException(f"no certificate numbered {number}")
+    chosen = [c for c in holder.certificates if item_code in (None, c.item.code)]
+    if len(chosen) != 1:
+        codes = ", ".join(c.item.code for c in holder.certificates)
+        raise click.ClickException(f"{number} has certificates for {codes}: choose one with --item")
+    file.write_bytes(render_certificate_pdf(services.document_for(chosen[0], today=local_today()), size=size))
+    db.session.commit()  # a library photo fetched for the certificate is cached
+    click.echo(f"wrote {file}")
