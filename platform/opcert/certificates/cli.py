@@ -15,6 +15,7 @@ from opcert.certificates import seal, services
 from opcert.certificates.document import render_certificate_pdf
 from opcert.certificates.payload import PayloadError, Verified
 from opcert.certificates.seal import SealError
+from opcert.certificates.statuslist import StatusListError, check_status_list
 from opcert.certificates.verify import read_qr_image, reason_text, verify_scan
 from opcert.extensions import db
 from opcert.timeutil import local_today
@@ -46,14 +47,21 @@ def _load_keys(keys: Path | None) -> seal.Keyring:
 @certificates_cli.command("verify-qr")
 @click.argument("image_or_text")
 @click.option("--keys", type=click.Path(path_type=Path, dir_okay=False), help="published keys (keys.json)")
+@click.option(
+    "--status-list",
+    "status_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="a downloaded status-list.json: also check revocation and suspension, and show the list's age",
+)
 @click.option("--json", "as_json", is_flag=True, help="one JSON object")
-def verify_qr_command(image_or_text: str, keys: Path | None, as_json: bool) -> None:
+def verify_qr_command(image_or_text: str, keys: Path | None, status_file: Path | None, as_json: bool) -> None:
     """Verify a certificate QR code (an image file, or its text) offline; exit 0 when valid, 1 when not."""
     keyring = _load_keys(keys)
     path = Path(image_or_text)
     try:
         text = read_qr_image(path.read_bytes()) if path.is_file() else image_or_text
         verified = verify_scan(text, keyring=keyring)
+        listed = _listed_status(status_file, keyring, verified.claims.status_index)
     except PayloadError as exc:
         if as_json:
             click.echo(json.dumps({"valid": False, "reason": exc.reason, "message": reason_text(exc.reason)}))
@@ -61,8 +69,33 @@ def verify_qr_command(image_or_text: str, keys: Path | None, as_json: bool) -> N
             click.echo(f"无效 / INVALID: {reason_text(exc.reason)} ({exc.reason})")
         sys.exit(1)
     if as_json:
-        click.echo(json.dumps(_claims_json(verified), ensure_ascii=False))
-        return
+        click.echo(json.dumps({**_claims_json(verified), **(listed or {})}, ensure_ascii=False))
+    else:
+        _print_claims(verified, listed)
+    if listed and listed["listed_status"] != "valid":
+        sys.exit(1)
+
+
+def _listed_status(status_file: Path | None, keyring: seal.Keyring, index: int) -> dict[str, Any] | None:
+    if status_file is None:
+        return None
+    try:
+        checked = check_status_list(status_file.read_text(encoding="utf-8"), keyring=keyring)
+    except (OSError, UnicodeError) as exc:
+        raise click.UsageError(f"cannot read the status list {status_file}: {exc}") from None
+    except StatusListError as exc:
+        raise PayloadError(exc.reason) from None
+    status = (
+        "revoked" if checked.bit("revocation", index) else "suspended" if checked.bit("suspension", index) else "valid"
+    )
+    return {
+        "listed_status": status,
+        "status_list_issued_at": checked.issued_at.isoformat(),
+        "status_list_age_hours": round(checked.age().total_seconds() / 3600, 1),
+    }
+
+
+def _print_claims(verified: Verified, listed: dict[str, Any] | None) -> None:
     claims = verified.claims
     click.echo("有效 / VALID: 电子印章验证通过")
     for label, value in (
@@ -77,6 +110,22 @@ def verify_qr_command(image_or_text: str, keys: Path | None, as_json: bool) -> N
         ("印章密钥", f"{verified.key.kid} ({verified.key.alg.value})"),
     ):
         click.echo(f"  {label}: {value}")
+    if listed:
+        names = {"valid": "未撤销、未暂扣", "revoked": "已撤销或注销 / REVOKED", "suspended": "已暂扣 / SUSPENDED"}
+        click.echo(f"  状态列表: {names[listed['listed_status']]}")
+        click.echo(f"  状态列表生成于 {listed['status_list_issued_at']}（{listed['status_list_age_hours']} 小时前）")
+
+
+@certificates_cli.command("expire")
+def expire_command() -> None:
+    """The daily run: record "review due" and "expired" on the day they fall."""
+    try:
+        counts = services.record_calendar_statuses()
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    click.echo(f"review due: {counts['review_due']}, expired: {counts['expired']}")
 
 
 @certificates_cli.command("list")

@@ -24,7 +24,7 @@ from segno import consts
 
 from opcert.certificates import seal
 from opcert.certificates.models import CertificateStatus
-from opcert.certificates.seal import Algorithm, Keyring, SealError, Signature
+from opcert.certificates.seal import Algorithm, Keyring, ReasonError, SealError, Signature
 
 VERSION = 1
 PREFIX = "OC1:"
@@ -37,12 +37,8 @@ _B45_INDEX = {char: index for index, char in enumerate(B45)}
 _FIXED = struct.Struct(">19sc3HBII")
 
 
-class PayloadError(Exception):
-    """A QR payload that cannot be read or does not verify; `reason` is a short code (see REASONS in views)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+class PayloadError(ReasonError):
+    """A QR payload that cannot be read or does not verify."""
 
 
 @dataclasses.dataclass(frozen=True)

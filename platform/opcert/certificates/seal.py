@@ -52,12 +52,16 @@ _SM2_CURVE = sm2.default_ecc_table
 _SM2_ORDER = int(_SM2_CURVE["n"], 16)
 
 
-class SealError(Exception):
-    """A signature that does not verify, or a keyring that cannot be used; `reason` is a short code."""
+class ReasonError(Exception):
+    """A refusal of certificates' verification machinery; `reason` is a short code (verify.REASONS names it)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class SealError(ReasonError):
+    """A signature that does not verify, or a keyring that cannot be used."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -273,3 +273,88 @@ def document_for(certificate: Certificate, *, today: dt.date, with_photo: bool =
         seal_kid=certificate.seal_kid,
         seal_alg=certificate.seal_alg,
     )
+
+
+# --- the status life ---------------------------------------------------------------------------------
+
+TRANSITIONS: dict[CertificateStatus, frozenset[CertificateStatus]] = {
+    CertificateStatus.VALID: frozenset(
+        {
+            CertificateStatus.REVIEW_DUE,
+            CertificateStatus.SUSPENDED,
+            CertificateStatus.EXPIRED,
+            CertificateStatus.REVOKED,
+            CertificateStatus.CANCELLED,
+        }
+    ),
+    CertificateStatus.REVIEW_DUE: frozenset(
+        {
+            CertificateStatus.VALID,
+            CertificateStatus.SUSPENDED,
+            CertificateStatus.EXPIRED,
+            CertificateStatus.REVOKED,
+            CertificateStatus.CANCELLED,
+        }
+    ),
+    CertificateStatus.SUSPENDED: frozenset(
+        {CertificateStatus.VALID, CertificateStatus.EXPIRED, CertificateStatus.REVOKED, CertificateStatus.CANCELLED}
+    ),
+    CertificateStatus.EXPIRED: frozenset({CertificateStatus.CANCELLED}),
+    CertificateStatus.REVOKED: frozenset({CertificateStatus.CANCELLED}),
+    CertificateStatus.CANCELLED: frozenset(),
+}
+NEEDS_REASON = frozenset({CertificateStatus.SUSPENDED, CertificateStatus.REVOKED, CertificateStatus.CANCELLED})
+
+
+def change_status(
+    *,
+    certificate: Certificate,
+    status: CertificateStatus,
+    reason: str,
+    actor_id: int | None,
+    now: dt.datetime | None = None,
+) -> CertificateEvent:
+    """Move a certificate to `status` with its reason and date, appending to its history (refused if illegal)."""
+    now = now or utcnow()
+    reason = reason.strip()
+    if status not in TRANSITIONS[certificate.status]:
+        raise CertificateError.on_field(
+            _("证书当前为“%(current)s”，不能改为“%(target)s”。", current=certificate.status.label, target=status.label),
+            "status",
+        )
+    if status in NEEDS_REASON and not reason:
+        raise CertificateError.on_field(_("请写明原因和法律依据。"), "reason")
+    before = certificate.status
+    today = local(now).date()
+    certificate.status, certificate.status_reason, certificate.status_on = status, reason[:200], today
+    event = CertificateEvent(
+        certificate=certificate, status=status, reason=reason[:200], on=today, at=now, actor_id=actor_id
+    )
+    db.session.add(event)
+    record_event(
+        "certificate.status_changed",
+        object_type="certificate",
+        object_id=certificate.holder.number,
+        details={"item": certificate.item.code, "from": before.value, "to": status.value},
+        actor_id=actor_id,
+    )
+    db.session.flush()
+    return event
+
+
+def record_calendar_statuses(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """The daily command: record "review due" and "expired" on the day they fall (in the deployment's zone)."""
+    now = now or utcnow()
+    today = local(now).date()
+    counts = {CertificateStatus.REVIEW_DUE.value: 0, CertificateStatus.EXPIRED.value: 0}
+    reasons = {CertificateStatus.REVIEW_DUE: _("到期应复审"), CertificateStatus.EXPIRED: _("有效期届满")}
+    live = (CertificateStatus.VALID, CertificateStatus.REVIEW_DUE, CertificateStatus.SUSPENDED)
+    rows = db.session.execute(_with_everything().where(Certificate.status.in_(live)).with_for_update()).scalars()
+    for certificate in rows:
+        target = status_on(certificate, today)
+        if certificate.status is CertificateStatus.SUSPENDED and today >= certificate.valid_until:
+            target = CertificateStatus.EXPIRED
+        if target in reasons and target is not certificate.status:
+            change_status(certificate=certificate, status=target, reason=str(reasons[target]), actor_id=None, now=now)
+            counts[target.value] += 1
+    return counts

@@ -8,7 +8,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from opcert.access import PUBLIC, Role, allow
-from opcert.certificates import public, seal, services
+from opcert.certificates import public, seal, services, statuslist
 from opcert.certificates.document import certificate_html, render_certificate_pdf
 from opcert.certificates.forms import NumberVerifyForm, QrVerifyForm
 from opcert.certificates.verify import MAX_IMAGE_BYTES
@@ -27,6 +27,18 @@ def public_keys() -> Response:
     """The seal's public keys, current and retired, with their validity periods (what offline verifiers load)."""
     response = jsonify(seal.published_keys())
     response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.route("/certificates/status-list.json")
+@allow(PUBLIC)
+@writes
+def status_list() -> Response:
+    """The sealed status list (revocation and suspension bits), rebuilt when old or after any status change."""
+    document = statuslist.current_status_list()
+    db.session.commit()  # a rebuilt list is stored, so every worker serves the same one
+    response = jsonify(document)
+    response.headers["Cache-Control"] = "public, max-age=60"
     return response
 
 
