@@ -130,3 +130,30 @@ def test_public_keys_are_published_at_a_fixed_address(client) -> None:
     assert document["keys"]
     assert all("private" not in key for key in document["keys"])
     assert seal.keyring_from_json(response.get_data(as_text=True)).keys[0].alg is Algorithm.ED25519
+
+
+def test_rotate_key_command_keeps_old_certificates_verifiable(app, runner, tmp_path) -> None:
+    from opcert.certificates import payload
+    from tests.certificates import certs_data
+
+    app.config["CERT_SEAL_KEYRING"] = None
+    app.config["CERT_SEAL_KEYRING_FILE"] = str(tmp_path / "seal.json")
+    try:
+        with app.app_context():
+            old = certs_data.issued(certs_data.holder(), certs_data.item(), now=dt.datetime.now(dt.UTC))
+            old_text, old_kid = payload.to_text(old.sealed), old.seal_kid
+        result = runner.invoke(args=["certificates", "rotate-key", "--alg", "sm2"])
+        assert result.exit_code == 0, result.output
+        with app.app_context():
+            keyring = seal.load_keyring()
+            assert [key.alg for key in keyring.keys] == [Algorithm.ED25519, Algorithm.SM2]
+            assert keyring.find(old_kid).retired_at is not None
+            assert payload.verify_text(old_text, keyring=keyring).key.kid == old_kid
+            later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2)  # the new key is in force from the next second
+            new = certs_data.issued(certs_data.holder("新持证人"), certs_data.item(), now=later)
+            assert new.seal_alg == "sm2"
+            assert payload.verify_text(payload.to_text(new.sealed), keyring=keyring).key.alg is Algorithm.SM2
+        app.config["CERT_SEAL_KEYRING"] = "{}"
+        assert runner.invoke(args=["certificates", "rotate-key"]).exit_code == 1
+    finally:
+        app.config["CERT_SEAL_KEYRING_FILE"] = None

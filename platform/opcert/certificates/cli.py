@@ -167,3 +167,19 @@ def pdf_command(number: str, file: Path, item_code: str | None, size: str) -> No
     file.write_bytes(render_certificate_pdf(services.document_for(chosen[0], today=local_today()), size=size))
     db.session.commit()  # a library photo fetched for the certificate is cached
     click.echo(f"wrote {file}")
+
+
+@certificates_cli.command("rotate-key")
+@click.option("--alg", type=click.Choice([alg.value for alg in seal.Algorithm]), help="default: CERT_SEAL_ALGORITHM")
+def rotate_key_command(alg: str | None) -> None:
+    """Retire the seal's current key now and sign from now on with a new one (old keys still verify the past)."""
+    from flask import current_app
+
+    if current_app.config.get("CERT_SEAL_KEYRING"):
+        raise click.ClickException(
+            "the keyring comes from OPCERT_CERT_SEAL_KEYRING: rotate it where that secret is kept, then restart"
+        )
+    chosen = seal.Algorithm(alg or current_app.config["CERT_SEAL_ALGORITHM"])
+    rotated = seal.rotate(seal.load_keyring(), chosen)
+    path = seal.save_keyring(rotated)
+    click.echo(f"new {chosen.value} key {rotated.keys[-1].kid} in {path}; retired: {len(rotated.keys) - 1}")

@@ -232,8 +232,14 @@ def new_key(alg: Algorithm, *, now: dt.datetime | None = None) -> SealKey:
 
 
 def rotate(keyring: Keyring, alg: Algorithm, *, now: dt.datetime | None = None) -> Keyring:
-    """A new signing key from `now`; every key still in force is retired at `now` (it keeps verifying the past)."""
+    """A new signing key from `now`; every key still in force is retired at `now` (it keeps verifying the past).
+
+    Signing times are whole seconds: a moment inside a second becomes the next whole second, so that what the old
+    key signs in the current second still falls before its retirement.
+    """
     now = now or utcnow()
+    if now.microsecond:
+        now = now.replace(microsecond=0) + dt.timedelta(seconds=1)
     retired = tuple(
         dataclasses.replace(key, retired_at=now) if key.retired_at is None or key.retired_at > now else key
         for key in keyring.keys

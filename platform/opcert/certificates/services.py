@@ -114,6 +114,7 @@ def issue_certificate(
     *, user: User, item: Item, exams: ExamRecord | None, actor_id: int | None, now: dt.datetime | None = None
 ) -> Issued:
     """Issue the person's certificate for the item, or return the one already issued (idempotent)."""
+    keyring = seal.load_keyring()  # first: a key created on first use is then in force at `now`
     now = (now or utcnow()).replace(microsecond=0)
     holder = _holder_for(user)
     today = local(now).date()
@@ -148,7 +149,7 @@ def issue_certificate(
     ).scalar_one()
     if not created:
         return Issued(certificate, created=False)
-    wire = payload.seal_claims(claims_of(certificate), keyring=seal.load_keyring())
+    wire = payload.seal_claims(claims_of(certificate), keyring=keyring)
     certificate.sealed = wire
     certificate.seal_alg = seal.ALGORITHMS_BY_CODE[wire[1]].value
     certificate.seal_kid = wire[3 : 3 + wire[2]].decode("ascii")

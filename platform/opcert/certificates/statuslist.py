@@ -87,6 +87,7 @@ def _canonical(document: dict[str, Any]) -> bytes:
 
 def build_status_list(*, now: dt.datetime | None = None) -> dict[str, Any]:
     """A fresh sealed status list of every certificate's current status."""
+    keyring = seal.load_keyring()  # first: a key created on first use is then in force at `now`
     now = (now or utcnow()).replace(microsecond=0)
     rows = db.session.execute(sa.select(Certificate.id, Certificate.status)).all()
     size = max([MIN_BITS, *((row.id // 8 + 1) * 8 for row in rows)])
@@ -105,7 +106,6 @@ def build_status_list(*, now: dt.datetime | None = None) -> dict[str, Any]:
         "revocation": _encode(revoked),
         "suspension": _encode(suspended),
     }
-    keyring = seal.load_keyring()
     signature = seal.sign(_canonical(document), keyring=keyring, at=now)
     document["proof"] = {"alg": signature.alg.value, "kid": signature.kid, "signature": signature.value.hex()}
     return document
