@@ -21,7 +21,7 @@ from opcert.audit.services import record_event
 from opcert.certificates import seal, services
 from opcert.certificates.models import Certificate, CertificateHolder, CertificateStatus
 from opcert.certificates.payload import PayloadError
-from opcert.certificates.verify import reason_text, verify_scan
+from opcert.certificates.verify import read_qr_image, reason_text, verify_scan
 from opcert.db import utcnow
 from opcert.errors import DomainError
 from opcert.timeutil import local_today
@@ -147,11 +147,15 @@ def verify_by_number(*, number: str, name: str, ip: str, now: dt.datetime | None
     return _result(holder, list(holder.certificates), "number")
 
 
-def verify_by_qr(*, scanned: str, ip: str, now: dt.datetime | None = None) -> PublicResult:
-    """Verify a QR code's seal against the published keys, then show its certificate's current status."""
+def verify_by_qr(*, scanned: str, image: bytes | None, ip: str, now: dt.datetime | None = None) -> PublicResult:
+    """Verify a QR code (its text, or a photo of it) against the published keys, then show the current status."""
     now = now or utcnow()
     key = _check_throttle(ip, now)
     try:
+        if image is not None:
+            scanned = read_qr_image(image)
+        elif not scanned.strip():
+            raise VerificationRefusedError(_("请粘贴二维码内容或上传二维码图片。"))
         verified = verify_scan(scanned, keyring=seal.load_keyring())
     except PayloadError as exc:
         throttle.get_store().record_failure(key, now, _policy())
