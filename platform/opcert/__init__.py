@@ -118,6 +118,7 @@ def register_blueprints(app: Flask) -> None:
     from opcert.accounts import bp as accounts_bp
     from opcert.audit import bp as audit_bp
     from opcert.catalogue import bp as catalogue_bp
+    from opcert.certificates import bp as certificates_bp
     from opcert.main import bp as main_bp
     from opcert.notifications import bp as notifications_bp
     from opcert.training import bp as training_bp
@@ -132,6 +133,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(training_bp)
     for blueprint in exam_blueprints():
         app.register_blueprint(blueprint)
+    app.register_blueprint(certificates_bp)
 
 
 def register_home_panels() -> None:
@@ -152,10 +154,19 @@ def register_audit_labels() -> None:
     from exams.checkin import audit_labels as checkin_labels
     from exams.practice import audit_labels as practice_labels
     from opcert.audit.labels import register_labels
+    from opcert.certificates import audit_labels as certificate_labels
     from opcert.training import audit_labels as training_labels
     from photos import audit_labels as photo_labels
 
-    for module in (photo_labels, training_labels, exam_labels, practice_labels, checkin_labels, cbt_labels):
+    for module in (
+        photo_labels,
+        training_labels,
+        exam_labels,
+        practice_labels,
+        checkin_labels,
+        cbt_labels,
+        certificate_labels,
+    ):
         register_labels(module.LABELS)
 
 
@@ -165,11 +176,21 @@ def register_commands(app: Flask) -> None:
     from opcert.accounts.cli import users_cli
     from opcert.audit.cli import audit_cli
     from opcert.catalogue.cli import catalogue_cli
+    from opcert.certificates.cli import certificates_cli
     from opcert.cli import demo_command
     from opcert.training.cli import training_cli
     from photos.cli import photos_cli
 
-    for group in (users_cli, catalogue_cli, audit_cli, photos_cli, training_cli, exams_cli, demo_command):
+    for group in (
+        users_cli,
+        catalogue_cli,
+        audit_cli,
+        photos_cli,
+        training_cli,
+        exams_cli,
+        certificates_cli,
+        demo_command,
+    ):
         app.cli.add_command(group)
 
 

@@ -209,6 +209,22 @@ class DefaultConfig:
     CBT_SHOW_SCORE = True  # show the theory score to the candidate at submission (a session's run may override)
     CBT_DEVICE_COOKIE_DAYS = 1  # the seat's cookie binding a terminal to an attempt lives this long
 
+    # Certificates (opcert/certificates/).
+    CERT_AUTHORITY_NAME = "上海市应急管理局"  # the issuing authority printed on certificates and in the key list
+    CERT_VALID_YEARS = 6  # a certificate is valid this long from its issue
+    CERT_REVIEW_YEARS = 3  # review (复审) is due this long after issue
+    # The seal's keyring (opcert/certificates/seal.py): the secret OPCERT_CERT_SEAL_KEYRING (the JSON itself) wins;
+    # else this file (default instance/certificate-seal.json, created with one new key outside production).
+    CERT_SEAL_KEYRING: str | None = None
+    CERT_SEAL_KEYRING_FILE: str | None = None
+    CERT_SEAL_ALGORITHM = "ed25519"  # new keys: "ed25519" or "sm2" (SM2 with SM3)
+    # The address printed in the QR code before its payload (the public verification page); default: this site's
+    CERT_VERIFY_URL: str | None = None
+    CERT_STATUS_LIST_MAX_AGE_SECONDS = 3600  # the signed status list is rebuilt when older than this
+    CERT_VERIFY_THROTTLE_THRESHOLD = 20  # refused look-ups (number + name) per address before a delay
+    CERT_VERIFY_THROTTLE_BASE_SECONDS = 60
+    CERT_VERIFY_THROTTLE_MAX_SECONDS = 3600
+
 
 def default_instance_path() -> Path:
     """instance/ at the repository root in a source checkout, else in the working directory."""

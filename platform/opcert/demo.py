@@ -144,6 +144,8 @@ def load_demo(notes: list[str] | None = None) -> list[DemoAccount]:
     notes.append(_demo_practice_bank())
     db.session.flush()
     notes.append(_demo_training(school))
+
+    notes.append(_demo_certificate())
     db.session.flush()
     return out
 
@@ -164,3 +166,17 @@ def _demo_training(school: Organisation) -> str:
     if trainee is None or author.organisation_id != school.id:
         return "demo training skipped (the demo trainer is not the demo school's)"
     return load_training_demo(author=author, trainee=trainee)
+
+
+def _demo_certificate() -> str:
+    """A certificate for 1.1 高压电工作业 to the demo trainee, through the issuance service directly (exam results
+    are not wired to issuance yet): its QR code can be verified at once (`opcert certificates pdf`)."""
+    from opcert.certificates import services as certificates
+
+    trainee = accounts.find_user_by_login(TRAINEE_ID)
+    item = db.session.execute(sa.select(Item).where(Item.code == "1.1")).scalar()
+    if trainee is None or item is None:
+        return "no demo certificate: the catalogue has no item 1.1"
+    issued = certificates.issue_certificate(user=trainee, item=item, exams=None, actor_id=None)
+    number = issued.certificate.holder.number
+    return f"demo certificate {number} (1.1 {item.name}): opcert certificates pdf {number} demo-certificate.pdf"

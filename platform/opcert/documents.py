@@ -84,12 +84,13 @@ def simplified_chinese_face(path: Path) -> int:
     return 0
 
 
-def new_pdf(*, title: str) -> FPDF:
-    """An empty A4 portrait PDF with 15 mm margins and the CJK font embedded as family `CJK`."""
+def new_pdf(*, title: str, page: str | tuple[float, float] = "A4", margin: float = 15) -> FPDF:
+    """An empty portrait PDF (A4 unless `page` is another format or a (width, height) in mm) with `margin` mm
+    margins and the CJK font embedded as family `CJK`."""
     font = find_cjk_font(current_app.config.get("PDF_FONT_PATH"))
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_margins(15, 15, 15)
-    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf = FPDF(orientation="P", unit="mm", format=page)
+    pdf.set_margins(margin, margin, margin)
+    pdf.set_auto_page_break(auto=True, margin=margin)
     pdf.add_font(CJK, fname=str(font), collection_font_number=simplified_chinese_face(font))
     pdf.set_title(title)
     pdf.set_creator("opcert")
@@ -99,12 +100,15 @@ def new_pdf(*, title: str) -> FPDF:
 # --- QR codes --------------------------------------------------------------------------------------
 
 
-def qr_code(data: str) -> segno.QRCode:
+QrContent = str | Sequence[tuple[str, int]]  # text, or segments (text, segno mode) such as an alphanumeric one
+
+
+def qr_code(data: QrContent) -> segno.QRCode:
     """A QR code of `data` at error-correction level M (readable when printed small or a little worn)."""
-    return segno.make_qr(data, error="m")
+    return segno.make_qr(data if isinstance(data, str) else list(data), error="m")  # type: ignore[arg-type]
 
 
-def qr_png(data: str, *, scale: int = 10, border: int = 4) -> io.BytesIO:
+def qr_png(data: QrContent, *, scale: int = 10, border: int = 4) -> io.BytesIO:
     """The QR code as a PNG, ready to read (for PDF pages)."""
     png = io.BytesIO()
     qr_code(data).save(png, kind="png", scale=scale, border=border)
@@ -112,7 +116,7 @@ def qr_png(data: str, *, scale: int = 10, border: int = 4) -> io.BytesIO:
     return png
 
 
-def qr_svg(data: str, *, title: str, scale: int = 5, border: int = 4) -> Markup:
+def qr_svg(data: QrContent, *, title: str, scale: int = 5, border: int = 4) -> Markup:
     """The QR code as inline SVG for a web page."""
     return Markup(qr_code(data).svg_inline(scale=scale, border=border, title=title))  # noqa: S704 (segno's own SVG)
 

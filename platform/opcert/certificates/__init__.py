@@ -1,0 +1,8 @@
+"""Certificates: the electronic seal, issuance, the certificate PDF and QR code, public verification.
+
+May call exams (results, through `sources`), training, photos and the core; nothing calls it.
+"""
+
+from opcert.certificates.views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,40 @@
+"""In a real Chromium: opening the address a phone's camera reads from a certificate's QR code verifies it (the
+sealed payload travels in the fragment, which the page's static script posts), under the strict CSP."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from opcert.certificates import payload
+from opcert.extensions import db
+from tests.browser.test_csp import CHROMIUM_ARGS, WATCH, chromium_path, live_url  # noqa: F401 (fixtures)
+from tests.certificates import certs_data
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_qr_address_opens_the_verification_result(app, live_url, chromium_path) -> None:  # noqa: F811
+    from playwright.sync_api import sync_playwright
+
+    with app.app_context():
+        certificate = certs_data.issued(certs_data.holder("王小明"), certs_data.item(), now=dt.datetime.now(dt.UTC))
+        qr_text = payload.to_text(certificate.sealed)
+        db.session.remove()
+    assert " " in qr_text  # the browser percent-encodes these spaces in the fragment
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.add_init_script(WATCH)
+            page.goto(f"{live_url}/certificates/verify#{qr_text}")
+            page.wait_for_selector("#result", timeout=15000)
+            result = page.inner_text("#result")
+            assert "电子印章验证通过" in result
+            assert "王*明" in result
+            assert "有效" in result
+            assert "#" not in page.url  # the payload left the address bar
+            assert page.evaluate("window.__violations") == []
+        finally:
+            browser.close()
