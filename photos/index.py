@@ -644,7 +644,9 @@ class _AppGallery:
         table = _table_state()
         if table == self.state:
             return
-        if table.max_id > self.state.max_id:
+        # Only new rows when the rows the index holds are still there unchanged (same count, ids and newest row):
+        # a table emptied and refilled past the old highest id must not keep the old rows' templates.
+        if table.max_id > self.state.max_id and _table_state(upto=self.state.max_id) == self.state:
             self._load(after=self.state)
             if self.state == table:
                 return
@@ -681,16 +683,18 @@ class _AppGallery:
         self.state = _TableState(count, id_sum, max_id, newest)
 
 
-def _table_state() -> _TableState:
-    """Count, id sum and highest id of face_templates (all from the primary key), and the newest row's time."""
-    newest = sa.select(FaceTemplate.created_at).order_by(FaceTemplate.id.desc()).limit(1).scalar_subquery()
+def _table_state(upto: int | None = None) -> _TableState:
+    """Count, id sum and highest id of face_templates (all from the primary key), and the newest row's time; of the
+    rows with ids up to `upto` when given."""
+    rows = sa.true() if upto is None else FaceTemplate.id <= upto
+    newest = sa.select(FaceTemplate.created_at).where(rows).order_by(FaceTemplate.id.desc()).limit(1).scalar_subquery()
     count, id_sum, max_id, created = db.session.execute(
         sa.select(
             sa.func.count(FaceTemplate.id),
             sa.func.coalesce(sa.func.sum(FaceTemplate.id), 0),
             sa.func.coalesce(sa.func.max(FaceTemplate.id), 0),
             newest,
-        )
+        ).where(rows)
     ).one()
     return _TableState(int(count), int(id_sum), int(max_id), created)
 

@@ -38,7 +38,8 @@ def test_every_page_as_every_role_carries_the_headers_and_no_inline_code(app) ->
         for rule in app.url_map.iter_rules()
         if "GET" in (rule.methods or set()) and rule.endpoint not in EXEMPT_ENDPOINTS
     }
-    assert sorted(get_endpoints - shown - NOT_SHOWN.keys()) == [], "pages the crawl never showed"
+    never_shown = sorted(get_endpoints - shown - NOT_SHOWN.keys())
+    assert never_shown == [], f"pages the crawl never showed: {never_shown}"
 
 
 def test_the_two_factor_pages_carry_the_headers_and_no_inline_code(app) -> None:

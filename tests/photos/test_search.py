@@ -405,6 +405,27 @@ def test_a_deleted_and_replaced_newest_row_is_not_kept(library, identity_samples
     assert top(sample(identity_samples, "deepface__dp08/2.jpg"), k=1) == [replacement]
 
 
+def test_a_table_emptied_and_refilled_past_the_old_highest_id_is_reloaded(library, identity_samples) -> None:
+    # Two rows (ids 1, 2) searched, then deleted (as between tests, or by forget), then three new rows (1, 2, 3 on
+    # SQLite): count, id sum and highest id of the new rows equal what loading only "row 3" onto the old state would
+    # give, so the rows up to the old highest id must be checked too, or the deleted faces stay searchable.
+    numbers = [id_number(), id_number()]
+    for number, rel in zip(numbers, ("deepface__dp01/1.jpg", "deepface__dp03/1.jpg"), strict=True):
+        services.store_photo(id_number=number, data=photo_bytes(rel), source=PhotoSource.UNIFIED_LIBRARY)
+    db.session.commit()
+    first = services.subject_ref(numbers[0])
+    assert top(sample(identity_samples, "deepface__dp03/2.jpg"), k=1) == [services.subject_ref(numbers[1])]
+    for number in numbers:
+        services.forget_subject(number)
+    db.session.commit()
+    people = [store(f"deepface__dp{n:02d}/1.jpg") for n in (4, 5, 6)]
+    db.session.commit()
+    found = set(top(sample(identity_samples, "deepface__dp03/2.jpg"), k=5))
+    assert found <= set(people)
+    assert first not in found
+    assert len(app_gallery().index) == 3
+
+
 def test_search_by_photo_finds_the_person_and_can_leave_them_out(library) -> None:
     first, second = store("deepface__dp09/1.jpg"), store("deepface__dp10/1.jpg")
     matches = search_by_photo(data=photo_bytes("deepface__dp09/2.jpg"), k=2)
