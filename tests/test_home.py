@@ -32,13 +32,14 @@ def test_every_link_on_the_home_page_and_in_the_menu_opens_a_page(app, role) -> 
             assert urlsplit(response.headers["Location"]).path != "/login", f"{role.value}: {href} logs out"
 
 
-def test_examiner_is_told_there_is_nothing_to_do_and_offered_no_empty_pages(app) -> None:
+def test_examiner_is_offered_practical_scoring_and_no_empty_pages(app) -> None:
     client = logged_in_client(app, Role.EXAMINER)
     page = text(client.get("/"))
-    assert "暂无待办事项" in page
-    assert "目前您无需进行任何操作" in page
+    assert "实操评分" in page
+    assert "尚未上线" not in page  # practical scoring exists: no "not available yet" note
     menu = NAV_RE.search(page).group(0)
-    assert "/notifications" not in menu  # nobody notifies examiners yet: the list would always be empty
+    assert 'href="/exams/practical/mine"' in menu
+    assert "/notifications" not in menu  # no unread notice: the list would be empty
     assert "/centres" not in menu
     assert "/admin/" not in menu
 

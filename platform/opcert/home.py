@@ -122,20 +122,7 @@ def _officer_queue(user: User) -> list[Card]:
     ]
 
 
-def _examiner_note(user: User) -> list[Card]:
-    return [
-        Card(
-            title=_("暂无待办事项"),
-            text=_(
-                "实际操作考试的评分功能尚未上线。上线后，分配给您评分的考试和待签字的成绩将列在这里。"
-                "目前您无需进行任何操作。"
-            ),
-        )
-    ]
-
-
 def register_core_panels() -> None:
-    """The panels of the core platform: administrators' shortcuts, officers' queue, examiners' note."""
+    """The panels of the core platform: administrators' shortcuts, officers' queue (examiners' is exams')."""
     register_panel(Role.ADMIN, _admin_shortcuts, order=10)
     register_panel(Role.OFFICER, _officer_queue, order=10)
-    register_panel(Role.EXAMINER, _examiner_note, order=10)
