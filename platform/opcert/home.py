@@ -111,17 +111,6 @@ def _admin_shortcuts(user: User) -> list[Card]:
     ]
 
 
-def _officer_queue(user: User) -> list[Card]:
-    return [
-        Card(
-            title=_("您的审核队列"),
-            text=_(
-                "证书的在线审核发证功能尚未上线。上线后，待您审核的发证和复审申请将列在这里。目前您无需进行任何操作。"
-            ),
-        )
-    ]
-
-
 def _examiner_note(user: User) -> list[Card]:
     return [
         Card(
@@ -135,7 +124,7 @@ def _examiner_note(user: User) -> list[Card]:
 
 
 def register_core_panels() -> None:
-    """The panels of the core platform: administrators' shortcuts, officers' queue, examiners' note."""
+    """The panels of the core platform: administrators' shortcuts, examiners' note (certificates shows officers
+    their review queue)."""
     register_panel(Role.ADMIN, _admin_shortcuts, order=10)
-    register_panel(Role.OFFICER, _officer_queue, order=10)
     register_panel(Role.EXAMINER, _examiner_note, order=10)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import sqlalchemy as sa
 from flask import Flask
 
@@ -102,3 +104,22 @@ def test_return_for_correction_through_the_pages(app: Flask) -> None:
         application = db.session.get(CertificateApplication, application_id)
         assert application.status is ApplicationStatus.SUBMITTED
         assert application.mail_phone == "021-12345678"
+
+
+def test_home_shows_the_trainee_where_the_application_is_and_the_officer_the_queue(app: Flask) -> None:
+    with app.app_context():
+        _authority, officer = data.bureau(app)
+        user, item = data.passed()
+        trainee_account, item_id = (user.login_name, None), item.id
+        officer_account = (officer.login_name, officer.totp_secret)
+    trainee = _client(app, trainee_account)
+    page = f"/certificates/apply/{item_id}"
+    assert submit(trainee, page, {"delivery": "electronic", "signed": "y"}, page=page).status_code == 302
+    assert "已提交，待受理" in text(trainee.get("/"))
+    with app.app_context():
+        application = db.session.execute(sa.select(CertificateApplication)).scalar_one()
+        application.accept_by = dt.date(2020, 1, 6)  # long past
+        db.session.commit()
+    home = text(_client(app, officer_account).get("/"))
+    assert "待受理1件" in home
+    assert "已超期1件" in home
