@@ -205,3 +205,18 @@ def test_twenty_concurrent_approvals_of_one_application_give_one_certificate(app
         row = db.session.get(CertificateApplication, application_id)
         assert row.status is ApplicationStatus.APPROVED
         assert row.certificate_id == outcomes[0]
+
+
+def test_officers_of_the_authority_may_see_the_applicants_photo_and_no_one_else(app, db) -> None:
+    from opcert.certificates.photo_grants import applicant_of_viewers_authority
+    from photos.services import subject_ref
+
+    _authority, officer = data.bureau(app)
+    _other, stranger = data.bureau(app, name="浦东新区应急管理局（照片）")
+    app.config["CERT_APPLICATION_AUTHORITY"] = "上海市应急管理局（测试）"
+    user, item = data.passed()
+    _submit(user, item)
+    ref = subject_ref(user.id_number)
+    assert applicant_of_viewers_authority(officer, ref)
+    assert not applicant_of_viewers_authority(stranger, ref)
+    assert not applicant_of_viewers_authority(officer, subject_ref(pd.candidate().id_number))

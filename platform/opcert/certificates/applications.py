@@ -337,6 +337,13 @@ def reviewable(officer: User, application_id: int) -> CertificateApplication:
     return application
 
 
+def photo_key(application: CertificateApplication) -> str | None:
+    """The view key of the applicant's reference photo (shown to officers through the photo grant), if any."""
+    number = application.user.id_number
+    photo = photos.reference_status(number).photo if number else None
+    return photo.view_key if photo is not None else None
+
+
 def _expect(application: CertificateApplication, *statuses: ApplicationStatus) -> None:
     if application.status not in statuses:
         raise ApplicationError(_("该申请当前状态为“%(status)s”，不能进行此操作。", status=application.status.label))

@@ -11,7 +11,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from opcert.access import PUBLIC, Role, allow
-from opcert.certificates import applications, public, seal, services, statuslist
+from opcert.certificates import applications, photo_grants, public, seal, services, statuslist
 from opcert.certificates.applications_models import CertificateApplication, Delivery
 from opcert.certificates.document import certificate_html, render_certificate_pdf
 from opcert.certificates.forms import ActionForm, ApplyForm, NumberVerifyForm, QrVerifyForm, RefuseForm, ReturnForm
@@ -23,6 +23,7 @@ from opcert.forms import WebForm
 from opcert.timeutil import local_today
 
 bp = Blueprint("certificates", __name__, template_folder="templates")
+bp.record_once(photo_grants.register)
 VIEWERS = (Role.TRAINEE, Role.OFFICER, Role.ADMIN)
 
 
@@ -228,6 +229,7 @@ def review(application_id: int) -> ResponseReturnValue:
         "certificates/dossier.html",
         application=application,
         dossier=applications.dossier_of(application),
+        photo_key=applications.photo_key(application),
         deadline=applications.deadline_of(application),
         state=applications.deadline_state(application, local_today()),
         action_form=ActionForm(),
