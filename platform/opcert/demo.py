@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -65,19 +66,34 @@ def _demo_session(centre: Organisation) -> None:
     item = db.session.execute(sa.select(Item).where(Item.code == "1.2")).scalar_one()
     now = utcnow()
     day = (now + dt.timedelta(days=21)).astimezone(local_tz()).replace(hour=9, minute=0, second=0, microsecond=0)
-    starts = day.astimezone(dt.UTC)
+    _save_demo_session(centre, room.id, item, ExamPart.THEORY, day.astimezone(dt.UTC), capacity=40, planned=now)
+
+
+def _save_demo_session(
+    centre: Organisation,
+    room_id: int,
+    item: Item,
+    part: Any,
+    starts: dt.datetime,
+    *,
+    capacity: int,
+    planned: dt.datetime,
+) -> int:
+    """A two-hour session of one item, open for booking from `planned` until the day before."""
+    from exams.sessions import planning
+
     plan = planning.SessionPlan(
-        room_id=room.id,
+        room_id=room_id,
         item_ids=[item.id],
-        part=ExamPart.THEORY,
+        part=part,
         starts_at=starts,
         duration_minutes=120,
-        capacity=40,
-        booking_opens_at=now,
+        capacity=capacity,
+        booking_opens_at=planned,
         booking_closes_at=starts - dt.timedelta(days=1),
         cancel_deadline=starts - dt.timedelta(days=2),
     )
-    planning.save_session(centre=centre, session=None, plan=plan, now=now)
+    return planning.save_session(centre=centre, session=None, plan=plan, now=planned).id
 
 
 def _demo_photo_file() -> Path | None:
@@ -184,18 +200,7 @@ def _demo_past_session(centre: Organisation, item: Item, part: str, days_ago: in
     day = (utcnow() - dt.timedelta(days=days_ago)).astimezone(local_tz())
     starts = day.replace(hour=9, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
     planned = starts - dt.timedelta(days=14)
-    plan = planning.SessionPlan(
-        room_id=room.id,
-        item_ids=[item.id],
-        part=ExamPart(part),
-        starts_at=starts,
-        duration_minutes=120,
-        capacity=20,
-        booking_opens_at=planned,
-        booking_closes_at=starts - dt.timedelta(days=1),
-        cancel_deadline=starts - dt.timedelta(days=2),
-    )
-    return planning.save_session(centre=centre, session=None, plan=plan, now=planned).id
+    return _save_demo_session(centre, room.id, item, ExamPart(part), starts, capacity=20, planned=planned)
 
 
 def _demo_certificate(centre: Organisation) -> str:
