@@ -230,6 +230,7 @@ class DefaultConfig:
     CERT_APPLICATION_AUTHORITY = ""
     CERT_ACCEPT_WORKING_DAYS = 5  # an application is accepted or returned within this many working days
     CERT_DECIDE_WORKING_DAYS = 20  # and decided within this many working days of its acceptance
+    CERT_FOUR_EYES = False  # an approval needs a second approval by another officer of the authority
     CERT_DEADLINE_WARN_WORKING_DAYS = 1  # the queue warns when a deadline is this many working days away or less
     # The 告知承诺 commitment the applicant signs: its version and text are stored with each application.
     CERT_COMMITMENT_VERSION = "2026-1"

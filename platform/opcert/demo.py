@@ -219,6 +219,10 @@ def _demo_certificate(centre: Organisation) -> str:
         return "no demo certificate: the catalogue has no item 1.1 (or no demo trainee or officer)"
     held = [c for c in certificates.holder_certificates(trainee.id) if c.item_id == item.id]
     if not held:
+        try:
+            applications.competent_authority()
+        except applications.ApplicationError as exc:
+            return f"no demo certificate: {exc.message}"
         for part, days_ago, score in (("theory", 30, 88), ("practical", 16, 91)):
             session_id = _demo_past_session(centre, item, part, days_ago)
             results.record_part_result(
@@ -228,6 +232,9 @@ def _demo_certificate(centre: Organisation) -> str:
             user=trainee, item=item, signed=True, delivery=Delivery.ELECTRONIC, mail=applications.MailAddress()
         )
         applications.accept(officer=officer, application=application)
-        held = [applications.approve(officer=officer, application=application)]
+        approved = applications.approve(officer=officer, application=application)
+        if approved is None:  # CERT_FOUR_EYES: the demo has one officer, a second one must approve
+            return "demo certificate application approved once: a second officer must approve (CERT_FOUR_EYES)"
+        held = [approved]
     number = held[0].holder.number
     return f"demo certificate {number} (1.1 {item.name}): opcert certificates pdf {number} demo-certificate.pdf"

@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from opcert.access import Role
 from opcert.accounts.models import User
 from opcert.audit.models import AuditEvent
 from opcert.certificates import applications as apps
@@ -19,6 +20,7 @@ from opcert.notifications.models import Notification
 from tests.certificates import applications_data as data
 from tests.exams.practical import practical_data as pd
 from tests.exams.sessions import sessions_data as sessions
+from tests.factories import staff
 from tests.fixtures.database import make_app, race
 
 POOL = {"pool_pre_ping": True, "pool_size": 24, "max_overflow": 4, "pool_timeout": 60}
@@ -220,3 +222,28 @@ def test_officers_of_the_authority_may_see_the_applicants_photo_and_no_one_else(
     assert applicant_of_viewers_authority(officer, ref)
     assert not applicant_of_viewers_authority(stranger, ref)
     assert not applicant_of_viewers_authority(officer, subject_ref(pd.candidate().id_number))
+
+
+def test_four_eyes_needs_a_second_officer_to_approve(app, db) -> None:
+    authority, officer = data.bureau(app)
+    second = staff(Role.OFFICER, org=authority)
+    app.config["CERT_FOUR_EYES"] = True
+    try:
+        user, item = data.passed()
+        application = _submit(user, item)
+        apps.accept(officer=officer, application=application)
+        assert apps.approve(officer=officer, application=application) is None
+        db.session.commit()
+        assert application.first_approved_by == officer.id
+        assert application.status is ApplicationStatus.ACCEPTED
+        assert services.holder_certificates(user.id) == []
+        with pytest.raises(apps.ApplicationError, match="另一名审核人员"):
+            apps.approve(officer=officer, application=application)
+        certificate = apps.approve(officer=second, application=application)
+        db.session.commit()
+        assert certificate is not None
+        assert application.status is ApplicationStatus.APPROVED
+        assert application.certificate_id == certificate.id
+        assert _audits("certificate.application_first_approval") == 1
+    finally:
+        app.config["CERT_FOUR_EYES"] = False

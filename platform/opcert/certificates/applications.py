@@ -391,14 +391,40 @@ def return_for_correction(*, officer: User, application: CertificateApplication,
     )
 
 
-def approve(*, officer: User, application: CertificateApplication, now: dt.datetime | None = None) -> Certificate:
-    """Approve: issue the certificate with the exam record (idempotent: a repeat returns the same certificate)."""
+def _second_approval(officer: User, application: CertificateApplication, now: dt.datetime) -> bool:
+    """Four eyes: whether this is the second approval (by another officer); else record the first one."""
+    if application.first_approved_by is None:
+        first = cast(
+            CursorResult[Any],
+            db.session.execute(
+                sa.update(CertificateApplication)
+                .where(CertificateApplication.id == application.id, CertificateApplication.first_approved_by.is_(None))
+                .values(first_approved_by=officer.id, first_approved_at=now)
+                .execution_options(synchronize_session=False)
+            ),
+        ).rowcount
+        db.session.refresh(application)
+        if first:
+            _audit(application, "certificate.application_first_approval", officer.id)
+            return False
+    if application.first_approved_by == officer.id:
+        raise ApplicationError(_("已由您作出第一次批准，须由另一名审核人员进行第二次批准。"))
+    return True
+
+
+def approve(
+    *, officer: User, application: CertificateApplication, now: dt.datetime | None = None
+) -> Certificate | None:
+    """Approve: issue the certificate with the exam record (idempotent: a repeat returns the same certificate).
+    With CERT_FOUR_EYES the first approval is only recorded (None) and another officer's second one issues."""
     if application.status is ApplicationStatus.APPROVED and application.certificate_id is not None:
         certificate = db.session.get(Certificate, application.certificate_id)
         if certificate is not None:
             return certificate
     _expect(application, ApplicationStatus.ACCEPTED)
     now = now or utcnow()
+    if current_app.config["CERT_FOUR_EYES"] and not _second_approval(officer, application, now):
+        return None
     exams = passed_exams(user_id=application.user_id, item_id=application.item_id, on=local(now).date())
     if exams is None:
         raise ApplicationError(_("申请人的考试成绩已不在有效期内，不能批准，请作不予发证处理。"))

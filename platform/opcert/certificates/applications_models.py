@@ -94,6 +94,9 @@ class CertificateApplication(Base):
     refusal_code: Mapped[str] = mapped_column(sa.String(30), default="")
     refusal_text: Mapped[str] = mapped_column(sa.Text, default="")
     officer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # Four eyes (CERT_FOUR_EYES): the first of the two approvals, by an officer other than the second.
+    first_approved_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    first_approved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     certificate_id: Mapped[int | None] = mapped_column(sa.ForeignKey("certificates.id"))
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])

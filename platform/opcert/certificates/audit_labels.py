@@ -20,6 +20,7 @@ LABELS = AuditLabels(
         "certificate.application_accepted": _l("受理发证申请"),
         "certificate.application_returned": _l("退回发证申请补正"),
         "certificate.application_approved": _l("批准发证申请"),
+        "certificate.application_first_approval": _l("发证申请第一次批准（待第二人批准）"),
         "certificate.application_decided_refused": _l("不予发证"),
     },
     objects={
