@@ -44,13 +44,14 @@ def test_examiner_is_offered_practical_scoring_and_no_empty_pages(app) -> None:
     assert "/admin/" not in menu
 
 
-def test_officer_sees_the_review_queue_is_not_there_yet_without_a_dead_link(app) -> None:
+def test_officer_sees_the_review_queue_with_its_counts(app) -> None:
     client = logged_in_client(app, Role.OFFICER)
     page = text(client.get("/"))
-    assert "您的审核队列" in page
-    assert "证书的在线审核发证功能尚未上线" in page
+    assert "发证审核" in page
+    assert "待受理0件" in page
     main = page[page.index("<main") :]
-    assert links(main) == set()
+    assert links(main) == {"/certificates/review"}
+    assert client.get("/certificates/review").status_code == 200
 
 
 def test_administrator_gets_shortcuts_and_a_grouped_menu(app) -> None:

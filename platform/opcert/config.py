@@ -224,6 +224,21 @@ class DefaultConfig:
     CERT_VERIFY_THROTTLE_THRESHOLD = 20  # refused look-ups (number + name) per address before a delay
     CERT_VERIFY_THROTTLE_BASE_SECONDS = 60
     CERT_VERIFY_THROTTLE_MAX_SECONDS = 3600
+    # Applications and their review (opcert/certificates/applications.py).
+    # Routing to the competent authority: the name of the authority organisation whose officers review
+    # applications; empty: the city bureau (the first active authority that reports to no other).
+    CERT_APPLICATION_AUTHORITY = ""
+    CERT_ACCEPT_WORKING_DAYS = 5  # an application is accepted or returned within this many working days
+    CERT_DECIDE_WORKING_DAYS = 20  # and decided within this many working days of its acceptance
+    CERT_FOUR_EYES = False  # an approval needs a second approval by another officer of the authority
+    CERT_DEADLINE_WARN_WORKING_DAYS = 1  # the queue warns when a deadline is this many working days away or less
+    # The 告知承诺 commitment the applicant signs: its version and text are stored with each application.
+    CERT_COMMITMENT_VERSION = "2026-1"
+    CERT_COMMITMENT_TEXT = (
+        "本人承诺：身体健康，无妨碍从事相应特种作业的器质性心脏病、癫痫病、美尼尔氏症、眩晕症、癔病、震颤麻痹症、"
+        "精神病、痴呆症以及其他疾病和生理缺陷；年满18周岁且不超过国家法定退休年龄；在本市居住或工作；"
+        "所填信息真实、准确。如有不实，愿承担相应法律责任，发证机关可依法撤销所发证书。"
+    )
 
 
 def default_instance_path() -> Path:

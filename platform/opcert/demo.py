@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -65,19 +66,34 @@ def _demo_session(centre: Organisation) -> None:
     item = db.session.execute(sa.select(Item).where(Item.code == "1.2")).scalar_one()
     now = utcnow()
     day = (now + dt.timedelta(days=21)).astimezone(local_tz()).replace(hour=9, minute=0, second=0, microsecond=0)
-    starts = day.astimezone(dt.UTC)
+    _save_demo_session(centre, room.id, item, ExamPart.THEORY, day.astimezone(dt.UTC), capacity=40, planned=now)
+
+
+def _save_demo_session(
+    centre: Organisation,
+    room_id: int,
+    item: Item,
+    part: Any,
+    starts: dt.datetime,
+    *,
+    capacity: int,
+    planned: dt.datetime,
+) -> int:
+    """A two-hour session of one item, open for booking from `planned` until the day before."""
+    from exams.sessions import planning
+
     plan = planning.SessionPlan(
-        room_id=room.id,
+        room_id=room_id,
         item_ids=[item.id],
-        part=ExamPart.THEORY,
+        part=part,
         starts_at=starts,
         duration_minutes=120,
-        capacity=40,
-        booking_opens_at=now,
+        capacity=capacity,
+        booking_opens_at=planned,
         booking_closes_at=starts - dt.timedelta(days=1),
         cancel_deadline=starts - dt.timedelta(days=2),
     )
-    planning.save_session(centre=centre, session=None, plan=plan, now=now)
+    return planning.save_session(centre=centre, session=None, plan=plan, now=planned).id
 
 
 def _demo_photo_file() -> Path | None:
@@ -145,7 +161,7 @@ def load_demo(notes: list[str] | None = None) -> list[DemoAccount]:
     db.session.flush()
     notes.append(_demo_training(school))
 
-    notes.append(_demo_certificate())
+    notes.append(_demo_certificate(centre))
     db.session.flush()
     return out
 
@@ -168,15 +184,57 @@ def _demo_training(school: Organisation) -> str:
     return load_training_demo(author=author, trainee=trainee)
 
 
-def _demo_certificate() -> str:
-    """A certificate for 1.1 高压电工作业 to the demo trainee, through the issuance service directly (exam results
-    are not wired to issuance yet): its QR code can be verified at once (`opcert certificates pdf`)."""
+def _demo_past_session(centre: Organisation, item: Item, part: str, days_ago: int) -> int:
+    """A past session of the item at the demo centre (in a room of the fitting layout), planned before it."""
+    from exams.sessions import planning
+    from exams.sessions.models import ExamPart, Room, RoomLayout
+
+    layout = RoomLayout.PRACTICAL if part == "practical" else RoomLayout.COMPUTER
+    room = db.session.execute(
+        sa.select(Room).where(Room.centre_id == centre.id, Room.layout == layout).order_by(Room.id).limit(1)
+    ).scalar()
+    if room is None:
+        room = planning.save_room(
+            centre=centre, room=None, name="第一实操考场", layout=layout, seats=20, seats_per_row=5
+        )
+    day = (utcnow() - dt.timedelta(days=days_ago)).astimezone(local_tz())
+    starts = day.replace(hour=9, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
+    planned = starts - dt.timedelta(days=14)
+    return _save_demo_session(centre, room.id, item, ExamPart(part), starts, capacity=20, planned=planned)
+
+
+def _demo_certificate(centre: Organisation) -> str:
+    """A certificate for 1.1 高压电工作业 to the demo trainee through the real path: results recorded for two past
+    demo sessions, an application, its acceptance and approval by the demo officer (once: a rerun finds it)."""
+    from exams.results import services as results
+    from exams.sessions.models import ExamPart
+    from opcert.certificates import applications
     from opcert.certificates import services as certificates
+    from opcert.certificates.applications_models import Delivery
 
     trainee = accounts.find_user_by_login(TRAINEE_ID)
+    officer = db.session.execute(sa.select(User).where(User.username == "officer")).scalar()
     item = db.session.execute(sa.select(Item).where(Item.code == "1.1")).scalar()
-    if trainee is None or item is None:
-        return "no demo certificate: the catalogue has no item 1.1"
-    issued = certificates.issue_certificate(user=trainee, item=item, exams=None, actor_id=None)
-    number = issued.certificate.holder.number
+    if trainee is None or officer is None or item is None:
+        return "no demo certificate: the catalogue has no item 1.1 (or no demo trainee or officer)"
+    held = [c for c in certificates.holder_certificates(trainee.id) if c.item_id == item.id]
+    if not held:
+        try:
+            applications.competent_authority()
+        except applications.ApplicationError as exc:
+            return f"no demo certificate: {exc.message}"
+        for part, days_ago, score in (("theory", 30, 88), ("practical", 16, 91)):
+            session_id = _demo_past_session(centre, item, part, days_ago)
+            results.record_part_result(
+                person_id=trainee.id, item_id=item.id, part=ExamPart(part), score=score, session_id=session_id
+            )
+        application = applications.submit_application(
+            user=trainee, item=item, signed=True, delivery=Delivery.ELECTRONIC, mail=applications.MailAddress()
+        )
+        applications.accept(officer=officer, application=application)
+        approved = applications.approve(officer=officer, application=application)
+        if approved is None:  # CERT_FOUR_EYES: the demo has one officer, a second one must approve
+            return "demo certificate application approved once: a second officer must approve (CERT_FOUR_EYES)"
+        held = [approved]
+    number = held[0].holder.number
     return f"demo certificate {number} (1.1 {item.name}): opcert certificates pdf {number} demo-certificate.pdf"

@@ -111,18 +111,7 @@ def _admin_shortcuts(user: User) -> list[Card]:
     ]
 
 
-def _officer_queue(user: User) -> list[Card]:
-    return [
-        Card(
-            title=_("您的审核队列"),
-            text=_(
-                "证书的在线审核发证功能尚未上线。上线后，待您审核的发证和复审申请将列在这里。目前您无需进行任何操作。"
-            ),
-        )
-    ]
-
-
 def register_core_panels() -> None:
-    """The panels of the core platform: administrators' shortcuts, officers' queue (examiners' is exams')."""
+    """The panels of the core platform: administrators' shortcuts (officers' queue is certificates', examiners'
+    practical scoring exams')."""
     register_panel(Role.ADMIN, _admin_shortcuts, order=10)
-    register_panel(Role.OFFICER, _officer_queue, order=10)

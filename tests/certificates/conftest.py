@@ -23,3 +23,16 @@ def _seal_keyring(request: pytest.FixtureRequest) -> Iterator[None]:
     app.config["CERT_SEAL_KEYRING"] = KEYRING.to_json()
     yield
     app.config["CERT_SEAL_KEYRING"] = None
+
+
+@pytest.fixture(autouse=True)
+def _restore_application_settings(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Application tests change the routing, the holidays and four eyes; each test gets the defaults back."""
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app: Flask = request.getfixturevalue("app")
+    keys = ("CERT_APPLICATION_AUTHORITY", "RESULT_HOLIDAYS", "CERT_FOUR_EYES")
+    saved = {key: app.config[key] for key in keys}
+    yield
+    app.config.update(saved)

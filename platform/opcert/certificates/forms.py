@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import StringField, SubmitField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from opcert.certificates.applications_models import REFUSAL_REASONS, Delivery
 from opcert.forms import WebForm
 
 
@@ -28,3 +29,45 @@ class QrVerifyForm(WebForm):
     text = TextAreaField(_l("二维码内容"), validators=[Optional(), Length(max=2000, message=_l("二维码内容过长。"))])
     image = FileField(_l("或上传二维码图片（JPEG或PNG）"))
     submit = SubmitField(_l("核验二维码"))
+
+
+class ApplyForm(WebForm):
+    """The application: the signed commitment and the delivery (everything else is prefilled)."""
+
+    signed = BooleanField(_l("本人已阅读并签署以上告知承诺"))
+    delivery = RadioField(
+        _l("领证方式"),
+        choices=lambda: [(d.value, d.label) for d in Delivery],
+        default="electronic",
+        validators=[DataRequired(message=_l("请选择领证方式。"))],
+    )
+    address = StringField(_l("邮寄地址"), validators=[Optional(), Length(max=200, message=_l("地址过长。"))])
+    recipient = StringField(_l("收件人"), validators=[Optional(), Length(max=30, message=_l("收件人姓名过长。"))])
+    phone = StringField(_l("收件人电话"), validators=[Optional(), Length(max=20, message=_l("电话过长。"))])
+    submit = SubmitField(_l("提交申请"))
+
+
+class ActionForm(WebForm):
+    """A review action without fields (accept, approve)."""
+
+    submit = SubmitField(_l("确定"))
+
+
+class ReturnForm(WebForm):
+    """Return for correction: one correction a line, all at once."""
+
+    corrections = TextAreaField(
+        _l("需要补正的内容（每行一条，一次列全）"),
+        validators=[DataRequired(message=_l("请逐条列出需要补正的全部内容。")), Length(max=4000)],
+    )
+    submit = SubmitField(_l("退回补正"))
+
+
+class RefuseForm(WebForm):
+    """Refusal: a reason code and its explanation."""
+
+    code = SelectField(_l("不予发证理由"), choices=lambda: list(REFUSAL_REASONS.items()))
+    text = TextAreaField(
+        _l("具体理由"), validators=[DataRequired(message=_l("请写明不予发证的具体理由。")), Length(max=4000)]
+    )
+    submit = SubmitField(_l("不予发证"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from exams.results.services import qualification
+from exams.results.services import add_working_days, qualification
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,3 +37,8 @@ def passed_exams(*, user_id: int, item_id: int, on: dt.date) -> ExamRecord | Non
         theory_session_id=found.theory_session_id,
         practical_session_id=found.practical_session_id,
     )
+
+
+def working_days_after(day: dt.date, days: int) -> dt.date:
+    """`days` working days after `day`, on the holiday calendar exams' results use (RESULT_HOLIDAYS)."""
+    return add_working_days(day, days)

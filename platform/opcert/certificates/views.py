@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template, request, url_for
+from collections.abc import Callable
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from opcert.access import PUBLIC, Role, allow
-from opcert.certificates import public, seal, services, statuslist
+from opcert.certificates import applications, photo_grants, public, seal, services, statuslist
+from opcert.certificates.applications_models import CertificateApplication, Delivery
 from opcert.certificates.document import certificate_html, render_certificate_pdf
-from opcert.certificates.forms import NumberVerifyForm, QrVerifyForm
+from opcert.certificates.forms import ActionForm, ApplyForm, NumberVerifyForm, QrVerifyForm, RefuseForm, ReturnForm
 from opcert.certificates.verify import MAX_IMAGE_BYTES
 from opcert.db import writes
-from opcert.errors import DomainError, show_errors
+from opcert.errors import DomainError, flash_form_errors, show_errors
 from opcert.extensions import db
+from opcert.forms import WebForm
 from opcert.timeutil import local_today
 
 bp = Blueprint("certificates", __name__, template_folder="templates")
+bp.record_once(photo_grants.register)
 VIEWERS = (Role.TRAINEE, Role.OFFICER, Role.ADMIN)
 
 
@@ -109,3 +116,179 @@ def _image(form: QrVerifyForm) -> bytes | None:
     if upload is None or not getattr(upload, "filename", None):
         return None
     return bytes(upload.read(MAX_IMAGE_BYTES + 1))  # one byte more than allowed: decode_image refuses it
+
+
+# Applications (trainee) and the review queue (officers of the competent authority).
+
+
+def _mail(form: ApplyForm) -> applications.MailAddress:
+    return applications.MailAddress(
+        address=form.address.data or "", recipient=form.recipient.data or "", phone=form.phone.data or ""
+    )
+
+
+def _delivery(form: ApplyForm) -> Delivery:
+    return Delivery.MAIL if form.delivery.data == "mail" else Delivery.ELECTRONIC
+
+
+@bp.route("/certificates/applications")
+@allow(Role.TRAINEE)
+def my_applications() -> str:
+    """Where the person's applications stand, and the items they may apply for."""
+    return render_template(
+        "certificates/applications.html",
+        rows=applications.my_applications(current_user.id),
+        applicable=applications.applicable_items(current_user),
+    )
+
+
+@bp.route("/certificates/apply/<int:item_id>", methods=["GET", "POST"])
+@allow(Role.TRAINEE)
+@writes
+def apply(item_id: int) -> ResponseReturnValue:
+    """The prefilled application: confirm, sign the commitment, choose delivery, submit."""
+    item = applications.item_to_apply(item_id)
+    form = ApplyForm()
+    dossier = None
+    try:
+        dossier = applications.prefill(current_user, item, local_today())
+        if form.validate_on_submit():
+            applications.submit_application(
+                user=current_user, item=item, signed=bool(form.signed.data), delivery=_delivery(form), mail=_mail(form)
+            )
+            db.session.commit()
+            flash(_("申请已提交，请等待发证机关受理。"), "success")
+            return redirect(url_for("certificates.my_applications"))
+    except DomainError as exc:
+        db.session.commit()  # the refusal's audit row is kept; nothing else was written
+        show_errors(exc, form)
+    version, text = applications.commitment()
+    return render_template(
+        "certificates/apply.html", form=form, item=item, dossier=dossier, version=version, text=text, application=None
+    )
+
+
+@bp.route("/certificates/applications/<int:application_id>/resubmit", methods=["GET", "POST"])
+@allow(Role.TRAINEE)
+def resubmit(application_id: int) -> ResponseReturnValue:
+    """A returned application, corrected and submitted again."""
+    application = applications.own_application(current_user, application_id)
+    form = ApplyForm()
+    if form.validate_on_submit():
+        try:
+            applications.resubmit(
+                application=application,
+                user=current_user,
+                signed=bool(form.signed.data),
+                delivery=_delivery(form),
+                mail=_mail(form),
+            )
+            db.session.commit()
+            flash(_("申请已重新提交。"), "success")
+            return redirect(url_for("certificates.my_applications"))
+        except DomainError as exc:
+            db.session.rollback()
+            show_errors(exc, form)
+    version, text = applications.commitment()
+    return render_template(
+        "certificates/apply.html",
+        form=form,
+        item=application.item,
+        dossier=applications.dossier_of(application),
+        version=version,
+        text=text,
+        application=application,
+    )
+
+
+@bp.route("/certificates/review")
+@allow(Role.OFFICER)
+def review_queue() -> str:
+    """The officer's authority's open applications with their deadlines."""
+    today = local_today()
+    rows = [
+        (a, applications.deadline_of(a), applications.deadline_state(a, today))
+        for a in applications.queue(current_user)
+    ]
+    return render_template("certificates/queue.html", rows=rows)
+
+
+@bp.route("/certificates/review/<int:application_id>")
+@allow(Role.OFFICER)
+@writes
+def review(application_id: int) -> ResponseReturnValue:
+    """One application as a dossier, with the review actions."""
+    try:
+        application = applications.reviewable(current_user, application_id)
+    except applications.ApplicationError as exc:
+        db.session.commit()  # the refused look at another authority's application is logged
+        show_errors(exc)
+        return redirect(url_for("certificates.review_queue"))
+    refuse_form = RefuseForm()
+    return render_template(
+        "certificates/dossier.html",
+        application=application,
+        dossier=applications.dossier_of(application),
+        photo_key=applications.photo_key(application),
+        deadline=applications.deadline_of(application),
+        state=applications.deadline_state(application, local_today()),
+        action_form=ActionForm(),
+        return_form=ReturnForm(),
+        refuse_form=refuse_form,
+    )
+
+
+def _act(application_id: int, form: WebForm, decide: Callable[[CertificateApplication], object]) -> Response:
+    """Run one review decision on an application of the officer's authority, then back to its dossier."""
+    back = redirect(url_for("certificates.review", application_id=application_id))
+    try:
+        application = applications.reviewable(current_user, application_id)
+        if not form.validate_on_submit():
+            flash_form_errors(form)
+            return back
+        decide(application)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.commit()  # the rules refuse before changing anything: only the refusal's audit row is kept
+        show_errors(exc)
+        return back
+    flash(_("已办理。"), "success")
+    return back
+
+
+@bp.route("/certificates/review/<int:application_id>/accept", methods=["POST"])
+@allow(Role.OFFICER)
+def accept_application(application_id: int) -> Response:
+    """Accept the application (the decision deadline starts)."""
+    return _act(application_id, ActionForm(), lambda a: applications.accept(officer=current_user, application=a))
+
+
+@bp.route("/certificates/review/<int:application_id>/approve", methods=["POST"])
+@allow(Role.OFFICER)
+def approve_application(application_id: int) -> Response:
+    """Approve: the certificate is issued (once, however often this is sent)."""
+    return _act(application_id, ActionForm(), lambda a: applications.approve(officer=current_user, application=a))
+
+
+@bp.route("/certificates/review/<int:application_id>/return", methods=["POST"])
+@allow(Role.OFFICER)
+def return_application(application_id: int) -> Response:
+    """Return the application with the one list of every correction needed."""
+    form = ReturnForm()
+    lines = (form.corrections.data or "").splitlines()
+    return _act(
+        application_id,
+        form,
+        lambda a: applications.return_for_correction(officer=current_user, application=a, corrections=lines),
+    )
+
+
+@bp.route("/certificates/review/<int:application_id>/refuse", methods=["POST"])
+@allow(Role.OFFICER)
+def refuse_application(application_id: int) -> Response:
+    """Refuse with a reason code and its explanation."""
+    form = RefuseForm()
+    code, reason = form.code.data or "", form.text.data or ""
+    return _act(
+        application_id, form, lambda a: applications.refuse(officer=current_user, application=a, code=code, text=reason)
+    )

@@ -1,0 +1,56 @@
+"""Certificates on the home page: the trainee's application step, the officer's review queue."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask_babel import gettext as _
+
+from opcert.access import Role
+from opcert.accounts.models import User
+from opcert.certificates import applications
+from opcert.certificates.applications_models import ApplicationStatus
+from opcert.home import Card, Entry, Link, Step, register_panel
+from opcert.timeutil import local_today
+
+
+def trainee_step(user: User) -> list[Step]:
+    """Where the person's newest application stands, or that they may apply now."""
+    page = url_for("certificates.my_applications")
+    mine = applications.my_applications(user.id)
+    if mine:
+        newest = mine[0]
+        done = newest.status is ApplicationStatus.APPROVED
+        detail = _("“%(item)s”：%(status)s", item=newest.item.name, status=newest.status.label)
+        return [Step(_("申请发证"), done, detail, Link(_("查看申请"), page))]
+    ready = [item for item, open_ in applications.applicable_items(user) if open_ is None]
+    if not ready:
+        return []
+    detail = _("“%(item)s”考试已全部合格，可在线申请发证，无需提交材料。", item=ready[0].name)
+    return [Step(_("申请发证"), False, detail, Link(_("去申请"), url_for("certificates.apply", item_id=ready[0].id)))]
+
+
+def officer_card(user: User) -> list[Card]:
+    """Open applications of the officer's authority, how many are near or past their deadline."""
+    today = local_today()
+    rows = applications.queue(user)
+    states = [applications.deadline_state(a, today) for a in rows]
+    waiting = sum(a.status is ApplicationStatus.SUBMITTED for a in rows)
+    text = _(
+        "待受理%(w)d件，审核中%(r)d件，即将到期%(s)d件，已超期%(o)d件。",
+        w=waiting,
+        r=len(rows) - waiting,
+        s=states.count("due_soon"),
+        o=states.count("overdue"),
+    )
+    entries = [
+        Entry(a.user.real_name, url_for("certificates.review", application_id=a.id), a.status.label)
+        for a, state in zip(rows, states, strict=True)
+        if state == "overdue"
+    ][:5]
+    return [Card(_("发证审核"), text, entries, (Link(_("审核队列"), url_for("certificates.review_queue")),))]
+
+
+def register_home_panels() -> None:
+    """Register certificates' panels."""
+    register_panel(Role.TRAINEE, trainee_step, order=30)
+    register_panel(Role.OFFICER, officer_card, order=30)
