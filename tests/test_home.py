@@ -51,6 +51,7 @@ def test_officer_sees_the_review_queue_with_its_counts(app) -> None:
     assert "待受理0件" in page
     main = page[page.index("<main") :]
     assert links(main) == {"/certificates/review"}
+    assert 'href="/certificates/review"' in NAV_RE.search(page).group(0)
     assert client.get("/certificates/review").status_code == 200
 
 
