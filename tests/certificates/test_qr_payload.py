@@ -67,6 +67,17 @@ def test_base45_matches_rfc_9285_examples() -> None:
             payload.b45decode(bad)
 
 
+def test_the_payload_starts_at_the_first_prefix_and_keeps_its_spaces(keyring) -> None:
+    # "OC1:" can occur inside base45 text (a key id whose header encodes to it made verification fail every time
+    # for that key): the payload starts at the first prefix. Spaces are base45 characters: only line ends go.
+    assert payload.extract_text("https://x/verify#OC1:AB OC1:CD\r\n") == "OC1:AB OC1:CD"
+    assert payload.extract_text("OC1:%69 VD92EX0 ") == "OC1:%69 VD92EX0 "
+    text = payload.to_text(payload.seal_claims(CLAIMS, keyring=keyring))
+    scanned = f"https://opcert.example.gov.cn/certificates/verify#{text}\r\n"
+    assert payload.extract_text(scanned) == text
+    assert payload.verify_text(scanned, keyring=keyring).claims == CLAIMS
+
+
 def test_every_changed_byte_is_refused(keyring) -> None:
     wire = payload.seal_claims(CLAIMS, keyring=keyring)
     for index in range(len(wire)):

@@ -200,11 +200,12 @@ def qr_segments(wire: bytes, *, verify_url: str) -> list[tuple[str, int]]:
 
 def extract_text(scanned: str) -> str:
     """The "OC1:..." payload in scanned or pasted text (after the verification address, if any)."""
-    text = scanned.strip()
-    position = text.rfind(PREFIX)
+    # The first "OC1:" (base45 text may itself contain those four characters), and only line ends stripped from
+    # the end: a space is a base45 character, and the payload may end with one.
+    position = scanned.find(PREFIX)
     if position < 0:
         raise PayloadError("not_a_certificate_code")
-    return text[position:]
+    return scanned[position:].rstrip("\r\n\t")
 
 
 def _inflate(compressed: bytes) -> bytes:
