@@ -97,6 +97,8 @@ def prepare(url: str, requests: int, seats: int) -> tuple[int, int, list[str]]:
             "ARGON2_MEMORY_KIB": 8192,
             "ARGON2_PARALLELISM": 1,
             "PHOTO_SUBJECT_KEY": "bench",
+            # Booking capacity is measured, not training: trainees book without 40 credited study hours.
+            "TRAINING_REQUIRED": False,
         }
     )
     with app.app_context():
@@ -177,6 +179,7 @@ def run(args: argparse.Namespace, url: str, tmp: Path) -> bool:
         "OPCERT_SQLALCHEMY_DATABASE_URI": url,
         "OPCERT_PHOTO_SUBJECT_KEY": "bench",
         "OPCERT_PHOTO_STORAGE_DIR": str(tmp / "photos"),
+        "OPCERT_TRAINING_REQUIRED": "false",
     }
     port = free_port()
     server = subprocess.Popen(  # noqa: S603 (our own gunicorn)

@@ -79,6 +79,8 @@ def prepare(url: str, candidates: int) -> list[tuple[str, str]]:
             "ARGON2_MEMORY_KIB": 8192,
             "ARGON2_PARALLELISM": 1,
             "PHOTO_SUBJECT_KEY": "bench",
+            # Exam day is measured, not training: the candidates are booked without 40 credited study hours.
+            "TRAINING_REQUIRED": False,
         }
     )
     with app.app_context():
@@ -222,6 +224,7 @@ def run(args: argparse.Namespace, url: str, tmp: Path) -> dict[str, float]:
         "OPCERT_SQLALCHEMY_DATABASE_URI": url,
         "OPCERT_PHOTO_SUBJECT_KEY": "bench",
         "OPCERT_PHOTO_STORAGE_DIR": str(tmp / "photos"),
+        "OPCERT_TRAINING_REQUIRED": "false",
     }
     port = free_port()
     server = subprocess.Popen(  # noqa: S603 (our own gunicorn)
