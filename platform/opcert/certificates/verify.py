@@ -53,7 +53,7 @@ def read_qr_image(data: bytes) -> str:
     grey = cv2.cvtColor(np.ascontiguousarray(decoded.rgb), cv2.COLOR_RGB2GRAY)
     # OpenCV's classic detector misses about one sharp, clean code in twenty; a blurred or doubled copy, or the
     # ArUco-based detector, reads those. A photo of a screen or a small print: the blur helps too.
-    detectors = [cv2.QRCodeDetector()]
+    detectors: list[cv2.QRCodeDetector | cv2.QRCodeDetectorAruco] = [cv2.QRCodeDetector()]
     if hasattr(cv2, "QRCodeDetectorAruco"):
         detectors.append(cv2.QRCodeDetectorAruco())
     variants = (
