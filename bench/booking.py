@@ -16,75 +16,35 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import re
-import secrets
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import flask_migrate
 import sqlalchemy as sa
+from harness import (
+    CSRF_RE,
+    PASSWORD,
+    add_database_arguments,
+    gunicorn,
+    id_number,
+    new_secret_key,
+    request,
+    scratch_database,
+)
 
 from exams.sessions import applications, planning
 from exams.sessions.models import Booking, BookingStatus, ExamPart, RoomLayout
 from opcert import create_app
 from opcert.accounts import services as accounts
-from opcert.accounts.idnumber import check_character
 from opcert.accounts.models import OrgKind
 from opcert.catalogue.models import Category, Education, Item
 from opcert.db import utcnow
 from opcert.extensions import db
-
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
-CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-PASSWORD = "Secure2026pw"  # noqa: S105 (bench accounts in a throw-away database)
-COOKIE = "opcert_session"
-
-
-def id_number(n: int) -> str:
-    """A valid resident ID number, different for every n."""
-    first17 = f"310101{dt.date(1975, 1, 1) + dt.timedelta(days=n // 50):%Y%m%d}{n % 50:02d}1"
-    return first17 + check_character(first17)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
-
-
-OPENER = urllib.request.build_opener(_NoRedirect())
-
-
-def request(url: str, cookie: str, data: dict[str, str] | None = None) -> tuple[int, str, str, str]:
-    """(status, body, Location, new session cookie or the old one)."""
-    body = urllib.parse.urlencode(data).encode() if data is not None else None
-    req = urllib.request.Request(url, data=body, headers={"Cookie": f"{COOKIE}={cookie}"})  # noqa: S310
-    try:
-        response = OPENER.open(req, timeout=120)
-    except urllib.error.HTTPError as error:
-        response = error
-    with response:
-        text = response.read().decode()
-        for header in response.headers.get_all("Set-Cookie") or []:
-            if header.startswith(COOKIE + "="):
-                cookie = header.split(";", 1)[0].split("=", 1)[1]
-        return response.status, text, response.headers.get("Location", ""), cookie
 
 
 def prepare(url: str, requests: int, seats: int) -> tuple[int, int, list[str]]:
@@ -169,35 +129,11 @@ def check(url: str, session_id: int, seats: int) -> list[int]:
 
 
 def run(args: argparse.Namespace, url: str, tmp: Path) -> bool:
-    os.environ["OPCERT_SECRET_KEY"] = secrets.token_urlsafe(32)
+    new_secret_key()
     started = time.perf_counter()
     session_id, item_id, cookies = prepare(url, args.requests, args.seats)
     print(f"[{args.db}] prepared {args.requests} trainees in {time.perf_counter() - started:.1f} s")
-    env = {
-        **os.environ,
-        "OPCERT_INSTANCE_PATH": str(tmp / "instance"),
-        "OPCERT_SQLALCHEMY_DATABASE_URI": url,
-        "OPCERT_PHOTO_SUBJECT_KEY": "bench",
-        "OPCERT_PHOTO_STORAGE_DIR": str(tmp / "photos"),
-        "OPCERT_TRAINING_REQUIRED": "false",
-    }
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603 (our own gunicorn)
-        [str(BIN / "gunicorn"), "--workers", str(args.workers), "--backlog", "4096", "--timeout", "120",
-         "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2):  # noqa: S310
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
+    with gunicorn(url, tmp, workers=args.workers, settings={"TRAINING_REQUIRED": "false"}) as base:
         page = f"{base}/exams/sessions/{session_id}"
         forms: list[tuple[str, str]] = []
 
@@ -227,9 +163,6 @@ def run(args: argparse.Namespace, url: str, tmp: Path) -> bool:
         with ThreadPoolExecutor(args.concurrency) as pool:
             list(pool.map(book, forms, [i < args.concurrency for i in range(len(forms))]))
         wall = time.perf_counter() - t_start
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     booked = sum(1 for s, loc in outcomes if s == 302 and loc.endswith("/bookings"))
     refused = sum(1 for s, loc in outcomes if s == 302 and loc.endswith(f"/exams/sessions/{session_id}"))
     other = len(outcomes) - booked - refused
@@ -251,30 +184,17 @@ def run(args: argparse.Namespace, url: str, tmp: Path) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument(
-        "--url", default=os.environ.get("OPCERT_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    )
+    add_database_arguments(parser, default="sqlite")
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--seats", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=100)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="opcert-bench-booking-") as folder:
-        tmp = Path(folder)
-        if args.db == "sqlite":
-            return 0 if run(args, f"sqlite:///{tmp / 'bench.sqlite'}", tmp) else 1
-        server = sa.make_url(args.url).set(drivername="postgresql+psycopg")
-        name = f"opcert_bench_{secrets.token_hex(3)}"
-        admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        try:
-            return 0 if run(args, server.set(database=name).render_as_string(hide_password=False), tmp) else 1
-        finally:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+    with (
+        tempfile.TemporaryDirectory(prefix="opcert-bench-booking-") as folder,
+        scratch_database(args, Path(folder)) as url,
+    ):
+        return 0 if run(args, url, Path(folder)) else 1
 
 
 if __name__ == "__main__":

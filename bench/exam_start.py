@@ -21,9 +21,7 @@ import json
 import os
 import random
 import re
-import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -35,8 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import flask_migrate
-import sqlalchemy as sa
-from booking import free_port, id_number  # bench/booking.py (this folder is on sys.path when run as a script)
+from harness import add_database_arguments, gunicorn, id_number, new_secret_key, scratch_database
 
 from exams.bank import services as bank
 from exams.bank.models import QuestionKind
@@ -214,38 +211,14 @@ def saturate(action: object, threads: int, seconds: float) -> float:
 
 
 def run(args: argparse.Namespace, url: str, tmp: Path) -> dict[str, float]:
-    os.environ["OPCERT_SECRET_KEY"] = secrets.token_urlsafe(32)
+    new_secret_key()
     started = time.perf_counter()
     seats = prepare(url, args.candidates)
     print(f"[{args.db}] prepared {args.candidates} admitted candidates in {time.perf_counter() - started:.1f} s")
-    env = {
-        **os.environ,
-        "OPCERT_INSTANCE_PATH": str(tmp / "instance"),
-        "OPCERT_SQLALCHEMY_DATABASE_URI": url,
-        "OPCERT_PHOTO_SUBJECT_KEY": "bench",
-        "OPCERT_PHOTO_STORAGE_DIR": str(tmp / "photos"),
-        "OPCERT_TRAINING_REQUIRED": "false",
-    }
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603 (our own gunicorn)
-        [str(BIN / "gunicorn"), "--workers", str(args.workers), "--backlog", "4096", "--timeout", "120",
-         "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
     errors = 0
     lock = threading.Lock()
     latencies: list[float] = []
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2):  # noqa: S310
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
+    with gunicorn(url, tmp, workers=args.workers, settings={"TRAINING_REQUIRED": "false"}) as base:
         t0 = time.perf_counter()
         terminals = [Seat(base) for _ in seats]
 
@@ -273,9 +246,6 @@ def run(args: argparse.Namespace, url: str, tmp: Path) -> dict[str, float]:
         saves_per_s = saturate(lambda i: terminals[i].save(rngs[i])[0], threads, args.saturate_seconds)
         probe = Seat(base)
         bare_per_s = saturate(lambda i: probe.call("/healthz")[0] == 200, threads, args.saturate_seconds)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     cuts = statistics.quantiles(latencies, n=100)
     print(
         f"[{args.db}] {len(seats)} candidates signed in within {args.window} s and saved for {args.answering} s "
@@ -297,10 +267,7 @@ def run(args: argparse.Namespace, url: str, tmp: Path) -> dict[str, float]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="postgresql")
-    parser.add_argument(
-        "--url", default=os.environ.get("OPCERT_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    )
+    add_database_arguments(parser, default="postgresql")
     parser.add_argument("--candidates", type=int, default=300)
     parser.add_argument("--window", type=float, default=30.0, help="seconds over which the candidates sign in")
     parser.add_argument("--answering", type=float, default=30.0, help="seconds each candidate keeps saving")
@@ -308,22 +275,11 @@ def main() -> int:
     parser.add_argument("--saturate-threads", type=int, default=16)
     parser.add_argument("--saturate-seconds", type=float, default=10.0)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="opcert-bench-exam-") as folder:
-        tmp = Path(folder)
-        if args.db == "sqlite":
-            result = run(args, f"sqlite:///{tmp / 'bench.sqlite'}", tmp)
-        else:
-            server = sa.make_url(args.url).set(drivername="postgresql+psycopg")
-            name = f"opcert_bench_{secrets.token_hex(3)}"
-            admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-            try:
-                result = run(args, server.set(database=name).render_as_string(hide_password=False), tmp)
-            finally:
-                with admin.connect() as conn:
-                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
+    with (
+        tempfile.TemporaryDirectory(prefix="opcert-bench-exam-") as folder,
+        scratch_database(args, Path(folder)) as url,
+    ):
+        result = run(args, url, Path(folder))
     print(json.dumps(result))
     return 0 if result["errors"] == 0 else 1
 

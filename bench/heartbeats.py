@@ -16,9 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,10 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import flask_migrate
-import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from booking import BIN, COOKIE, ROOT, free_port, id_number, request
+from harness import COOKIE, add_database_arguments, gunicorn, id_number, new_secret_key, request, scratch_database
 
 from opcert import create_app
 from opcert.access import Role
@@ -112,36 +109,15 @@ def post_json(url: str, cookie: str, csrf: str, body: dict[str, object]) -> tupl
 
 
 def run(args: argparse.Namespace, url: str, tmp: Path) -> dict[str, object]:
-    os.environ["OPCERT_SECRET_KEY"] = secrets.token_urlsafe(32)
+    new_secret_key()
     lesson_id, cookies = prepare(url, args.trainees)
-    env = {
-        **os.environ,
-        "OPCERT_INSTANCE_PATH": str(tmp / "instance"),
-        "OPCERT_SQLALCHEMY_DATABASE_URI": url,
-        "OPCERT_PHOTO_SUBJECT_KEY": "bench",
-        "OPCERT_PHOTO_STORAGE_DIR": str(tmp / "photos"),
-        "OPCERT_TRAINING_FILE_DIR": str(tmp / "files"),
-        "OPCERT_STUDY_HEARTBEAT_MIN_SECONDS": "0",
-        "OPCERT_TRAINING_FACE_CHECKS_PER_HOUR": "0",
+    settings = {
+        "TRAINING_FILE_DIR": str(tmp / "files"),
+        "STUDY_HEARTBEAT_MIN_SECONDS": "0",
+        "TRAINING_FACE_CHECKS_PER_HOUR": "0",
     }
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603 (our own gunicorn)
-        [str(BIN / "gunicorn"), "--workers", str(args.workers), "--backlog", "4096", "--timeout", "120",
-         "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    lesson = f"{base}/training/lessons/{lesson_id}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2):  # noqa: S310
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
+    with gunicorn(url, tmp, workers=args.workers, settings=settings) as base:
+        lesson = f"{base}/training/lessons/{lesson_id}"
 
         def open_page(cookie: str) -> tuple[str, str, str]:
             status, html, _, cookie = request(lesson, cookie)
@@ -182,9 +158,6 @@ def run(args: argparse.Namespace, url: str, tmp: Path) -> dict[str, object]:
 
         heart, heart_wall = timed(beats)
         plain, plain_wall = timed(bare)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     errors = sum(1 for _, ok in heart if not ok) + sum(1 for _, ok in plain if not ok)
     cuts = statistics.quantiles([t for t, _ in heart], n=100)
     bare_cuts = statistics.quantiles([t for t, _ in plain], n=100)
@@ -206,30 +179,16 @@ def run(args: argparse.Namespace, url: str, tmp: Path) -> dict[str, object]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument(
-        "--url", default=os.environ.get("OPCERT_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    )
+    add_database_arguments(parser, default="sqlite")
     parser.add_argument("--trainees", type=int, default=100)
     parser.add_argument("--beats", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="opcert-bench-heartbeats-") as folder:
-        tmp = Path(folder)
-        if args.db == "sqlite":
-            result = run(args, f"sqlite:///{tmp / 'bench.sqlite'}", tmp)
-        else:
-            server = sa.make_url(args.url).set(drivername="postgresql+psycopg")
-            name = f"opcert_bench_{secrets.token_hex(3)}"
-            admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-            try:
-                result = run(args, server.set(database=name).render_as_string(hide_password=False), tmp)
-            finally:
-                with admin.connect() as conn:
-                    conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
+    with (
+        tempfile.TemporaryDirectory(prefix="opcert-bench-heartbeats-") as folder,
+        scratch_database(args, Path(folder)) as url,
+    ):
+        result = run(args, url, Path(folder))
     print(json.dumps(result))
     return 0 if result["errors"] == 0 and float(str(result["ratio"])) >= 0.5 else 1
 
