@@ -2,18 +2,23 @@
 
 Photos knows nothing of training or exams, so a higher layer that still needs some decisions as evidence (training:
 the face checks behind credited study hours, kept TRAINING_RECORD_RETENTION_YEARS) registers a function of the
-purge's time returning their ids; purge keeps those decisions, their replay fingerprints and their capture photos.
+purge's time returning a query of their ids (a query, not a list: six years of study checks are more ids than a
+statement may bind); purge keeps those decisions, their replay fingerprints and their capture photos.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app
 from flask.sansio.app import App
 
-Keeper = Callable[[dt.datetime], set[int]]
+from photos.models import FaceDecision
+
+Keeper = Callable[[dt.datetime], sa.Select[Any]]  # a query of one column: decision ids
 EXTENSION = "opcert.photo_keepers"
 
 
@@ -23,10 +28,11 @@ def register_keeper(app: App, name: str, keeper: Keeper) -> None:
     keepers[name] = keeper
 
 
-def kept_decisions(now: dt.datetime) -> set[int]:
-    """The ids of every decision a registered keeper still needs."""
+def kept_decisions(now: dt.datetime) -> sa.Select[Any]:
+    """A query of the ids of every decision a registered keeper still needs (none when nobody registered)."""
     keepers: dict[str, Keeper] = current_app.extensions.get(EXTENSION, {})
-    kept: set[int] = set()
-    for keeper in keepers.values():
-        kept |= keeper(now)
-    return kept
+    queries = [keeper(now) for keeper in keepers.values()]
+    if not queries:
+        return sa.select(FaceDecision.id).where(sa.false())
+    kept = sa.union(*queries).subquery()
+    return sa.select(kept.c[0]).where(kept.c[0].is_not(None))  # NOT IN over a NULL keeps everything

@@ -839,7 +839,7 @@ def purge_expired(*, now: dt.datetime | None = None) -> dict[str, int]:
     capture_cutoff = now - dt.timedelta(days=int(cfg["PHOTO_CAPTURE_RETENTION_DAYS"]))
     decision_cutoff = now - dt.timedelta(days=int(cfg["FACE_DECISION_RETENTION_DAYS"]))
     # Decisions a higher layer still needs as evidence (photos/retention.py) stay, with their captures.
-    kept = sorted(kept_decisions(now))
+    kept = kept_decisions(now)
     kept_photos = sa.select(FaceDecision.probe_photo_id).where(
         FaceDecision.id.in_(kept), FaceDecision.probe_photo_id.is_not(None)
     )

@@ -283,12 +283,11 @@ def evidence_pdf(trainee: User) -> bytes:
 # --- registries in photos --------------------------------------------------------------------------
 
 
-def retained_decisions(now: dt.datetime) -> set[int]:
-    """Face decisions behind study face checks still within TRAINING_RECORD_RETENTION_YEARS on `now`."""
+def retained_decisions(now: dt.datetime) -> sa.Select[tuple[int | None]]:
+    """The face decisions behind study face checks still within TRAINING_RECORD_RETENTION_YEARS on `now`."""
     years = int(current_app.config["TRAINING_RECORD_RETENTION_YEARS"])
     since = now - dt.timedelta(days=365 * years + years // 4 + 1)
-    query = sa.select(FaceCheck.decision_id).where(FaceCheck.decision_id.is_not(None), FaceCheck.requested_at >= since)
-    return {int(i) for i in db.session.execute(query).scalars() if i is not None}
+    return sa.select(FaceCheck.decision_id).where(FaceCheck.decision_id.is_not(None), FaceCheck.requested_at >= since)
 
 
 def provider_sees_capture(viewer: User, ref: str) -> bool:
