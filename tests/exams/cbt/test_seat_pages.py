@@ -67,7 +67,12 @@ def test_a_second_device_is_refused_with_a_message(app, seat) -> None:
 
 def test_saves_without_a_seat_are_refused(app) -> None:
     client = app.test_client()
-    assert client.post("/exam/save", json={"seq": 1, "number": 1, "answer": "T"}).status_code in {400, 404}
+    headers = {"X-CSRFToken": csrf_token(client, "/exam")}
+    body = {"seq": 1, "number": 1, "answer": "T"}
+    assert client.post("/exam/save", json=body, headers=headers).status_code == 404
+    client.set_cookie("opcert_exam_seat", "forged", path="/exam")
+    for url in ("/exam/save", "/exam/heartbeat", "/exam/submit"):
+        assert client.post(url, json=body, headers=headers).status_code == 404
 
 
 def test_the_console_shows_each_candidate_and_acts_on_one(app) -> None:

@@ -64,7 +64,7 @@ def test_a_capture_without_a_face_is_refused_with_a_message(app, setup) -> None:
         content_type="multipart/form-data",
     )
     assert response.status_code == 200
-    assert "alert-danger" in text(response)
+    assert "画面中未检测到人脸" in text(response)
     with app.app_context():
         assert services.admission(booking_id) is None
 
