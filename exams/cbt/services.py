@@ -655,16 +655,17 @@ def end_run(*, viewer: User, session_id: int, now: dt.datetime | None = None) ->
     run = _run_of(session.id)
     if run is None or run.started_at is None or run.ended_at is not None:
         raise DomainError(_("本场考试未在进行中。"))
-    open_attempts = db.session.execute(
-        sa.select(Attempt).where(
-            Attempt.session_id == session.id,
-            Attempt.status.in_([AttemptStatus.ANSWERING, AttemptStatus.PAUSED]),
-        )
-    ).scalars()
+    query = sa.select(Attempt).where(
+        Attempt.session_id == session.id, Attempt.status.in_([AttemptStatus.ANSWERING, AttemptStatus.PAUSED])
+    )
+    open_attempts = db.session.execute(query).scalars().all()
     count = 0
     for attempt in open_attempts:
-        submit(attempt, how="ended", now=now)
-        count += 1
+        # Locked and checked again: a save taken meanwhile is graded and sealed with the rest, never left out.
+        attempt = _lock(attempt)
+        if attempt.status is not AttemptStatus.SUBMITTED:
+            submit(attempt, how="ended", now=now)
+            count += 1
     run.ended_at, run.ended_by_id = now, viewer.id
     db.session.flush()
     record_event("cbt.run_ended", object_type="exam_session", object_id=session.id, details={"submitted": count})
@@ -746,9 +747,14 @@ def submit_due(*, now: dt.datetime | None = None) -> int:
     now = now or utcnow()
     cap = int(current_app.config["CBT_OFFLINE_CREDIT_MAX_SECONDS"])
     count = 0
-    for attempt in db.session.execute(sa.select(Attempt).where(Attempt.status == AttemptStatus.ANSWERING)).scalars():
+    due = db.session.execute(sa.select(Attempt).where(Attempt.status == AttemptStatus.ANSWERING)).scalars().all()
+    for attempt in due:
+        # Locked and checked again: a seat's save or heartbeat may have credited time or submitted meanwhile.
+        attempt = _lock(attempt)
         deadline = attempt.deadline
-        if deadline is not None and now >= deadline + dt.timedelta(seconds=cap - attempt.credited_seconds):
+        if attempt.status is not AttemptStatus.ANSWERING or deadline is None:
+            continue
+        if now >= deadline + dt.timedelta(seconds=cap - attempt.credited_seconds):
             submit(attempt, how="time", now=now)
             count += 1
     return count

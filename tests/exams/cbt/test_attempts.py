@@ -209,3 +209,31 @@ def test_only_configured_networks_may_sign_in(db, app, monkeypatch) -> None:
     assert info.value.code == "network"
     db.session.commit()
     assert signed_in(r.bookings[0], ip="10.8.0.77")[0].status is AttemptStatus.SEATED
+
+
+def test_the_sweep_submits_only_when_no_credit_could_still_be_owed(started, app) -> None:
+    _r, attempt, _token, t0 = started
+    save(attempt, 1, 1, "T", t0 + dt.timedelta(seconds=5))
+    cap = app.config["CBT_OFFLINE_CREDIT_MAX_SECONDS"]
+    due = t0 + dt.timedelta(seconds=attempt.duration_seconds + cap)
+    assert services.submit_due(now=due - dt.timedelta(seconds=1)) == 0
+    db.session.commit()
+    assert attempt.status is AttemptStatus.ANSWERING
+    assert services.submit_due(now=due) == 1
+    db.session.commit()
+    assert (attempt.status, attempt.submitted_how, attempt.last_seq) == (AttemptStatus.SUBMITTED, "time", 1)
+    assert services.verify_attempt(attempt.id) == []
+    assert services.submit_due(now=due) == 0  # nothing happens twice
+
+
+def test_the_submit_due_command_commits_what_it_submitted(started, app) -> None:
+    _r, attempt, _token, _t0 = started
+    cap = app.config["CBT_OFFLINE_CREDIT_MAX_SECONDS"]
+    attempt.started_at = utcnow() - dt.timedelta(seconds=attempt.duration_seconds + cap + 5)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["exams", "submit-due"])
+    assert result.exit_code == 0, result.output
+    assert "submitted 1 attempt(s)" in result.output
+    with db.engine.connect() as other:  # what another connection sees: the command committed
+        stored = other.execute(sa.select(Attempt.status).where(Attempt.id == attempt.id)).scalar_one()
+    assert stored is AttemptStatus.SUBMITTED
