@@ -35,6 +35,7 @@ from exams.checkin.services import admission, booking_for_ticket_number
 from exams.papers.models import PaperAnswer
 from exams.papers.services import generate_paper, paper_questions, paper_score, record_answers
 from exams.results.services import record_part_result
+from exams.sessions.bookings import exam_day
 from exams.sessions.models import Booking, ExamPart, ExamSession
 from exams.sessions.scoping import managed_session
 from opcert.accounts.idnumber import normalise
@@ -102,7 +103,7 @@ def _signin_booking(ticket: str, id_number: str, now: dt.datetime) -> Booking:
     if booking is None or not hmac.compare_digest((booking.trainee.id_number or "").encode(), number.encode()):
         raise wrong
     session = booking.session
-    if session.part is not ExamPart.THEORY or local(session.starts_at).date() != local(now).date():
+    if session.part is not ExamPart.THEORY or exam_day(session) != local(now).date():
         raise ExamError(_("这张准考证不是今天的理论考试。"), "not_today")
     return booking
 

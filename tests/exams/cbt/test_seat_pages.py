@@ -100,5 +100,12 @@ def test_the_console_shows_each_candidate_and_acts_on_one(app) -> None:
     assert "答题中" in text(client.get(page))
     assert submit(client, f"/exams/attempts/{ids[1]}/pause", {"reason": "身体不适"}, page=page).status_code == 302
     assert "已暂停" in text(client.get(page))
+    refused = submit(
+        client, f"/exams/attempts/{ids[1]}/extend", {"minutes": "0", "reason": "终端故障"}, page=page, follow=True
+    )
+    assert "延长时间应在1至120分钟之间" in text(refused)
+    refused = submit(client, f"/exams/attempts/{ids[1]}/resume", {"reason": ""}, page=page, follow=True)
+    assert "请写明理由" in text(refused)
+    assert "已暂停" in text(refused)
     assert submit(client, f"{page}/end", page=page).status_code == 302
     assert "已交卷" in text(client.get(page))
