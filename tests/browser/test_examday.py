@@ -103,6 +103,7 @@ def test_check_in_at_the_desk_with_a_fake_camera(app, live_url, chromium_path, t
                 page.click("main form [type=submit]")
             page.goto(f"/exams/sessions/{ids[0]}/checkin/{ids[1]}")
             wait_until(page, "document.querySelector('video').readyState >= 2", 15)
+            assert "摄像头已开启" in page.inner_text("[data-camera-state]")
             page.click("#capture-button")
             page.wait_for_selector("#checkin-status", timeout=60000)
             assert "已入场" in page.inner_text("#checkin-status")
