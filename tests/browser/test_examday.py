@@ -218,6 +218,20 @@ def test_the_paper_is_submitted_at_time_end_and_tampering_is_detected(app, live_
     assert "被改动" in result.output
 
 
+def test_a_moved_seat_is_told_and_sent_back_to_sign_in(app, live_url, browser, fast_clock) -> None:  # noqa: F811
+    ticket, number, booking_id = _seated(app)
+    page = browser.new_context(base_url=live_url).new_page()
+    _sign_in(page, ticket, number)
+    with app.app_context():
+        attempt = db.session.execute(sa.select(Attempt).where(Attempt.booking_id == booking_id)).scalar_one()
+        staff = centre_staff(attempt.booking.session.centre)
+        cbt.move(viewer=staff, attempt_id=attempt.id, reason="终端故障")
+        db.session.commit()
+    wait_until(page, "document.getElementById('exam-banner').textContent.includes('登录已解除')", 10)
+    assert page.locator("fieldset.question input").first.is_disabled()
+    page.wait_for_selector("#signin-form", timeout=15000)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
