@@ -38,6 +38,7 @@ from exams.results.services import record_part_result
 from exams.sessions.bookings import exam_day
 from exams.sessions.models import Booking, ExamPart, ExamSession
 from exams.sessions.scoping import managed_session
+from opcert.accounts import throttle
 from opcert.accounts.idnumber import normalise
 from opcert.accounts.models import User
 from opcert.audit.services import record_event
@@ -96,12 +97,27 @@ def _attempt_of(booking_id: int) -> Attempt | None:
     return db.session.execute(sa.select(Attempt).where(Attempt.booking_id == booking_id)).scalar_one_or_none()
 
 
-def _signin_booking(ticket: str, id_number: str, now: dt.datetime) -> Booking:
-    wrong = ExamError(_("准考证号或身份证号码不正确。"), "wrong")
-    booking = booking_for_ticket_number("".join(ticket.split()).upper())
+def _signin_booking(ticket: str, id_number: str, ip: str, now: dt.datetime) -> Booking:
+    """The booking a ticket number and ID number name; wrong pairs are counted per ticket and per address.
+
+    The seat's form is public and ticket numbers follow a pattern: without the count, ID numbers could be guessed
+    (the login throttle's store and policies: a short delay per ticket, a long one per address).
+    """
+    text = "".join(ticket.split()).upper()
+    store = throttle.get_store()
+    keys = (("cbt-ticket:" + text[:40], throttle.account_policy()), ("cbt-ip:" + ip[:64], throttle.ip_policy()))
+    wait = max(store.get(key, now).wait_seconds(now) for key, _policy in keys)
+    if wait:
+        record_event("cbt.signin_refused", object_type="address", object_id=ip[:64], details={"code": "throttled"})
+        raise ExamError(_("登录尝试次数过多，请在%(n)d秒后再试，或请监考员协助。", n=wait), "throttled")
+    booking = booking_for_ticket_number(text)
     number = normalise(id_number).upper()
     if booking is None or not hmac.compare_digest((booking.trainee.id_number or "").encode(), number.encode()):
-        raise wrong
+        for key, policy in keys:
+            store.record_failure(key, now, policy)
+        record_event("cbt.signin_refused", object_type="address", object_id=ip[:64], details={"code": "wrong"})
+        raise ExamError(_("准考证号或身份证号码不正确，请核对准考证后重新输入。"), "wrong")
+    store.reset(keys[0][0])
     session = booking.session
     if session.part is not ExamPart.THEORY or exam_day(session) != local(now).date():
         raise ExamError(_("这张准考证不是今天的理论考试。"), "not_today")
@@ -117,7 +133,7 @@ def sign_in(
     another device is refused while the attempt is bound (an invigilator's move releases it).
     """
     now = now or utcnow()
-    booking = _signin_booking(ticket, id_number, now)
+    booking = _signin_booking(ticket, id_number, ip, now)
     if not _allowed_from(booking.session.centre_id, ip):
         record_event(
             "cbt.signin_refused", object_type="exam_booking", object_id=booking.id, details={"code": "network"}

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from exams.cbt import services
 from exams.cbt.models import AnswerSave, Attempt, AttemptStatus
 from exams.papers.services import paper_questions
+from opcert.audit.models import AuditEvent
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
@@ -237,3 +238,29 @@ def test_the_submit_due_command_commits_what_it_submitted(started, app) -> None:
     with db.engine.connect() as other:  # what another connection sees: the command committed
         stored = other.execute(sa.select(Attempt.status).where(Attempt.id == attempt.id)).scalar_one()
     assert stored is AttemptStatus.SUBMITTED
+
+
+def test_wrong_id_numbers_for_a_ticket_are_counted_and_held_back(db, app) -> None:
+    r = room()
+    booking = r.bookings[0]
+    t0 = utcnow()
+    for n in range(app.config["LOGIN_THROTTLE_THRESHOLD"]):
+        with pytest.raises(services.ExamError) as info:
+            services.sign_in(
+                ticket=ticket_of(booking),
+                id_number=f"11010119900307{n:04d}",
+                ip="10.0.0.9",
+                terminal="",
+                device_token=None,
+                now=t0,
+            )
+        assert info.value.code == "wrong"
+        db.session.commit()
+    with pytest.raises(services.ExamError) as info:  # even the right pair waits now
+        signed_in(booking, now=t0 + dt.timedelta(seconds=1))
+    assert info.value.code == "throttled"
+    db.session.commit()
+    later = t0 + dt.timedelta(seconds=app.config["LOGIN_THROTTLE_BASE_SECONDS"] + 1)
+    assert signed_in(booking, now=later)[0].status is AttemptStatus.SEATED
+    codes = db.session.execute(sa.select(AuditEvent.details).where(AuditEvent.action == "cbt.signin_refused")).all()
+    assert len(codes) == app.config["LOGIN_THROTTLE_THRESHOLD"] + 1
