@@ -108,6 +108,7 @@ def _signin_booking(ticket: str, id_number: str, ip: str, now: dt.datetime) -> B
     keys = (("cbt-ticket:" + text[:40], throttle.account_policy()), ("cbt-ip:" + ip[:64], throttle.ip_policy()))
     wait = max(store.get(key, now).wait_seconds(now) for key, _policy in keys)
     if wait:
+        store.record_failure(keys[1][0], now, keys[1][1])  # knocking counts against the address, as for logins
         record_event("cbt.signin_refused", object_type="address", object_id=ip[:64], details={"code": "throttled"})
         raise ExamError(_("登录尝试次数过多，请在%(n)d秒后再试，或请监考员协助。", n=wait), "throttled")
     booking = booking_for_ticket_number(text)

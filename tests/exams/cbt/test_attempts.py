@@ -260,6 +260,10 @@ def test_wrong_id_numbers_for_a_ticket_are_counted_and_held_back(db, app) -> Non
         signed_in(booking, now=t0 + dt.timedelta(seconds=1))
     assert info.value.code == "throttled"
     db.session.commit()
+    from opcert.accounts import throttle
+
+    knocked = throttle.get_store().get("cbt-ip:10.0.0.5", t0 + dt.timedelta(seconds=1))
+    assert knocked.failures == 1  # the knock from the seat's address while held back
     later = t0 + dt.timedelta(seconds=app.config["LOGIN_THROTTLE_BASE_SECONDS"] + 1)
     assert signed_in(booking, now=later)[0].status is AttemptStatus.SEATED
     codes = db.session.execute(sa.select(AuditEvent.details).where(AuditEvent.action == "cbt.signin_refused")).all()
