@@ -145,6 +145,10 @@ def sign_in(
     attempt = _attempt_of(booking.id)
     if attempt is not None and attempt.status is AttemptStatus.SUBMITTED:
         raise ExamError(_("您已经交卷，不能再次登录。"), "submitted")
+    run = _run_of(booking.session_id)
+    if run is not None and run.ended_at is not None:
+        # Ending submitted every open paper; one begun now would wait for a start that never comes.
+        raise ExamError(_("本场考试已经结束，不能再登录。如有疑问，请联系监考员。"), "ended")
     if attempt is not None and attempt.device_hash is not None:
         if device_token is None or not hmac.compare_digest(attempt.device_hash, device_hash(device_token)):
             record_event(
@@ -173,7 +177,6 @@ def sign_in(
         db.session.add(attempt)
     attempt.device_hash, attempt.ip, attempt.terminal = device_hash(token), ip[:45], terminal[:60]
     _credit_gap(attempt, now)  # a move to another seat is time the candidate could not answer
-    run = _run_of(attempt.session_id)
     _start_if_running(attempt, run, now)
     db.session.flush()
     record_event("cbt.signed_in", object_type="cbt_attempt", object_id=attempt.id, details={"terminal": terminal[:60]})

@@ -268,3 +268,17 @@ def test_wrong_id_numbers_for_a_ticket_are_counted_and_held_back(db, app) -> Non
     assert signed_in(booking, now=later)[0].status is AttemptStatus.SEATED
     codes = db.session.execute(sa.select(AuditEvent.details).where(AuditEvent.action == "cbt.signin_refused")).all()
     assert len(codes) == app.config["LOGIN_THROTTLE_THRESHOLD"] + 1
+
+
+def test_no_sign_in_after_the_session_ended(db) -> None:
+    r = room(2)
+    t0 = utcnow()
+    signed_in(r.bookings[0], now=t0)
+    services.start_run(viewer=r.staff, session_id=r.session.id, now=t0)
+    services.end_run(viewer=r.staff, session_id=r.session.id, now=t0 + dt.timedelta(minutes=5))
+    db.session.commit()
+    with pytest.raises(services.ExamError) as info:  # a late arrival would wait for a start that never comes
+        signed_in(r.bookings[1], now=t0 + dt.timedelta(minutes=6))
+    assert info.value.code == "ended"
+    db.session.rollback()
+    assert db.session.execute(sa.select(sa.func.count(Attempt.id))).scalar_one() == 1
