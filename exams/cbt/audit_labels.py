@@ -21,7 +21,7 @@ LABELS = AuditLabels(
         "cbt.extended": _l("延长考生考试时间"),
         "cbt.moved": _l("考生换座"),
     },
-    objects={"cbt_attempt": _l("机考答卷")},
+    objects={"cbt_attempt": _l("机考答卷"), "address": _l("地址")},
     fields={
         "terminal": _l("终端"),
         "code": _l("原因代码"),

@@ -35,8 +35,10 @@ from exams.checkin.services import admission, booking_for_ticket_number
 from exams.papers.models import PaperAnswer
 from exams.papers.services import generate_paper, paper_questions, paper_score, record_answers
 from exams.results.services import record_part_result
+from exams.sessions.bookings import exam_day
 from exams.sessions.models import Booking, ExamPart, ExamSession
 from exams.sessions.scoping import managed_session
+from opcert.accounts import throttle
 from opcert.accounts.idnumber import normalise
 from opcert.accounts.models import User
 from opcert.audit.services import record_event
@@ -95,14 +97,30 @@ def _attempt_of(booking_id: int) -> Attempt | None:
     return db.session.execute(sa.select(Attempt).where(Attempt.booking_id == booking_id)).scalar_one_or_none()
 
 
-def _signin_booking(ticket: str, id_number: str, now: dt.datetime) -> Booking:
-    wrong = ExamError(_("准考证号或身份证号码不正确。"), "wrong")
-    booking = booking_for_ticket_number("".join(ticket.split()).upper())
+def _signin_booking(ticket: str, id_number: str, ip: str, now: dt.datetime) -> Booking:
+    """The booking a ticket number and ID number name; wrong pairs are counted per ticket and per address.
+
+    The seat's form is public and ticket numbers follow a pattern: without the count, ID numbers could be guessed
+    (the login throttle's store and policies: a short delay per ticket, a long one per address).
+    """
+    text = "".join(ticket.split()).upper()
+    store = throttle.get_store()
+    keys = (("cbt-ticket:" + text[:40], throttle.account_policy()), ("cbt-ip:" + ip[:64], throttle.ip_policy()))
+    wait = max(store.get(key, now).wait_seconds(now) for key, _policy in keys)
+    if wait:
+        store.record_failure(keys[1][0], now, keys[1][1])  # knocking counts against the address, as for logins
+        record_event("cbt.signin_refused", object_type="address", object_id=ip[:64], details={"code": "throttled"})
+        raise ExamError(_("登录尝试次数过多，请在%(n)d秒后再试，或请监考员协助。", n=wait), "throttled")
+    booking = booking_for_ticket_number(text)
     number = normalise(id_number).upper()
     if booking is None or not hmac.compare_digest((booking.trainee.id_number or "").encode(), number.encode()):
-        raise wrong
+        for key, policy in keys:
+            store.record_failure(key, now, policy)
+        record_event("cbt.signin_refused", object_type="address", object_id=ip[:64], details={"code": "wrong"})
+        raise ExamError(_("准考证号或身份证号码不正确，请核对准考证后重新输入。"), "wrong")
+    store.reset(keys[0][0])
     session = booking.session
-    if session.part is not ExamPart.THEORY or local(session.starts_at).date() != local(now).date():
+    if session.part is not ExamPart.THEORY or exam_day(session) != local(now).date():
         raise ExamError(_("这张准考证不是今天的理论考试。"), "not_today")
     return booking
 
@@ -116,7 +134,7 @@ def sign_in(
     another device is refused while the attempt is bound (an invigilator's move releases it).
     """
     now = now or utcnow()
-    booking = _signin_booking(ticket, id_number, now)
+    booking = _signin_booking(ticket, id_number, ip, now)
     if not _allowed_from(booking.session.centre_id, ip):
         record_event(
             "cbt.signin_refused", object_type="exam_booking", object_id=booking.id, details={"code": "network"}
@@ -127,6 +145,10 @@ def sign_in(
     attempt = _attempt_of(booking.id)
     if attempt is not None and attempt.status is AttemptStatus.SUBMITTED:
         raise ExamError(_("您已经交卷，不能再次登录。"), "submitted")
+    run = _run_of(booking.session_id)
+    if run is not None and run.ended_at is not None:
+        # Ending submitted every open paper; one begun now would wait for a start that never comes.
+        raise ExamError(_("本场考试已经结束，不能再登录。如有疑问，请联系监考员。"), "ended")
     if attempt is not None and attempt.device_hash is not None:
         if device_token is None or not hmac.compare_digest(attempt.device_hash, device_hash(device_token)):
             record_event(
@@ -155,7 +177,6 @@ def sign_in(
         db.session.add(attempt)
     attempt.device_hash, attempt.ip, attempt.terminal = device_hash(token), ip[:45], terminal[:60]
     _credit_gap(attempt, now)  # a move to another seat is time the candidate could not answer
-    run = _run_of(attempt.session_id)
     _start_if_running(attempt, run, now)
     db.session.flush()
     record_event("cbt.signed_in", object_type="cbt_attempt", object_id=attempt.id, details={"terminal": terminal[:60]})
@@ -655,16 +676,17 @@ def end_run(*, viewer: User, session_id: int, now: dt.datetime | None = None) ->
     run = _run_of(session.id)
     if run is None or run.started_at is None or run.ended_at is not None:
         raise DomainError(_("本场考试未在进行中。"))
-    open_attempts = db.session.execute(
-        sa.select(Attempt).where(
-            Attempt.session_id == session.id,
-            Attempt.status.in_([AttemptStatus.ANSWERING, AttemptStatus.PAUSED]),
-        )
-    ).scalars()
+    query = sa.select(Attempt).where(
+        Attempt.session_id == session.id, Attempt.status.in_([AttemptStatus.ANSWERING, AttemptStatus.PAUSED])
+    )
+    open_attempts = db.session.execute(query).scalars().all()
     count = 0
     for attempt in open_attempts:
-        submit(attempt, how="ended", now=now)
-        count += 1
+        # Locked and checked again: a save taken meanwhile is graded and sealed with the rest, never left out.
+        attempt = _lock(attempt)
+        if attempt.status is not AttemptStatus.SUBMITTED:
+            submit(attempt, how="ended", now=now)
+            count += 1
     run.ended_at, run.ended_by_id = now, viewer.id
     db.session.flush()
     record_event("cbt.run_ended", object_type="exam_session", object_id=session.id, details={"submitted": count})
@@ -746,9 +768,14 @@ def submit_due(*, now: dt.datetime | None = None) -> int:
     now = now or utcnow()
     cap = int(current_app.config["CBT_OFFLINE_CREDIT_MAX_SECONDS"])
     count = 0
-    for attempt in db.session.execute(sa.select(Attempt).where(Attempt.status == AttemptStatus.ANSWERING)).scalars():
+    due = db.session.execute(sa.select(Attempt).where(Attempt.status == AttemptStatus.ANSWERING)).scalars().all()
+    for attempt in due:
+        # Locked and checked again: a seat's save or heartbeat may have credited time or submitted meanwhile.
+        attempt = _lock(attempt)
         deadline = attempt.deadline
-        if deadline is not None and now >= deadline + dt.timedelta(seconds=cap - attempt.credited_seconds):
+        if attempt.status is not AttemptStatus.ANSWERING or deadline is None:
+            continue
+        if now >= deadline + dt.timedelta(seconds=cap - attempt.credited_seconds):
             submit(attempt, how="time", now=now)
             count += 1
     return count

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 from exams.cbt import services
 from exams.cbt.forms import ExtendForm, ReasonForm, SignInForm
 from opcert.access import PUBLIC, Role, allow
-from opcert.errors import DomainError, NotFoundError, report_refusal
+from opcert.errors import DomainError, NotFoundError, flash_form_errors, report_refusal
 from opcert.extensions import db
 from opcert.forms import ConfirmForm
 
@@ -247,7 +247,5 @@ def extend(attempt_id: int) -> Response:
             db.session.commit()
             flash(_("已延长考试时间。"), "success")
     else:
-        for errors in form.errors.values():
-            for message in errors:
-                flash(str(message), "danger")
+        flash_form_errors(form)
     return redirect(url_for("cbt.console", session_id=attempt.session_id))

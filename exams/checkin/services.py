@@ -125,7 +125,7 @@ def _resolve(session: ExamSession, scanned: str, now: dt.datetime) -> Booking:
 
 
 def _check_today(session: ExamSession, now: dt.datetime) -> None:
-    if local(session.starts_at).date() != local(now).date():
+    if exam_day(session) != local(now).date():
         raise CheckInError.on_field(
             _("本场次不在今天（%(when)s），今天不能办理入场。", when=show_datetime(session.starts_at)), "scanned"
         )

@@ -103,6 +103,7 @@ def test_check_in_at_the_desk_with_a_fake_camera(app, live_url, chromium_path, t
                 page.click("main form [type=submit]")
             page.goto(f"/exams/sessions/{ids[0]}/checkin/{ids[1]}")
             wait_until(page, "document.querySelector('video').readyState >= 2", 15)
+            assert "摄像头已开启" in page.inner_text("[data-camera-state]")
             page.click("#capture-button")
             page.wait_for_selector("#checkin-status", timeout=60000)
             assert "已入场" in page.inner_text("#checkin-status")
@@ -215,6 +216,20 @@ def test_the_paper_is_submitted_at_time_end_and_tampering_is_detected(app, live_
     result = runner.invoke(args=["exams", "verify-attempt", str(attempt_id)])
     assert result.exit_code == 1
     assert "被改动" in result.output
+
+
+def test_a_moved_seat_is_told_and_sent_back_to_sign_in(app, live_url, browser, fast_clock) -> None:  # noqa: F811
+    ticket, number, booking_id = _seated(app)
+    page = browser.new_context(base_url=live_url).new_page()
+    _sign_in(page, ticket, number)
+    with app.app_context():
+        attempt = db.session.execute(sa.select(Attempt).where(Attempt.booking_id == booking_id)).scalar_one()
+        staff = centre_staff(attempt.booking.session.centre)
+        cbt.move(viewer=staff, attempt_id=attempt.id, reason="终端故障")
+        db.session.commit()
+    wait_until(page, "document.getElementById('exam-banner').textContent.includes('登录已解除')", 10)
+    assert page.locator("fieldset.question input").first.is_disabled()
+    page.wait_for_selector("#signin-form", timeout=15000)
 
 
 def _free_port() -> int:

@@ -75,6 +75,17 @@ document.addEventListener("DOMContentLoaded", () => {
     localStorage.removeItem(key);
     window.location.assign(d.doneUrl);
   };
+  // The seat's binding is gone (an invigilator moved the candidate, or the cookie expired): say so and go back to
+  // the sign-in form; answers still queued here stay in localStorage and are sent after signing in again here.
+  const released = () => {
+    if (stopped) return;
+    stopped = true;
+    const el = document.getElementById("exam-banner");
+    el.textContent = d.textReleased;
+    el.className = "alert alert-warning";
+    for (const i of root.querySelectorAll("fieldset.question input")) i.disabled = true;
+    setTimeout(() => window.location.assign(d.seatUrl), 4000);
+  };
   const post = (url, body) => fetch(url, {
     method: "POST",
     credentials: "same-origin",
@@ -123,7 +134,7 @@ document.addEventListener("DOMContentLoaded", () => {
         persist();
         mark(entry.number);
       } else if (response.status === 404) {
-        stopped = true;
+        released();
       } else {
         net(false);
         retry = 1000;
@@ -156,6 +167,7 @@ document.addEventListener("DOMContentLoaded", () => {
       const response = await post(d.submitUrl);
       const body = await response.json().catch(() => null);
       if (body && (body.ok || body.code === "submitted")) { done(); return; }
+      if (response.status === 404) { released(); return; }
     } catch (e) { net(false); }
     setTimeout(submit, 2000);
   };
@@ -171,7 +183,7 @@ document.addEventListener("DOMContentLoaded", () => {
     try {
       const response = await post(d.heartbeatUrl);
       const body = await response.json().catch(() => null);
-      if (response.ok && body) { net(true); apply(body.state); flush(); } else if (response.status !== 404) net(false);
+      if (response.ok && body) { net(true); apply(body.state); flush(); } else if (response.status === 404) released(); else net(false);
     } catch (e) { net(false); }
   };
   setInterval(beat, (parseInt(d.heartbeat, 10) || 10) * 1000);

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from exams.cbt import services
 from exams.cbt.models import AnswerSave, Attempt, AttemptStatus
 from exams.papers.services import paper_questions
+from opcert.audit.models import AuditEvent
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
@@ -209,3 +210,75 @@ def test_only_configured_networks_may_sign_in(db, app, monkeypatch) -> None:
     assert info.value.code == "network"
     db.session.commit()
     assert signed_in(r.bookings[0], ip="10.8.0.77")[0].status is AttemptStatus.SEATED
+
+
+def test_the_sweep_submits_only_when_no_credit_could_still_be_owed(started, app) -> None:
+    _r, attempt, _token, t0 = started
+    save(attempt, 1, 1, "T", t0 + dt.timedelta(seconds=5))
+    cap = app.config["CBT_OFFLINE_CREDIT_MAX_SECONDS"]
+    due = t0 + dt.timedelta(seconds=attempt.duration_seconds + cap)
+    assert services.submit_due(now=due - dt.timedelta(seconds=1)) == 0
+    db.session.commit()
+    assert attempt.status is AttemptStatus.ANSWERING
+    assert services.submit_due(now=due) == 1
+    db.session.commit()
+    assert (attempt.status, attempt.submitted_how, attempt.last_seq) == (AttemptStatus.SUBMITTED, "time", 1)
+    assert services.verify_attempt(attempt.id) == []
+    assert services.submit_due(now=due) == 0  # nothing happens twice
+
+
+def test_the_submit_due_command_commits_what_it_submitted(started, app) -> None:
+    _r, attempt, _token, _t0 = started
+    cap = app.config["CBT_OFFLINE_CREDIT_MAX_SECONDS"]
+    attempt.started_at = utcnow() - dt.timedelta(seconds=attempt.duration_seconds + cap + 5)
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["exams", "submit-due"])
+    assert result.exit_code == 0, result.output
+    assert "submitted 1 attempt(s)" in result.output
+    with db.engine.connect() as other:  # what another connection sees: the command committed
+        stored = other.execute(sa.select(Attempt.status).where(Attempt.id == attempt.id)).scalar_one()
+    assert stored is AttemptStatus.SUBMITTED
+
+
+def test_wrong_id_numbers_for_a_ticket_are_counted_and_held_back(db, app) -> None:
+    r = room()
+    booking = r.bookings[0]
+    t0 = utcnow()
+    for n in range(app.config["LOGIN_THROTTLE_THRESHOLD"]):
+        with pytest.raises(services.ExamError) as info:
+            services.sign_in(
+                ticket=ticket_of(booking),
+                id_number=f"11010119900307{n:04d}",
+                ip="10.0.0.9",
+                terminal="",
+                device_token=None,
+                now=t0,
+            )
+        assert info.value.code == "wrong"
+        db.session.commit()
+    with pytest.raises(services.ExamError) as info:  # even the right pair waits now
+        signed_in(booking, now=t0 + dt.timedelta(seconds=1))
+    assert info.value.code == "throttled"
+    db.session.commit()
+    from opcert.accounts import throttle
+
+    knocked = throttle.get_store().get("cbt-ip:10.0.0.5", t0 + dt.timedelta(seconds=1))
+    assert knocked.failures == 1  # the knock from the seat's address while held back
+    later = t0 + dt.timedelta(seconds=app.config["LOGIN_THROTTLE_BASE_SECONDS"] + 1)
+    assert signed_in(booking, now=later)[0].status is AttemptStatus.SEATED
+    codes = db.session.execute(sa.select(AuditEvent.details).where(AuditEvent.action == "cbt.signin_refused")).all()
+    assert len(codes) == app.config["LOGIN_THROTTLE_THRESHOLD"] + 1
+
+
+def test_no_sign_in_after_the_session_ended(db) -> None:
+    r = room(2)
+    t0 = utcnow()
+    signed_in(r.bookings[0], now=t0)
+    services.start_run(viewer=r.staff, session_id=r.session.id, now=t0)
+    services.end_run(viewer=r.staff, session_id=r.session.id, now=t0 + dt.timedelta(minutes=5))
+    db.session.commit()
+    with pytest.raises(services.ExamError) as info:  # a late arrival would wait for a start that never comes
+        signed_in(r.bookings[1], now=t0 + dt.timedelta(minutes=6))
+    assert info.value.code == "ended"
+    db.session.rollback()
+    assert db.session.execute(sa.select(sa.func.count(Attempt.id))).scalar_one() == 1

@@ -67,7 +67,12 @@ def test_a_second_device_is_refused_with_a_message(app, seat) -> None:
 
 def test_saves_without_a_seat_are_refused(app) -> None:
     client = app.test_client()
-    assert client.post("/exam/save", json={"seq": 1, "number": 1, "answer": "T"}).status_code in {400, 404}
+    headers = {"X-CSRFToken": csrf_token(client, "/exam")}
+    body = {"seq": 1, "number": 1, "answer": "T"}
+    assert client.post("/exam/save", json=body, headers=headers).status_code == 404
+    client.set_cookie("opcert_exam_seat", "forged", path="/exam")
+    for url in ("/exam/save", "/exam/heartbeat", "/exam/submit"):
+        assert client.post(url, json=body, headers=headers).status_code == 404
 
 
 def test_the_console_shows_each_candidate_and_acts_on_one(app) -> None:
@@ -95,5 +100,12 @@ def test_the_console_shows_each_candidate_and_acts_on_one(app) -> None:
     assert "答题中" in text(client.get(page))
     assert submit(client, f"/exams/attempts/{ids[1]}/pause", {"reason": "身体不适"}, page=page).status_code == 302
     assert "已暂停" in text(client.get(page))
+    refused = submit(
+        client, f"/exams/attempts/{ids[1]}/extend", {"minutes": "0", "reason": "终端故障"}, page=page, follow=True
+    )
+    assert "延长时间应在1至120分钟之间" in text(refused)
+    refused = submit(client, f"/exams/attempts/{ids[1]}/resume", {"reason": ""}, page=page, follow=True)
+    assert "请写明理由" in text(refused)
+    assert "已暂停" in text(refused)
     assert submit(client, f"{page}/end", page=page).status_code == 302
     assert "已交卷" in text(client.get(page))

@@ -13,7 +13,6 @@ from exams.sessions.bookings import exam_day
 from exams.sessions.tickets import make_ticket_token, ticket_number
 from opcert.accounts.services import LoginRefusedError
 from opcert.audit.models import AuditEvent
-from opcert.db import utcnow
 from opcert.errors import DomainError
 from opcert.extensions import db
 from photos.models import FaceDecision
@@ -224,4 +223,3 @@ def test_staff_of_another_centre_see_nothing(desk) -> None:
     stranger = centre_staff(sessions_data.centre())
     with pytest.raises(NotFoundError):
         services.desk(viewer=stranger, session_id=desk["session"].id, booking_id=desk["a"].id)
-    assert utcnow()

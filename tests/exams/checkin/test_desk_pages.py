@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
+import sqlalchemy as sa
 
 from exams.checkin import services
+from exams.checkin.models import CheckInStatus
+from exams.sessions.models import Booking
 from exams.sessions.tickets import make_ticket_token
+from opcert.audit.models import AuditEvent
+from opcert.extensions import db
 from tests.exams.checkin.checkin_data import candidate, centre_staff, today_session
 from tests.exams.sessions import sessions_data
 from tests.factories import PASSWORD
@@ -64,7 +70,7 @@ def test_a_capture_without_a_face_is_refused_with_a_message(app, setup) -> None:
         content_type="multipart/form-data",
     )
     assert response.status_code == 200
-    assert "alert-danger" in text(response)
+    assert "画面中未检测到人脸" in text(response)
     with app.app_context():
         assert services.admission(booking_id) is None
 
@@ -75,3 +81,36 @@ def test_an_unknown_text_is_refused_on_the_field(app, setup) -> None:
     response = client.post(page, data={"scanned": "nonsense", "csrf_token": csrf_token(client, page)})
     assert response.status_code == 200
     assert "没有找到" in text(response)
+
+
+def test_a_no_match_is_decided_by_a_second_staff_members_password(app, setup) -> None:
+    client, session_id, booking_id, _token = setup
+    page = f"/exams/sessions/{session_id}/checkin/{booking_id}"
+    frames = [(io.BytesIO(capture_640x480("identities/deepface__dp02/1.jpg")), "frame0.jpg")]  # another person
+    response = client.post(
+        f"{page}/face",
+        data={"frames": frames, "csrf_token": csrf_token(client, page)},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    action = re.search(r'action="(/exams/checkins/\d+/supervisor)"', text(client.get(page))).group(1)
+    with app.app_context():
+        boss = centre_staff(db.session.get(Booking, booking_id).session.centre).login_name
+    decision = {"decision": "refuse", "reason": "不是本人", "supervisor_account": boss}
+    refused = client.post(
+        action, data={**decision, "supervisor_password": "wrong-password-1", "csrf_token": csrf_token(client, page)}
+    )
+    assert refused.status_code == 200
+    assert "账号或密码错误" in text(refused)
+    with app.app_context():  # the failed password is kept (throttle and audit), as for a refused login
+        failed = db.session.execute(sa.select(AuditEvent).where(AuditEvent.action == "login.failed")).scalars().all()
+        assert len(failed) == 1
+        assert services.session_checkins(session_id)[booking_id].status is CheckInStatus.SUPERVISOR
+    token = csrf_token(client, page)
+    done = client.post(action, data={**decision, "supervisor_password": PASSWORD, "csrf_token": token})
+    assert done.status_code == 302
+    assert "拒绝入场" in text(client.get(page))
+    with app.app_context():
+        stored = services.session_checkins(session_id)[booking_id]
+        assert (stored.status, stored.reason) == (CheckInStatus.REFUSED, "不是本人")
+        assert services.admission(booking_id) is None
