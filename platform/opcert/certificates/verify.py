@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from opcert.certificates.payload import PayloadError, Verified, verify_text
 from opcert.certificates.seal import Keyring
+from opcert.documents import read_qr_code
 from photos.images import ImageRejectedError, decode_image
 
 DAMAGED = _l("二维码内容不完整或已损坏。")
@@ -50,22 +51,9 @@ def read_qr_image(data: bytes) -> str:
         decoded = decode_image(data, max_bytes=MAX_IMAGE_BYTES, max_pixels=MAX_IMAGE_PIXELS)
     except ImageRejectedError:
         raise PayloadError("no_qr_code") from None
-    grey = cv2.cvtColor(np.ascontiguousarray(decoded.rgb), cv2.COLOR_RGB2GRAY)
-    # OpenCV's classic detector misses about one sharp, clean code in twenty; a blurred or doubled copy, or the
-    # ArUco-based detector, reads those. A photo of a screen or a small print: the blur helps too.
-    detectors: list[cv2.QRCodeDetector | cv2.QRCodeDetectorAruco] = [cv2.QRCodeDetector()]
-    if hasattr(cv2, "QRCodeDetectorAruco"):
-        detectors.append(cv2.QRCodeDetectorAruco())
-    variants = (
-        lambda: grey,
-        lambda: cv2.GaussianBlur(grey, (3, 3), 0),
-        lambda: cv2.resize(grey, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST),
-    )
-    for detector in detectors:
-        for variant in variants:
-            text, _points, _straight = detector.detectAndDecode(variant())
-            if text:
-                return str(text)
+    text = read_qr_code(cv2.cvtColor(np.ascontiguousarray(decoded.rgb), cv2.COLOR_RGB2GRAY))
+    if text:
+        return text
     raise PayloadError("no_qr_code")
 
 
