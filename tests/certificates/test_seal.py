@@ -157,3 +157,28 @@ def test_rotate_key_command_keeps_old_certificates_verifiable(app, runner, tmp_p
         assert runner.invoke(args=["certificates", "rotate-key"]).exit_code == 1
     finally:
         app.config["CERT_SEAL_KEYRING_FILE"] = None
+
+
+# Public keys x || y that start with the bytes 04 0…: gmssl's constructor took "04" for the uncompressed-point prefix
+# and stripped every leading 0 and 4, so signing failed (odd length) or hashed a wrong Z.
+_SM2_KEYS_STARTING_04 = (
+    "e1728d4d183db2e40c6fd451402a01878585cf1263b41079d41723438927757d",
+    "8f49ead432189497ddfa383ee56c3493098bd07e035c54af784f3f12472e455d",
+)
+
+
+@pytest.mark.parametrize("private_hex", _SM2_KEYS_STARTING_04)
+def test_sm2_keys_whose_public_half_starts_with_04_sign_and_verify(private_hex) -> None:
+    from gmssl import sm2
+
+    scalar = int(private_hex, 16)
+    public = bytes.fromhex(sm2.CryptSM2(private_key=private_hex, public_key="")._kg(scalar, seal._SM2_CURVE["g"]))
+    assert public[:1] == b"\x04"
+    key = seal.SealKey(kid="k", alg=Algorithm.SM2, public=public, private=bytes.fromhex(private_hex), valid_from=T0)
+    signature = key.sign(DATA)
+    assert key.verifies(DATA, signature)
+    assert not key.verifies(DATA + b"x", signature)
+    # The signature is over the Z of the whole public key, as a standard SM2 verifier computes it.
+    standard = sm2.CryptSM2(private_key=None, public_key="")
+    standard.public_key = public.hex()
+    assert standard.verify_with_sm3(signature.hex(), DATA)

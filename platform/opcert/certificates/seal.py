@@ -73,6 +73,17 @@ class Signature:
     value: bytes
 
 
+def _sm2(private_hex: str | None, public_hex: str) -> sm2.CryptSM2:
+    """gmssl's SM2 with the public key x || y exactly as given.
+
+    Its constructor strips every leading "0" and "4" of a key that starts with "04" (meant for the uncompressed-point
+    prefix), so one key in 256 was mangled: signing failed, or signed a wrong Z that no standard verifier accepts.
+    """
+    crypt = sm2.CryptSM2(private_key=private_hex, public_key="")
+    crypt.public_key = public_hex
+    return crypt
+
+
 @dataclasses.dataclass(frozen=True)
 class SealKey:
     """One key of the keyring: the public half always, the private half only where signing happens."""
@@ -94,7 +105,7 @@ class SealKey:
             raise SealError("no_private_key")
         if self.alg is Algorithm.ED25519:
             return bytes(Ed25519PrivateKey.from_private_bytes(self.private).sign(data))
-        signer = sm2.CryptSM2(private_key=self.private.hex(), public_key=self.public.hex())
+        signer = _sm2(self.private.hex(), self.public.hex())
         nonce = f"{secrets.randbelow(_SM2_ORDER - 1) + 1:064x}"  # gmssl's own nonce uses `random`, not a CSPRNG
         return bytes.fromhex(signer.sign_with_sm3(data, nonce))
 
@@ -109,9 +120,7 @@ class SealKey:
                 return False
             return True
         try:
-            return bool(
-                sm2.CryptSM2(private_key=None, public_key=self.public.hex()).verify_with_sm3(signature.hex(), data)
-            )
+            return bool(_sm2(None, self.public.hex()).verify_with_sm3(signature.hex(), data))
         except Exception:  # gmssl raises assorted errors on malformed points or signatures
             return False
 
