@@ -281,15 +281,21 @@ def test_someone_elses_mock_is_not_found(app, small_format) -> None:
             mock.submit_mock(trainee_id=stranger_id, mock_id=mock_id)
 
 
-def test_simultaneous_hand_ins_from_several_tabs_grade_the_mock_once(app, small_format) -> None:
-    started = start_mock(app)
+def more_tabs(app: Flask, trainee_id: int, count: int) -> list[FlaskClient]:
+    """More clients logged in as the same trainee (other tabs or devices)."""
     with app.app_context():
-        account = _db.session.get(User, started.trainee_id).login_name  # type: ignore[union-attr]
-    tabs = [started.client]
-    for _n in range(3):
+        account = _db.session.get(User, trainee_id).login_name  # type: ignore[union-attr]
+    tabs = []
+    for _n in range(count):
         client = app.test_client()
         assert login(client, account, PASSWORD).status_code == 302
         tabs.append(client)
+    return tabs
+
+
+def test_simultaneous_hand_ins_from_several_tabs_grade_the_mock_once(app, small_format) -> None:
+    started = start_mock(app)
+    tabs = [started.client, *more_tabs(app, started.trainee_id, 3)]
     tokens = [csrf_token(tab, f"/practice/mock/{started.mock_id}") for tab in tabs]
     barrier = threading.Barrier(len(tabs))
     statuses: list[int] = []
@@ -308,3 +314,29 @@ def test_simultaneous_hand_ins_from_several_tabs_grade_the_mock_once(app, small_
         assert _db.session.execute(sa.select(sa.func.count(PaperAnswer.id))).scalar_one() == 6
         graded = sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "practice.mock_graded")
         assert _db.session.execute(graded).scalar_one() == 1
+
+
+def test_a_double_click_or_two_tabs_start_one_mock(app, small_format) -> None:
+    with app.app_context():
+        item_id = bank_item(true_false=6, single=4).id
+    first, trainee_id = trainee_client(app)
+    tabs = [first, *more_tabs(app, trainee_id, 3)]
+    tokens = [csrf_token(tab, f"/practice/items/{item_id}") for tab in tabs]
+    barrier = threading.Barrier(len(tabs))
+    places: list[str] = []
+
+    def start(tab: FlaskClient, token: str) -> None:
+        barrier.wait()
+        response = tab.post(f"/practice/items/{item_id}/mock", data={"csrf_token": token})
+        places.append(response.headers.get("Location", str(response.status_code)))
+
+    threads = [threading.Thread(target=start, args=pair) for pair in zip(tabs, tokens, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with app.app_context():
+        mocks = _db.session.execute(sa.select(MockExam).where(MockExam.trainee_id == trainee_id)).scalars().all()
+        assert len(mocks) == 1
+        assert places == [f"/practice/mock/{mocks[0].id}"] * len(tabs)
+        assert _db.session.execute(sa.select(sa.func.count(Paper.id))).scalar_one() == 1
