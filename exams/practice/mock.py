@@ -23,8 +23,7 @@ from exams.bank.services import BlueprintSpec, RowSpec
 from exams.papers import services as papers
 from exams.papers.models import PaperAnswer
 from exams.practice.models import MockAnswer, MockExam, MockFinish
-from exams.practice.services import clean_choice, note_answer, practice_item
-from opcert.accounts.models import User
+from exams.practice.services import clean_choice, lock_trainee, note_answer, practice_item
 from opcert.audit.services import record_event
 from opcert.db import flush_unique, utcnow
 from opcert.errors import DomainError, NotFoundError
@@ -100,11 +99,7 @@ def start_mock(*, trainee_id: int, item_id: int, now: dt.datetime | None = None)
     """Start a mock exam of an item, or return the one still running; refuse, naming what the bank lacks."""
     now = now or utcnow()
     item = practice_item(item_id)
-    # Two tabs (or a double click) must not both find no running mock and start one each: the trainee's row is
-    # locked until the commit, so the second start waits and resumes the first's mock (SQLite: BEGIN IMMEDIATE).
-    locked = sa.select(User.id).where(User.id == trainee_id).with_for_update()
-    if db.session.execute(locked).scalar_one_or_none() is None:
-        raise NotFoundError(_("用户不存在。"))
+    lock_trainee(trainee_id)  # two tabs (or a double click) start one mock: the second resumes the first's
     running = running_mock(trainee_id=trainee_id, item_id=item.id)
     if running is not None:
         if now < running.deadline_at:

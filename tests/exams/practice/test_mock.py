@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import json
 import re
-import threading
 from collections import Counter
 
 import pytest
@@ -19,14 +18,13 @@ from exams.papers import services as papers
 from exams.papers.models import Paper, PaperAnswer
 from exams.practice import mock, services
 from exams.practice.models import MockAnswer, MockExam, MockFinish
-from opcert.accounts.models import User
 from opcert.audit.models import AuditEvent
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db as _db
-from tests.exams.practice.practice_data import POINTS, bank_item, questions, trainee_client
-from tests.factories import PASSWORD, trainee
-from tests.fixtures.web import csrf_token, login, text
+from tests.exams.practice.practice_data import POINTS, at_once, bank_item, more_tabs, questions, trainee_client
+from tests.factories import trainee
+from tests.fixtures.web import csrf_token, text
 
 REMAINING_RE = re.compile(r'data-remaining="(\d+)"')
 QUESTION_ID_RE = re.compile(r'name="question_id"[^>]*value="(\d+)"')
@@ -281,34 +279,16 @@ def test_someone_elses_mock_is_not_found(app, small_format) -> None:
             mock.submit_mock(trainee_id=stranger_id, mock_id=mock_id)
 
 
-def more_tabs(app: Flask, trainee_id: int, count: int) -> list[FlaskClient]:
-    """More clients logged in as the same trainee (other tabs or devices)."""
-    with app.app_context():
-        account = _db.session.get(User, trainee_id).login_name  # type: ignore[union-attr]
-    tabs = []
-    for _n in range(count):
-        client = app.test_client()
-        assert login(client, account, PASSWORD).status_code == 302
-        tabs.append(client)
-    return tabs
-
-
 def test_simultaneous_hand_ins_from_several_tabs_grade_the_mock_once(app, small_format) -> None:
     started = start_mock(app)
     tabs = [started.client, *more_tabs(app, started.trainee_id, 3)]
     tokens = [csrf_token(tab, f"/practice/mock/{started.mock_id}") for tab in tabs]
-    barrier = threading.Barrier(len(tabs))
     statuses: list[int] = []
 
     def hand_in(tab: FlaskClient, token: str) -> None:
-        barrier.wait()
         statuses.append(tab.post(f"/practice/mock/{started.mock_id}/submit", data={"csrf_token": token}).status_code)
 
-    threads = [threading.Thread(target=hand_in, args=pair) for pair in zip(tabs, tokens, strict=True)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(hand_in, list(zip(tabs, tokens, strict=True)))
     assert statuses == [302] * len(tabs)
     with app.app_context():
         assert _db.session.execute(sa.select(sa.func.count(PaperAnswer.id))).scalar_one() == 6
@@ -322,19 +302,13 @@ def test_a_double_click_or_two_tabs_start_one_mock(app, small_format) -> None:
     first, trainee_id = trainee_client(app)
     tabs = [first, *more_tabs(app, trainee_id, 3)]
     tokens = [csrf_token(tab, f"/practice/items/{item_id}") for tab in tabs]
-    barrier = threading.Barrier(len(tabs))
     places: list[str] = []
 
     def start(tab: FlaskClient, token: str) -> None:
-        barrier.wait()
         response = tab.post(f"/practice/items/{item_id}/mock", data={"csrf_token": token})
         places.append(response.headers.get("Location", str(response.status_code)))
 
-    threads = [threading.Thread(target=start, args=pair) for pair in zip(tabs, tokens, strict=True)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(start, list(zip(tabs, tokens, strict=True)))
     with app.app_context():
         mocks = _db.session.execute(sa.select(MockExam).where(MockExam.trainee_id == trainee_id)).scalars().all()
         assert len(mocks) == 1
