@@ -292,12 +292,13 @@ def wrong_counts(*, trainee_id: int, item_id: int) -> dict[str, int]:
 
 
 def total_wrong(*, trainee_id: int) -> int:
-    """Open wrong answers over every item (active questions)."""
+    """Open wrong answers over every offered item (active questions): the sum of the items' wrong-answer books."""
     query = (
         sa.select(sa.func.count(WrongAnswer.id))
         .join(Question, Question.id == WrongAnswer.question_id)
+        .join(Item, Item.id == Question.item_id)
         .where(WrongAnswer.trainee_id == trainee_id, WrongAnswer.cleared_at.is_(None))
-        .where(Question.status == QuestionStatus.ACTIVE)
+        .where(Question.status == QuestionStatus.ACTIVE, Item.offered.is_(True))
     )
     return int(db.session.execute(query).scalar_one())
 

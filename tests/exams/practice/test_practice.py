@@ -276,3 +276,26 @@ def test_the_same_answer_sent_from_several_tabs_at_once_counts_once(app) -> None
         row = services.open_wrong_answer(trainee_id=user_id, question_id=question_id)
         assert row is not None
         assert row.wrong_count == 2
+
+
+def test_the_total_of_open_wrong_answers_counts_only_items_that_can_be_practised(app) -> None:
+    with app.app_context():
+        kept, dropped = bank_item(true_false=2), bank_item(true_false=2)
+        user = trainee()
+        for item in (kept, dropped):
+            question = questions(item)[0]
+            services.answer_question(
+                trainee_id=user.id,
+                item_id=item.id,
+                question_id=question.id,
+                choice=[wrong_answer(question)],
+                mode=PracticeMode.POINT,
+                after=0,
+            )
+        dropped.offered = False
+        _db.session.commit()
+        assert services.total_wrong(trainee_id=user.id) == 1
+        assert services.total_wrong(trainee_id=user.id) == sum(
+            sum(services.wrong_counts(trainee_id=user.id, item_id=c.item.id).values())
+            for c in services.practice_items(trainee_id=user.id)
+        )
