@@ -150,6 +150,13 @@ def part_standing(*, person_id: int, item_id: int, part: ExamPart, on: dt.date) 
         ).scalars()
     )
     if not rows:
+        # Retraining starts a new round for the part that needed it; a pass of an earlier round still counts
+        # (until it expires), so a valid theory pass is kept when the practical is retrained.
+        earlier = _last_of_earlier_rounds(person_id, item_id, part, current_round, on)
+        if earlier is not None and earlier.passed:
+            until = valid_until(earlier)
+            standing = Standing.PASSED if on <= until else Standing.EXPIRED
+            return PartStanding(part, standing, earlier, current_round, 0, until)
         return PartStanding(part, Standing.NOT_TAKEN, None, current_round, 0, None)
     last = rows[-1]
     if last.passed:
@@ -164,6 +171,24 @@ def part_standing(*, person_id: int, item_id: int, part: ExamPart, on: dt.date) 
     makeups = int(current_app.config["RESULT_MAKEUPS"])
     standing = Standing.MAKEUP if fails <= makeups else Standing.RETRAINING
     return PartStanding(part, standing, last, current_round, len(rows), None)
+
+
+def _last_of_earlier_rounds(
+    person_id: int, item_id: int, part: ExamPart, current_round: int, on: dt.date
+) -> PartResult | None:
+    query = (
+        sa.select(PartResult)
+        .where(
+            PartResult.person_id == person_id,
+            PartResult.item_id == item_id,
+            PartResult.part == part,
+            PartResult.training_round < current_round,
+            PartResult.exam_date <= on,
+        )
+        .order_by(PartResult.training_round.desc(), PartResult.attempt.desc())
+        .limit(1)
+    )
+    return db.session.execute(query).scalar_one_or_none()
 
 
 def booking_problem(*, person_id: int, item: Item, part: ExamPart, on: dt.date) -> str | None:

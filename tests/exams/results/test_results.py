@@ -247,3 +247,25 @@ def test_retraining_is_recorded_from_the_command_line(db, world, runner) -> None
     again = runner.invoke(args=["exams", "record-retraining", user.id_number, item.code])
     assert again.exit_code != 0
     assert "无需重新培训" in again.output
+
+
+def test_retraining_for_the_practical_keeps_a_theory_pass_still_valid(db, world) -> None:
+    item, centre, s = world
+    user = pd.candidate()
+    record(user, item, s["theory"], 90)
+    for days in (-3, -2):
+        failed = pd.session(centre, item, ExamPart.PRACTICAL, starts_in=dt.timedelta(days=days))
+        record(user, item, failed, 50, part=ExamPart.PRACTICAL)
+    assert standing(user, item, ExamPart.PRACTICAL) is Standing.RETRAINING
+    services.record_retraining(person_id=user.id, item_id=item.id, completed_on=dt.date.today())
+    assert standing(user, item, ExamPart.PRACTICAL) is Standing.NOT_TAKEN
+    assert standing(user, item) is Standing.PASSED, "the theory pass is still within its 12 months"
+    assert "理论考试已合格" in services.next_step(person_id=user.id, item=item, on=dt.date.today())
+    assert services.booking_problem(person_id=user.id, item=item, part=ExamPart.PRACTICAL, on=dt.date.today()) is None
+    with pytest.raises(ResultError, match="无需再考"):
+        record(user, item, s["third"], 95)
+    passed = record(user, item, s["practical"], 88, part=ExamPart.PRACTICAL)
+    assert (passed.training_round, passed.attempt, passed.passed) == (1, 1, True)
+    qualification = services.qualification(user.id, item.id, local(s["practical"].starts_at).date())
+    assert qualification is not None
+    assert qualification.theory_session_id == s["theory"].id
