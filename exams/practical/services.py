@@ -477,6 +477,15 @@ def _subject_passes(marking: Marking) -> list[bool]:
     return [not sm.vetoed and sm.percent >= share for sm in subject_marks(marking)]
 
 
+def agreement_for(*, viewer: User) -> list[Agreement]:
+    """The agreement report a manager may see: administrators every centre's, centre staff their own centre's."""
+    if viewer.role is Role.ADMIN:
+        return agreement()
+    if viewer.role is not Role.CENTRE_STAFF or viewer.organisation_id is None:
+        return []
+    return agreement(centre_id=viewer.organisation_id)
+
+
 def agreement(*, centre_id: int | None = None) -> list[Agreement]:
     """Per examiner: kappa of their subject pass/fail against every other signed marking of the same candidates."""
     query = sa.select(Marking).where(Marking.signed_at.is_not(None))
