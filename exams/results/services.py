@@ -133,26 +133,38 @@ def training_round(person_id: int, item_id: int) -> int:
     return int(db.session.execute(query).scalar_one())
 
 
-def part_standing(*, person_id: int, item_id: int, part: ExamPart, on: dt.date) -> PartStanding:
-    """The person's standing in one part on a date, from the results of the current round."""
+def _results(
+    person_id: int, item_id: int, part: ExamPart, on: dt.date, published_only: bool
+) -> sa.Select[tuple[PartResult]]:
+    query = sa.select(PartResult).where(
+        PartResult.person_id == person_id,
+        PartResult.item_id == item_id,
+        PartResult.part == part,
+        PartResult.exam_date <= on,
+    )
+    return query.where(PartResult.published_at.is_not(None)) if published_only else query
+
+
+def part_standing(
+    *, person_id: int, item_id: int, part: ExamPart, on: dt.date, published_only: bool = False
+) -> PartStanding:
+    """The person's standing in one part on a date, from the results of the current round (with `published_only`,
+    as the candidate may know it: unpublished results left out)."""
     current_round = training_round(person_id, item_id)
+    results = _results(person_id, item_id, part, on, published_only)
     rows = list(
         db.session.execute(
-            sa.select(PartResult)
-            .where(
-                PartResult.person_id == person_id,
-                PartResult.item_id == item_id,
-                PartResult.part == part,
-                PartResult.training_round == current_round,
-                PartResult.exam_date <= on,
-            )
-            .order_by(PartResult.attempt)
+            results.where(PartResult.training_round == current_round).order_by(PartResult.attempt)
         ).scalars()
     )
     if not rows:
         # Retraining starts a new round for the part that needed it; a pass of an earlier round still counts
         # (until it expires), so a valid theory pass is kept when the practical is retrained.
-        earlier = _last_of_earlier_rounds(person_id, item_id, part, current_round, on)
+        earlier = db.session.execute(
+            results.where(PartResult.training_round < current_round)
+            .order_by(PartResult.training_round.desc(), PartResult.attempt.desc())
+            .limit(1)
+        ).scalar_one_or_none()
         if earlier is not None and earlier.passed:
             until = valid_until(earlier)
             standing = Standing.PASSED if on <= until else Standing.EXPIRED
@@ -171,24 +183,6 @@ def part_standing(*, person_id: int, item_id: int, part: ExamPart, on: dt.date) 
     makeups = int(current_app.config["RESULT_MAKEUPS"])
     standing = Standing.MAKEUP if fails <= makeups else Standing.RETRAINING
     return PartStanding(part, standing, last, current_round, len(rows), None)
-
-
-def _last_of_earlier_rounds(
-    person_id: int, item_id: int, part: ExamPart, current_round: int, on: dt.date
-) -> PartResult | None:
-    query = (
-        sa.select(PartResult)
-        .where(
-            PartResult.person_id == person_id,
-            PartResult.item_id == item_id,
-            PartResult.part == part,
-            PartResult.training_round < current_round,
-            PartResult.exam_date <= on,
-        )
-        .order_by(PartResult.training_round.desc(), PartResult.attempt.desc())
-        .limit(1)
-    )
-    return db.session.execute(query).scalar_one_or_none()
 
 
 def booking_problem(*, person_id: int, item: Item, part: ExamPart, on: dt.date) -> str | None:
@@ -319,10 +313,13 @@ def qualification(user_id: int, item_id: int, on: dt.date) -> Qualification | No
     )
 
 
-def next_step(*, person_id: int, item: Item, on: dt.date) -> str:
-    """What the person does next in the item: book theory, a makeup, the practical, retrain or apply."""
-    theory = part_standing(person_id=person_id, item_id=item.id, part=ExamPart.THEORY, on=on)
-    practical = part_standing(person_id=person_id, item_id=item.id, part=ExamPart.PRACTICAL, on=on)
+def next_step(*, person_id: int, item: Item, on: dt.date, published_only: bool = False) -> str:
+    """What the person does next in the item: book theory, a makeup, the practical, retrain or apply (with
+    `published_only`, from the results the candidate has been told)."""
+    theory, practical = (
+        part_standing(person_id=person_id, item_id=item.id, part=part, on=on, published_only=published_only)
+        for part in (ExamPart.THEORY, ExamPart.PRACTICAL)
+    )
     for standing in (theory, practical):
         if standing.standing is Standing.RETRAINING:
             return str(_("%(part)s补考不合格：请重新参加培训，培训完成后再预约考试。", part=str(standing.part.label)))
@@ -355,7 +352,7 @@ def _tell_published(row: PartResult) -> None:
             part=str(row.part.label),
             score=row.score,
             verdict=verdict,
-            next=next_step(person_id=row.person_id, item=row.item, on=on),
+            next=next_step(person_id=row.person_id, item=row.item, on=on, published_only=True),
         ),
     )
 
@@ -400,6 +397,15 @@ def my_items(*, person_id: int) -> list[Item]:
     for row in my_results(person_id=person_id):
         seen.setdefault(row.item_id, row.item)
     return list(seen.values())
+
+
+def my_next_steps(*, person_id: int, on: dt.date) -> list[tuple[Item, str]]:
+    """The candidate's next step in each item with a published result, from published results only: a result
+    not yet published is not given away by the advice."""
+    return [
+        (item, next_step(person_id=person_id, item=item, on=on, published_only=True))
+        for item in my_items(person_id=person_id)
+    ]
 
 
 def session_results(*, session_id: int) -> list[PartResult]:

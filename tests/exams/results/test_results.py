@@ -269,3 +269,21 @@ def test_retraining_for_the_practical_keeps_a_theory_pass_still_valid(db, world)
     qualification = services.qualification(user.id, item.id, local(s["practical"].starts_at).date())
     assert qualification is not None
     assert qualification.theory_session_id == s["theory"].id
+
+
+def test_the_next_step_does_not_give_away_an_unpublished_result(db, world) -> None:
+    item, centre, s = world
+    user = pd.candidate()
+    record(user, item, s["theory"], 90)
+    services.publish_results(session_id=s["theory"].id)
+    practical = pd.session(centre, item, ExamPart.PRACTICAL, starts_in=dt.timedelta(days=-1))
+    record(user, item, practical, 50, part=ExamPart.PRACTICAL)
+    db.session.commit()
+    [(_item, step)] = services.my_next_steps(person_id=user.id, on=dt.date.today())
+    assert "补考" not in step
+    assert "理论考试已合格" in step
+    services.publish_results(session_id=practical.id)
+    told = db.session.execute(sa.select(Notification.body).where(Notification.user_id == user.id)).scalars().all()
+    assert "实际操作考试不合格：请预约补考" in told[-1]
+    [(_item, step)] = services.my_next_steps(person_id=user.id, on=dt.date.today())
+    assert "请预约补考" in step
