@@ -268,17 +268,28 @@ def record_part_result(
 
 
 def record_retraining(
-    *, person_id: int, item_id: int, completed_on: dt.date, recorded_by_id: int | None = None, note: str = ""
+    *,
+    person_id: int,
+    item_id: int,
+    completed_on: dt.date,
+    recorded_by_id: int | None = None,
+    note: str = "",
+    today: dt.date | None = None,
 ) -> Retraining:
-    """Record completed retraining: refused unless a part of the item needs it; the next attempts start a new round."""
-    on = local_today()
-    due = [
-        part
-        for part in ExamPart
-        if part_standing(person_id=person_id, item_id=item_id, part=part, on=on).standing is Standing.RETRAINING
-    ]
+    """Record completed retraining: refused unless a part of the item needs it, and dated between the failed
+    makeup and today; the next attempts start a new round."""
+    on = today or local_today()
+    standings = [part_standing(person_id=person_id, item_id=item_id, part=part, on=on) for part in ExamPart]
+    due = [s for s in standings if s.standing is Standing.RETRAINING]
     if not due:
         raise ResultError.on_field(_("该学员在此项目上无需重新培训。"), "person_id")
+    if completed_on > on:
+        raise ResultError.on_field(_("重新培训的完成日期不能晚于今天。"), "completed_on")
+    failed_on = max(s.result.exam_date for s in due if s.result is not None)
+    if completed_on <= failed_on:
+        raise ResultError.on_field(
+            _("重新培训须在补考之后完成：补考日期为%(date)s。", date=show_date(failed_on)), "completed_on"
+        )
     row = Retraining(
         person_id=person_id, item_id=item_id, completed_on=completed_on, recorded_by_id=recorded_by_id, note=note[:200]
     )
@@ -288,7 +299,7 @@ def record_retraining(
         "exam.retraining_recorded",
         object_type="exam_retraining",
         object_id=row.id,
-        details={"candidate": person_id, "item_id": item_id, "parts": [p.value for p in due]},
+        details={"candidate": person_id, "item_id": item_id, "parts": [s.part.value for s in due]},
     )
     return row
 

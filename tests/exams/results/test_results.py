@@ -287,3 +287,24 @@ def test_the_next_step_does_not_give_away_an_unpublished_result(db, world) -> No
     assert "实际操作考试不合格：请预约补考" in told[-1]
     [(_item, step)] = services.my_next_steps(person_id=user.id, on=dt.date.today())
     assert "请预约补考" in step
+
+
+def test_retraining_cannot_be_completed_in_the_future_or_before_the_failed_makeup(db, world, runner) -> None:
+    item, _, s = world
+    user = pd.candidate()
+    record(user, item, s["theory"], 50)
+    makeup = record(user, item, s["makeup"], 50)
+    db.session.commit()
+    today = dt.date.today()
+    for day, message in ((today + dt.timedelta(days=1), "不能晚于今天"), (makeup.exam_date, "须在补考之后")):
+        with pytest.raises(ResultError, match=message):
+            services.record_retraining(person_id=user.id, item_id=item.id, completed_on=day, today=today)
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    refused = runner.invoke(args=["exams", "record-retraining", user.id_number, item.code, "--on", tomorrow])
+    assert refused.exit_code != 0
+    assert "不能晚于今天" in refused.output
+    assert standing(user, item) is Standing.RETRAINING
+    row = services.record_retraining(
+        person_id=user.id, item_id=item.id, completed_on=makeup.exam_date + dt.timedelta(days=1), today=today
+    )
+    assert row.completed_on == makeup.exam_date + dt.timedelta(days=1)
