@@ -129,7 +129,11 @@ def get_mock(*, trainee_id: int, mock_id: int, now: dt.datetime | None = None) -
 
 
 def _own_mock(trainee_id: int, mock_id: int) -> MockExam:
-    """The trainee's mock, its row locked until the commit (two tabs grade it once); others' are NotFoundError."""
+    """The trainee's mock, its row locked until the commit (two tabs grade it once); others' are NotFoundError.
+
+    The trainee's row is locked first, as when practising or starting a mock: grading writes the wrong-answer book,
+    which a practice answer in another tab may be writing at the same moment (and one lock order: no deadlock)."""
+    lock_trainee(trainee_id)
     query = sa.select(MockExam).where(MockExam.id == mock_id).with_for_update()
     mock = db.session.execute(query).scalar_one_or_none()
     if mock is None or mock.trainee_id != trainee_id:

@@ -17,12 +17,14 @@ from exams.bank.models import QuestionKind
 from exams.papers import services as papers
 from exams.papers.models import Paper, PaperAnswer
 from exams.practice import mock, services
-from exams.practice.models import MockAnswer, MockExam, MockFinish
+from exams.practice.models import MockAnswer, MockExam, MockFinish, PracticeMode
 from opcert.audit.models import AuditEvent
+from opcert.catalogue.models import Item
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db as _db
 from tests.exams.practice.practice_data import POINTS, at_once, bank_item, more_tabs, questions, trainee_client
+from tests.exams.practice.practice_data import wrong_answer as wrong_letter_for
 from tests.factories import trainee
 from tests.fixtures.web import csrf_token, text
 
@@ -314,3 +316,44 @@ def test_a_double_click_or_two_tabs_start_one_mock(app, small_format) -> None:
         assert len(mocks) == 1
         assert places == [f"/practice/mock/{mocks[0].id}"] * len(tabs)
         assert _db.session.execute(sa.select(sa.func.count(Paper.id))).scalar_one() == 1
+
+
+def test_a_mock_handed_in_while_another_tab_practises_the_same_question_counts_both(app, small_format) -> None:
+    with app.app_context():
+        item_id = bank_item(true_false=4, single=2).id
+        question = questions(_db.session.get(Item, item_id), point=POINTS[0])[0]  # type: ignore[arg-type]
+        question_id, wrong = question.id, wrong_letter_for(question)
+    jobs = []
+    people = []
+    for n in range(8):
+        practising, trainee_id = trainee_client(app, name=f"陈{'一二三四五六七八'[n]}")
+        [handing_in] = more_tabs(app, trainee_id, 1)
+        with app.app_context():
+            exam = mock.start_mock(trainee_id=trainee_id, item_id=item_id)
+            mock.save_answer(trainee_id=trainee_id, mock_id=exam.id, question_id=question_id, choice=[wrong])
+            services.answer_question(
+                trainee_id=trainee_id,
+                item_id=item_id,
+                question_id=question_id,
+                choice=[wrong],
+                mode=PracticeMode.POINT,
+                after=0,
+            )
+            _db.session.commit()
+            after = services.last_answer_id(trainee_id=trainee_id, question_id=question_id)
+            mock_id = exam.id
+        answer = {"question_id": question_id, "after": after, "choice": wrong}
+        answer["csrf_token"] = csrf_token(practising, f"/practice/items/{item_id}")
+        jobs.append((practising, f"/practice/items/{item_id}/answer", answer))
+        submit = {"csrf_token": csrf_token(handing_in, f"/practice/mock/{mock_id}")}
+        jobs.append((handing_in, f"/practice/mock/{mock_id}/submit", submit))
+        people.append(trainee_id)
+    statuses: list[int] = []
+    at_once(lambda client, url, data: statuses.append(client.post(url, data=data).status_code), jobs)
+    assert statuses == [302] * len(jobs)
+    with app.app_context():
+        counts = [
+            services.wrong_row(trainee_id=who, question_id=question_id).wrong_count  # type: ignore[union-attr]
+            for who in people
+        ]
+    assert counts == [3] * len(people), "one wrong practice answer, one in practice at once, one in the mock"
