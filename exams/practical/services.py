@@ -25,7 +25,7 @@ from exams.practical.models import (
     Subject,
     TaskDraw,
 )
-from exams.results.services import record_part_result
+from exams.results.services import ResultError, record_part_result
 from exams.sessions.eligibility import current_commitment
 from exams.sessions.models import Booking, BookingStatus, ExamPart, ExamSession
 from opcert.access import Role
@@ -429,15 +429,19 @@ def _decide(sheet: ScoreSheet, signed: list[Marking]) -> None:
         object_id=sheet.id,
         details={"score": str(score), "vetoed": vetoed, "candidate": sheet.candidate_id},
     )
-    record_part_result(
-        person_id=sheet.candidate_id,
-        item_id=sheet.item_id,
-        part=ExamPart.PRACTICAL,
-        score=score,
-        session_id=sheet.session_id,
-        vetoed=vetoed,
-        decided_at=sheet.decided_at,
-    )
+    try:
+        record_part_result(
+            person_id=sheet.candidate_id,
+            item_id=sheet.item_id,
+            part=ExamPart.PRACTICAL,
+            score=score,
+            session_id=sheet.session_id,
+            vetoed=vetoed,
+            decided_at=sheet.decided_at,
+        )
+    except ResultError as exc:
+        # A practical refusal: the boundary rolls the signature back and audits it (practical.refused).
+        raise _refuse(_("该考生的实操成绩无法记录：%(reason)s", reason=exc.message), reason="result_refused") from exc
 
 
 def visible_markings(*, viewer: Marking) -> list[Marking]:
@@ -471,6 +475,15 @@ def cohen_kappa(pairs: list[tuple[bool, bool]]) -> float | None:
 def _subject_passes(marking: Marking) -> list[bool]:
     share = decimal.Decimal(str(current_app.config["PRACTICAL_SUBJECT_PASS"]))
     return [not sm.vetoed and sm.percent >= share for sm in subject_marks(marking)]
+
+
+def agreement_for(*, viewer: User) -> list[Agreement]:
+    """The agreement report a manager may see: administrators every centre's, centre staff their own centre's."""
+    if viewer.role is Role.ADMIN:
+        return agreement()
+    if viewer.role is not Role.CENTRE_STAFF or viewer.organisation_id is None:
+        return []
+    return agreement(centre_id=viewer.organisation_id)
 
 
 def agreement(*, centre_id: int | None = None) -> list[Agreement]:

@@ -89,8 +89,7 @@ def draw(session_id: int) -> Response:
 @allow(*MANAGERS)
 def agreement() -> str:
     """Cohen's kappa per examiner (pass/fail per subject against the other examiners of the same candidates)."""
-    centre_id = None if current_user.role is Role.ADMIN else current_user.organisation_id
-    return render_template("practical/agreement.html", rows=services.agreement(centre_id=centre_id))
+    return render_template("practical/agreement.html", rows=services.agreement_for(viewer=current_user))
 
 
 @bp.route("/exams/practical/tasks", methods=["GET", "POST"])

@@ -23,7 +23,7 @@ from exams.bank.services import BlueprintSpec, RowSpec
 from exams.papers import services as papers
 from exams.papers.models import PaperAnswer
 from exams.practice.models import MockAnswer, MockExam, MockFinish
-from exams.practice.services import clean_choice, note_answer, practice_item
+from exams.practice.services import clean_choice, lock_trainee, note_answer, practice_item
 from opcert.audit.services import record_event
 from opcert.db import flush_unique, utcnow
 from opcert.errors import DomainError, NotFoundError
@@ -99,6 +99,7 @@ def start_mock(*, trainee_id: int, item_id: int, now: dt.datetime | None = None)
     """Start a mock exam of an item, or return the one still running; refuse, naming what the bank lacks."""
     now = now or utcnow()
     item = practice_item(item_id)
+    lock_trainee(trainee_id)  # two tabs (or a double click) start one mock: the second resumes the first's
     running = running_mock(trainee_id=trainee_id, item_id=item.id)
     if running is not None:
         if now < running.deadline_at:
@@ -128,7 +129,11 @@ def get_mock(*, trainee_id: int, mock_id: int, now: dt.datetime | None = None) -
 
 
 def _own_mock(trainee_id: int, mock_id: int) -> MockExam:
-    """The trainee's mock, its row locked until the commit (two tabs grade it once); others' are NotFoundError."""
+    """The trainee's mock, its row locked until the commit (two tabs grade it once); others' are NotFoundError.
+
+    The trainee's row is locked first, as when practising or starting a mock: grading writes the wrong-answer book,
+    which a practice answer in another tab may be writing at the same moment (and one lock order: no deadlock)."""
+    lock_trainee(trainee_id)
     query = sa.select(MockExam).where(MockExam.id == mock_id).with_for_update()
     mock = db.session.execute(query).scalar_one_or_none()
     if mock is None or mock.trainee_id != trainee_id:

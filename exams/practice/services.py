@@ -19,6 +19,7 @@ from exams.bank.models import OPTION_LETTERS, Question, QuestionKind, QuestionSt
 from exams.bank.services import get_question, knowledge_points
 from exams.practice.models import PracticeAnswer, PracticeMode, WrongAnswer
 from exams.sessions.models import ExamApplication
+from opcert.accounts.models import User
 from opcert.catalogue.models import Item
 from opcert.catalogue.services import get_item, offered_items
 from opcert.db import flush_unique, utcnow
@@ -54,6 +55,14 @@ def practice_items(*, trainee_id: int) -> list[ItemChoice]:
     ) | enrolled_item_ids(trainee_id)
     choices = [ItemChoice(item, item.id in applied) for item in offered_items()]
     return sorted(choices, key=lambda c: not c.applied)
+
+
+def lock_trainee(trainee_id: int) -> None:
+    """Lock the trainee's row until the commit: requests of the same trainee sent at once (two tabs, a double click)
+    run one after the other, so the second sees what the first wrote (SQLite: BEGIN IMMEDIATE does the same)."""
+    locked = sa.select(User.id).where(User.id == trainee_id).with_for_update()
+    if db.session.execute(locked).scalar_one_or_none() is None:
+        raise NotFoundError(_("用户不存在。"))
 
 
 def practice_item(item_id: int) -> Item:
@@ -167,6 +176,7 @@ def answer_question(
     now = now or utcnow()
     item = practice_item(item_id)
     question = practice_question(item_id=item.id, question_id=question_id)
+    lock_trainee(trainee_id)  # the same form sent from two tabs at once counts once
     if last_answer_id(trainee_id=trainee_id, question_id=question.id) != after:
         raise DomainError(_("这道题已经作答过了（页面已过期），请继续下一题。"))
     if mode == PracticeMode.REVIEW and open_wrong_answer(trainee_id=trainee_id, question_id=question.id) is None:
@@ -282,12 +292,13 @@ def wrong_counts(*, trainee_id: int, item_id: int) -> dict[str, int]:
 
 
 def total_wrong(*, trainee_id: int) -> int:
-    """Open wrong answers over every item (active questions)."""
+    """Open wrong answers over every offered item (active questions): the sum of the items' wrong-answer books."""
     query = (
         sa.select(sa.func.count(WrongAnswer.id))
         .join(Question, Question.id == WrongAnswer.question_id)
+        .join(Item, Item.id == Question.item_id)
         .where(WrongAnswer.trainee_id == trainee_id, WrongAnswer.cleared_at.is_(None))
-        .where(Question.status == QuestionStatus.ACTIVE)
+        .where(Question.status == QuestionStatus.ACTIVE, Item.offered.is_(True))
     )
     return int(db.session.execute(query).scalar_one())
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import url_for
 from flask_babel import gettext as _
 
-from exams.results.services import my_items, next_step
+from exams.results.services import my_next_steps
 from opcert.access import Role
 from opcert.accounts.models import User
 from opcert.home import Card, Entry, Link, register_panel
@@ -14,14 +14,13 @@ from opcert.timeutil import local_today
 
 def results_card(user: User) -> list[Card]:
     """The trainee's next step in each item with a published result."""
-    items = my_items(person_id=user.id)
-    if not items:
+    steps = my_next_steps(person_id=user.id, on=local_today())
+    if not steps:
         return []
-    today = local_today()
     return [
         Card(
             title=_("我的成绩"),
-            entries=[Entry(item.name, None, next_step(person_id=user.id, item=item, on=today)) for item in items],
+            entries=[Entry(item.name, None, step) for item, step in steps],
             links=(Link(_("查看成绩"), url_for("results.my_results")),),
         )
     ]

@@ -133,23 +133,42 @@ def training_round(person_id: int, item_id: int) -> int:
     return int(db.session.execute(query).scalar_one())
 
 
-def part_standing(*, person_id: int, item_id: int, part: ExamPart, on: dt.date) -> PartStanding:
-    """The person's standing in one part on a date, from the results of the current round."""
+def _results(
+    person_id: int, item_id: int, part: ExamPart, on: dt.date, published_only: bool
+) -> sa.Select[tuple[PartResult]]:
+    query = sa.select(PartResult).where(
+        PartResult.person_id == person_id,
+        PartResult.item_id == item_id,
+        PartResult.part == part,
+        PartResult.exam_date <= on,
+    )
+    return query.where(PartResult.published_at.is_not(None)) if published_only else query
+
+
+def part_standing(
+    *, person_id: int, item_id: int, part: ExamPart, on: dt.date, published_only: bool = False
+) -> PartStanding:
+    """The person's standing in one part on a date, from the results of the current round (with `published_only`,
+    as the candidate may know it: unpublished results left out)."""
     current_round = training_round(person_id, item_id)
+    results = _results(person_id, item_id, part, on, published_only)
     rows = list(
         db.session.execute(
-            sa.select(PartResult)
-            .where(
-                PartResult.person_id == person_id,
-                PartResult.item_id == item_id,
-                PartResult.part == part,
-                PartResult.training_round == current_round,
-                PartResult.exam_date <= on,
-            )
-            .order_by(PartResult.attempt)
+            results.where(PartResult.training_round == current_round).order_by(PartResult.attempt)
         ).scalars()
     )
     if not rows:
+        # Retraining starts a new round for the part that needed it; a pass of an earlier round still counts
+        # (until it expires), so a valid theory pass is kept when the practical is retrained.
+        earlier = db.session.execute(
+            results.where(PartResult.training_round < current_round)
+            .order_by(PartResult.training_round.desc(), PartResult.attempt.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if earlier is not None and earlier.passed:
+            until = valid_until(earlier)
+            standing = Standing.PASSED if on <= until else Standing.EXPIRED
+            return PartStanding(part, standing, earlier, current_round, 0, until)
         return PartStanding(part, Standing.NOT_TAKEN, None, current_round, 0, None)
     last = rows[-1]
     if last.passed:
@@ -249,17 +268,28 @@ def record_part_result(
 
 
 def record_retraining(
-    *, person_id: int, item_id: int, completed_on: dt.date, recorded_by_id: int | None = None, note: str = ""
+    *,
+    person_id: int,
+    item_id: int,
+    completed_on: dt.date,
+    recorded_by_id: int | None = None,
+    note: str = "",
+    today: dt.date | None = None,
 ) -> Retraining:
-    """Record completed retraining: refused unless a part of the item needs it; the next attempts start a new round."""
-    on = local_today()
-    due = [
-        part
-        for part in ExamPart
-        if part_standing(person_id=person_id, item_id=item_id, part=part, on=on).standing is Standing.RETRAINING
-    ]
+    """Record completed retraining: refused unless a part of the item needs it, and dated between the failed
+    makeup and today; the next attempts start a new round."""
+    on = today or local_today()
+    standings = [part_standing(person_id=person_id, item_id=item_id, part=part, on=on) for part in ExamPart]
+    due = [s for s in standings if s.standing is Standing.RETRAINING]
     if not due:
         raise ResultError.on_field(_("该学员在此项目上无需重新培训。"), "person_id")
+    if completed_on > on:
+        raise ResultError.on_field(_("重新培训的完成日期不能晚于今天。"), "completed_on")
+    failed_on = max(s.result.exam_date for s in due if s.result is not None)
+    if completed_on <= failed_on:
+        raise ResultError.on_field(
+            _("重新培训须在补考之后完成：补考日期为%(date)s。", date=show_date(failed_on)), "completed_on"
+        )
     row = Retraining(
         person_id=person_id, item_id=item_id, completed_on=completed_on, recorded_by_id=recorded_by_id, note=note[:200]
     )
@@ -269,7 +299,7 @@ def record_retraining(
         "exam.retraining_recorded",
         object_type="exam_retraining",
         object_id=row.id,
-        details={"candidate": person_id, "item_id": item_id, "parts": [p.value for p in due]},
+        details={"candidate": person_id, "item_id": item_id, "parts": [s.part.value for s in due]},
     )
     return row
 
@@ -294,10 +324,13 @@ def qualification(user_id: int, item_id: int, on: dt.date) -> Qualification | No
     )
 
 
-def next_step(*, person_id: int, item: Item, on: dt.date) -> str:
-    """What the person does next in the item: book theory, a makeup, the practical, retrain or apply."""
-    theory = part_standing(person_id=person_id, item_id=item.id, part=ExamPart.THEORY, on=on)
-    practical = part_standing(person_id=person_id, item_id=item.id, part=ExamPart.PRACTICAL, on=on)
+def next_step(*, person_id: int, item: Item, on: dt.date, published_only: bool = False) -> str:
+    """What the person does next in the item: book theory, a makeup, the practical, retrain or apply (with
+    `published_only`, from the results the candidate has been told)."""
+    theory, practical = (
+        part_standing(person_id=person_id, item_id=item.id, part=part, on=on, published_only=published_only)
+        for part in (ExamPart.THEORY, ExamPart.PRACTICAL)
+    )
     for standing in (theory, practical):
         if standing.standing is Standing.RETRAINING:
             return str(_("%(part)s补考不合格：请重新参加培训，培训完成后再预约考试。", part=str(standing.part.label)))
@@ -330,7 +363,7 @@ def _tell_published(row: PartResult) -> None:
             part=str(row.part.label),
             score=row.score,
             verdict=verdict,
-            next=next_step(person_id=row.person_id, item=row.item, on=on),
+            next=next_step(person_id=row.person_id, item=row.item, on=on, published_only=True),
         ),
     )
 
@@ -375,6 +408,15 @@ def my_items(*, person_id: int) -> list[Item]:
     for row in my_results(person_id=person_id):
         seen.setdefault(row.item_id, row.item)
     return list(seen.values())
+
+
+def my_next_steps(*, person_id: int, on: dt.date) -> list[tuple[Item, str]]:
+    """The candidate's next step in each item with a published result, from published results only: a result
+    not yet published is not given away by the advice."""
+    return [
+        (item, next_step(person_id=person_id, item=item, on=on, published_only=True))
+        for item in my_items(person_id=person_id)
+    ]
 
 
 def session_results(*, session_id: int) -> list[PartResult]:

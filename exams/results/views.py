@@ -22,12 +22,10 @@ MANAGERS = (Role.CENTRE_STAFF, Role.ADMIN)
 @allow(Role.TRAINEE)
 def my_results() -> str:
     """The candidate's published results and, per item, the next step."""
-    today = local_today()
-    items = services.my_items(person_id=current_user.id)
     return render_template(
         "results/mine.html",
         results=services.my_results(person_id=current_user.id),
-        steps=[(item, services.next_step(person_id=current_user.id, item=item, on=today)) for item in items],
+        steps=services.my_next_steps(person_id=current_user.id, on=local_today()),
     )
 
 

@@ -140,6 +140,7 @@ def test_the_candidate_sees_published_results_and_the_next_step(app: Flask, worl
     login(client, world.candidate, PASSWORD)
     assert "暂无已发布的成绩" in text(client.get("/exams/results"))
     with app.app_context():
+        results.publish_results(session_id=world.theory_id)  # the advice reads published results only
         results.publish_results(session_id=world.practical_id)
         db.session.commit()
     page = text(client.get("/exams/results"))
@@ -218,3 +219,36 @@ def test_a_provider_loads_a_task_file_and_a_bad_one_changes_nothing(app: Flask) 
         from exams.practical.models import PracticalTask
 
         assert [t.code for t in db.session.execute(sa.select(PracticalTask)).scalars()] == ["K2-A"]
+
+
+def test_a_result_that_results_refuse_is_told_to_the_examiner_logged_and_not_decided(app: Flask, world: World) -> None:
+    sheet_id, (first, second), lines = _sheet(app, world)
+    with app.app_context():
+        centre = db.session.get(ExamSession, world.theory_id).centre  # type: ignore[union-attr]
+        item = db.session.get(ExamSession, world.practical_id).items[0]  # type: ignore[union-attr]
+        earlier = pd.session(centre, item, ExamPart.PRACTICAL, starts_in=dt.timedelta(days=-1))
+        results.record_part_result(
+            person_id=world.candidate_id,
+            item_id=world.item_id,
+            part=ExamPart.PRACTICAL,
+            score=90,
+            session_id=earlier.id,
+        )
+        db.session.commit()
+    marks = {f"line_{a}": 60 for a, _b, _v in lines} | {f"line_{b}": 40 for _a, b, _v in lines}
+    page = f"/exams/practical/sheets/{sheet_id}"
+    for account in (first, second):
+        client = app.test_client()
+        login(client, account, PASSWORD)
+        response = submit(client, page, marks | {"sign": "1"}, page=page)
+    assert response.status_code == 200
+    assert "成绩无法记录" in text(response)
+    assert "该部分已合格且在有效期内" in text(response)
+    assert any("result_refused" in d for d in _events(app, "practical.refused"))
+    with app.app_context():
+        sheet = db.session.get(ScoreSheet, sheet_id)
+        assert sheet is not None
+        assert sheet.status.value == "scoring"
+        assert [m.signed_at is not None for m in sheet.markings] == [True], "the refused signature left nothing"
+        count = sa.select(sa.func.count(PartResult.id)).where(PartResult.part == ExamPart.PRACTICAL)
+        assert db.session.execute(count).scalar_one() == 1

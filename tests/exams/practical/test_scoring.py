@@ -234,3 +234,17 @@ def test_kappa_per_examiner_from_real_markings(db, setup) -> None:
     assert rows[first.id].agreed == 6
     assert rows[first.id].kappa == pytest.approx(7 / 15)
     assert rows[second.id].kappa == pytest.approx(7 / 15)
+
+
+def test_the_agreement_report_is_scoped_to_the_viewers_centre(db, setup) -> None:
+    _, centre, *_ = setup
+    first, second = pd.examiner(), pd.examiner()
+    _, sheet = _sheet(setup, [first, second])
+    pd.mark(first, sheet, [100, 90, 85, 70])
+    pd.mark(second, sheet, [95, 85, 75, 80])
+    both = {first.id, second.id}
+    own_staff, other_staff = staff(Role.CENTRE_STAFF, org=centre), staff(Role.CENTRE_STAFF)
+    assert {row.examiner.id for row in services.agreement_for(viewer=own_staff)} == both
+    assert services.agreement_for(viewer=other_staff) == []
+    assert both <= {row.examiner.id for row in services.agreement_for(viewer=staff(Role.ADMIN))}
+    assert services.agreement_for(viewer=first) == [], "an examiner is no manager"

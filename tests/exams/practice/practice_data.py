@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from typing import Any
+
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
 from exams.bank import services
 from exams.bank.models import Question
+from opcert.accounts.models import User
 from opcert.catalogue.models import Item
 from opcert.extensions import db
 from tests.exams.bank.bank_data import csv_bytes
@@ -66,3 +71,30 @@ def trainee_client(app: Flask, name: str = "陈练") -> tuple[FlaskClient, int]:
     client = app.test_client()
     assert login(client, account, PASSWORD).status_code == 302
     return client, user_id
+
+
+def more_tabs(app: Flask, trainee_id: int, count: int) -> list[FlaskClient]:
+    """More clients logged in as the same trainee (other tabs or devices)."""
+    with app.app_context():
+        account = db.session.get(User, trainee_id).login_name  # type: ignore[union-attr]
+    tabs = []
+    for _n in range(count):
+        client = app.test_client()
+        assert login(client, account, PASSWORD).status_code == 302
+        tabs.append(client)
+    return tabs
+
+
+def at_once(work: Callable[..., None], jobs: list[tuple[Any, ...]]) -> None:
+    """Run `work` once per job, each in its own thread, all released at the same moment."""
+    barrier = threading.Barrier(len(jobs))
+
+    def run(*args: Any) -> None:
+        barrier.wait(timeout=60)
+        work(*args)
+
+    threads = [threading.Thread(target=run, args=job) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import json
 import re
-import threading
 from collections import Counter
 
 import pytest
@@ -18,15 +17,16 @@ from exams.bank.models import QuestionKind
 from exams.papers import services as papers
 from exams.papers.models import Paper, PaperAnswer
 from exams.practice import mock, services
-from exams.practice.models import MockAnswer, MockExam, MockFinish
-from opcert.accounts.models import User
+from exams.practice.models import MockAnswer, MockExam, MockFinish, PracticeMode
 from opcert.audit.models import AuditEvent
+from opcert.catalogue.models import Item
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db as _db
-from tests.exams.practice.practice_data import POINTS, bank_item, questions, trainee_client
-from tests.factories import PASSWORD, trainee
-from tests.fixtures.web import csrf_token, login, text
+from tests.exams.practice.practice_data import POINTS, at_once, bank_item, more_tabs, questions, trainee_client
+from tests.exams.practice.practice_data import wrong_answer as wrong_letter_for
+from tests.factories import trainee
+from tests.fixtures.web import csrf_token, text
 
 REMAINING_RE = re.compile(r'data-remaining="(\d+)"')
 QUESTION_ID_RE = re.compile(r'name="question_id"[^>]*value="(\d+)"')
@@ -283,28 +283,77 @@ def test_someone_elses_mock_is_not_found(app, small_format) -> None:
 
 def test_simultaneous_hand_ins_from_several_tabs_grade_the_mock_once(app, small_format) -> None:
     started = start_mock(app)
-    with app.app_context():
-        account = _db.session.get(User, started.trainee_id).login_name  # type: ignore[union-attr]
-    tabs = [started.client]
-    for _n in range(3):
-        client = app.test_client()
-        assert login(client, account, PASSWORD).status_code == 302
-        tabs.append(client)
+    tabs = [started.client, *more_tabs(app, started.trainee_id, 3)]
     tokens = [csrf_token(tab, f"/practice/mock/{started.mock_id}") for tab in tabs]
-    barrier = threading.Barrier(len(tabs))
     statuses: list[int] = []
 
     def hand_in(tab: FlaskClient, token: str) -> None:
-        barrier.wait()
         statuses.append(tab.post(f"/practice/mock/{started.mock_id}/submit", data={"csrf_token": token}).status_code)
 
-    threads = [threading.Thread(target=hand_in, args=pair) for pair in zip(tabs, tokens, strict=True)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(hand_in, list(zip(tabs, tokens, strict=True)))
     assert statuses == [302] * len(tabs)
     with app.app_context():
         assert _db.session.execute(sa.select(sa.func.count(PaperAnswer.id))).scalar_one() == 6
         graded = sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "practice.mock_graded")
         assert _db.session.execute(graded).scalar_one() == 1
+
+
+def test_a_double_click_or_two_tabs_start_one_mock(app, small_format) -> None:
+    with app.app_context():
+        item_id = bank_item(true_false=6, single=4).id
+    first, trainee_id = trainee_client(app)
+    tabs = [first, *more_tabs(app, trainee_id, 3)]
+    tokens = [csrf_token(tab, f"/practice/items/{item_id}") for tab in tabs]
+    places: list[str] = []
+
+    def start(tab: FlaskClient, token: str) -> None:
+        response = tab.post(f"/practice/items/{item_id}/mock", data={"csrf_token": token})
+        places.append(response.headers.get("Location", str(response.status_code)))
+
+    at_once(start, list(zip(tabs, tokens, strict=True)))
+    with app.app_context():
+        mocks = _db.session.execute(sa.select(MockExam).where(MockExam.trainee_id == trainee_id)).scalars().all()
+        assert len(mocks) == 1
+        assert places == [f"/practice/mock/{mocks[0].id}"] * len(tabs)
+        assert _db.session.execute(sa.select(sa.func.count(Paper.id))).scalar_one() == 1
+
+
+def test_a_mock_handed_in_while_another_tab_practises_the_same_question_counts_both(app, small_format) -> None:
+    with app.app_context():
+        item_id = bank_item(true_false=4, single=2).id
+        question = questions(_db.session.get(Item, item_id), point=POINTS[0])[0]  # type: ignore[arg-type]
+        question_id, wrong = question.id, wrong_letter_for(question)
+    jobs = []
+    people = []
+    for n in range(8):
+        practising, trainee_id = trainee_client(app, name=f"陈{'一二三四五六七八'[n]}")
+        [handing_in] = more_tabs(app, trainee_id, 1)
+        with app.app_context():
+            exam = mock.start_mock(trainee_id=trainee_id, item_id=item_id)
+            mock.save_answer(trainee_id=trainee_id, mock_id=exam.id, question_id=question_id, choice=[wrong])
+            services.answer_question(
+                trainee_id=trainee_id,
+                item_id=item_id,
+                question_id=question_id,
+                choice=[wrong],
+                mode=PracticeMode.POINT,
+                after=0,
+            )
+            _db.session.commit()
+            after = services.last_answer_id(trainee_id=trainee_id, question_id=question_id)
+            mock_id = exam.id
+        answer = {"question_id": question_id, "after": after, "choice": wrong}
+        answer["csrf_token"] = csrf_token(practising, f"/practice/items/{item_id}")
+        jobs.append((practising, f"/practice/items/{item_id}/answer", answer))
+        submit = {"csrf_token": csrf_token(handing_in, f"/practice/mock/{mock_id}")}
+        jobs.append((handing_in, f"/practice/mock/{mock_id}/submit", submit))
+        people.append(trainee_id)
+    statuses: list[int] = []
+    at_once(lambda client, url, data: statuses.append(client.post(url, data=data).status_code), jobs)
+    assert statuses == [302] * len(jobs)
+    with app.app_context():
+        counts = [
+            services.wrong_row(trainee_id=who, question_id=question_id).wrong_count  # type: ignore[union-attr]
+            for who in people
+        ]
+    assert counts == [3] * len(people), "one wrong practice answer, one in practice at once, one in the mock"

@@ -6,12 +6,22 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
+from exams.bank.models import Question
 from exams.practice import services
 from exams.practice.models import PracticeAnswer, PracticeMode, WrongAnswer
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db as _db
-from tests.exams.practice.practice_data import POINTS, bank_item, questions, trainee_client, wrong_answer
+from tests.exams.practice.practice_data import (
+    POINTS,
+    at_once,
+    bank_item,
+    more_tabs,
+    questions,
+    trainee_client,
+    wrong_answer,
+)
 from tests.factories import trainee
 from tests.fixtures.web import csrf_token, text
 
@@ -237,3 +247,55 @@ def test_the_demo_bank_gives_1_2_questions_with_points_and_explanations_once(db)
     points = services.point_summaries(trainee_id=user.id, item_id=item.id)
     assert {p.point for p in points} == {"法律法规", "安全用电基础", "触电急救", "电气防火", "低压电器"}
     assert services.next_question(trainee_id=user.id, item_id=item.id, point="触电急救").knowledge_point == "触电急救"
+
+
+def test_the_same_answer_sent_from_several_tabs_at_once_counts_once(app) -> None:
+    with app.app_context():
+        item_id = bank_item(true_false=2).id
+    client, user_id = trainee_client(app)
+    tabs = [client, *more_tabs(app, user_id, 7)]
+    token = csrf_token(client, f"/practice/items/{item_id}")
+    question_id, after = shown_question(text(client.get(f"/practice/items/{item_id}/question")))
+    with app.app_context():
+        wrong = wrong_answer(_db.session.get(Question, question_id))  # type: ignore[arg-type]
+    form = {"csrf_token": token, "question_id": question_id, "after": after, "choice": wrong}
+    assert client.post(f"/practice/items/{item_id}/answer", data=form).status_code == 302
+    with app.app_context():
+        after = services.last_answer_id(trainee_id=user_id, question_id=question_id)
+    tokens = [csrf_token(tab, f"/practice/items/{item_id}") for tab in tabs]
+    statuses: list[int] = []
+
+    def send(tab: FlaskClient, token: str) -> None:
+        sent = {**form, "csrf_token": token, "after": after}
+        statuses.append(tab.post(f"/practice/items/{item_id}/answer", data=sent).status_code)
+
+    at_once(send, list(zip(tabs, tokens, strict=True)))
+    assert statuses == [302] * len(tabs)
+    with app.app_context():
+        assert answers_of(user_id) == 2
+        row = services.open_wrong_answer(trainee_id=user_id, question_id=question_id)
+        assert row is not None
+        assert row.wrong_count == 2
+
+
+def test_the_total_of_open_wrong_answers_counts_only_items_that_can_be_practised(app) -> None:
+    with app.app_context():
+        kept, dropped = bank_item(true_false=2), bank_item(true_false=2)
+        user = trainee()
+        for item in (kept, dropped):
+            question = questions(item)[0]
+            services.answer_question(
+                trainee_id=user.id,
+                item_id=item.id,
+                question_id=question.id,
+                choice=[wrong_answer(question)],
+                mode=PracticeMode.POINT,
+                after=0,
+            )
+        dropped.offered = False
+        _db.session.commit()
+        assert services.total_wrong(trainee_id=user.id) == 1
+        assert services.total_wrong(trainee_id=user.id) == sum(
+            sum(services.wrong_counts(trainee_id=user.id, item_id=c.item.id).values())
+            for c in services.practice_items(trainee_id=user.id)
+        )

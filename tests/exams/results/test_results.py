@@ -247,3 +247,64 @@ def test_retraining_is_recorded_from_the_command_line(db, world, runner) -> None
     again = runner.invoke(args=["exams", "record-retraining", user.id_number, item.code])
     assert again.exit_code != 0
     assert "无需重新培训" in again.output
+
+
+def test_retraining_for_the_practical_keeps_a_theory_pass_still_valid(db, world) -> None:
+    item, centre, s = world
+    user = pd.candidate()
+    record(user, item, s["theory"], 90)
+    for days in (-3, -2):
+        failed = pd.session(centre, item, ExamPart.PRACTICAL, starts_in=dt.timedelta(days=days))
+        record(user, item, failed, 50, part=ExamPart.PRACTICAL)
+    assert standing(user, item, ExamPart.PRACTICAL) is Standing.RETRAINING
+    services.record_retraining(person_id=user.id, item_id=item.id, completed_on=dt.date.today())
+    assert standing(user, item, ExamPart.PRACTICAL) is Standing.NOT_TAKEN
+    assert standing(user, item) is Standing.PASSED, "the theory pass is still within its 12 months"
+    assert "理论考试已合格" in services.next_step(person_id=user.id, item=item, on=dt.date.today())
+    assert services.booking_problem(person_id=user.id, item=item, part=ExamPart.PRACTICAL, on=dt.date.today()) is None
+    with pytest.raises(ResultError, match="无需再考"):
+        record(user, item, s["third"], 95)
+    passed = record(user, item, s["practical"], 88, part=ExamPart.PRACTICAL)
+    assert (passed.training_round, passed.attempt, passed.passed) == (1, 1, True)
+    qualification = services.qualification(user.id, item.id, local(s["practical"].starts_at).date())
+    assert qualification is not None
+    assert qualification.theory_session_id == s["theory"].id
+
+
+def test_the_next_step_does_not_give_away_an_unpublished_result(db, world) -> None:
+    item, centre, s = world
+    user = pd.candidate()
+    record(user, item, s["theory"], 90)
+    services.publish_results(session_id=s["theory"].id)
+    practical = pd.session(centre, item, ExamPart.PRACTICAL, starts_in=dt.timedelta(days=-1))
+    record(user, item, practical, 50, part=ExamPart.PRACTICAL)
+    db.session.commit()
+    [(_item, step)] = services.my_next_steps(person_id=user.id, on=dt.date.today())
+    assert "补考" not in step
+    assert "理论考试已合格" in step
+    services.publish_results(session_id=practical.id)
+    told = db.session.execute(sa.select(Notification.body).where(Notification.user_id == user.id)).scalars().all()
+    assert "实际操作考试不合格：请预约补考" in told[-1]
+    [(_item, step)] = services.my_next_steps(person_id=user.id, on=dt.date.today())
+    assert "请预约补考" in step
+
+
+def test_retraining_cannot_be_completed_in_the_future_or_before_the_failed_makeup(db, world, runner) -> None:
+    item, _, s = world
+    user = pd.candidate()
+    record(user, item, s["theory"], 50)
+    makeup = record(user, item, s["makeup"], 50)
+    db.session.commit()
+    today = dt.date.today()
+    for day, message in ((today + dt.timedelta(days=1), "不能晚于今天"), (makeup.exam_date, "须在补考之后")):
+        with pytest.raises(ResultError, match=message):
+            services.record_retraining(person_id=user.id, item_id=item.id, completed_on=day, today=today)
+    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    refused = runner.invoke(args=["exams", "record-retraining", user.id_number, item.code, "--on", tomorrow])
+    assert refused.exit_code != 0
+    assert "不能晚于今天" in refused.output
+    assert standing(user, item) is Standing.RETRAINING
+    row = services.record_retraining(
+        person_id=user.id, item_id=item.id, completed_on=makeup.exam_date + dt.timedelta(days=1), today=today
+    )
+    assert row.completed_on == makeup.exam_date + dt.timedelta(days=1)
