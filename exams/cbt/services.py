@@ -21,7 +21,7 @@ import hmac
 import ipaddress
 import secrets
 import threading
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -381,7 +381,7 @@ def _take_and_record(attempt: Attempt, save: _AnswerRow) -> int:
     On PostgreSQL the UPDATE is a data-modifying CTE feeding the INSERT: one round trip, the same transaction, and
     the row is inserted only when the number was taken. SQLite (no DML in a WITH) runs the two statements.
     """
-    attempts, saves = Attempt.__table__, AnswerSave.__table__
+    attempts, saves = cast(sa.Table, Attempt.__table__), cast(sa.Table, AnswerSave.__table__)
     take = (
         sa.update(attempts)
         .where(attempts.c.id == attempt.id, attempts.c.last_seq == save.seq - 1)
