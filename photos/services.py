@@ -22,7 +22,7 @@ from flask_babel.speaklater import LazyString
 from opcert.access import Role
 from opcert.accounts.models import User
 from opcert.audit.services import record_event
-from opcert.db import utcnow
+from opcert.db import rowcount, utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
 from opcert.timeutil import local_today
@@ -858,11 +858,12 @@ def purge_expired(*, now: dt.datetime | None = None) -> dict[str, int]:
     )
     expired = sa.select(FaceDecision.id).where(FaceDecision.created_at < decision_cutoff, FaceDecision.id.not_in(kept))
     db.session.execute(sa.delete(CaptureFrame).where(CaptureFrame.decision_id.in_(expired)))
-    decisions = db.session.execute(
-        sa.delete(FaceDecision).where(FaceDecision.created_at < decision_cutoff, FaceDecision.id.not_in(kept))
+    decisions = rowcount(
+        sa.delete(FaceDecision).where(FaceDecision.created_at < decision_cutoff, FaceDecision.id.not_in(kept)),
+        synchronize="auto",
     )
     db.session.flush()
-    counts = {"captures": len(old), "decisions": int(getattr(decisions, "rowcount", 0) or 0)}
+    counts = {"captures": len(old), "decisions": decisions}
     record_event("photo.purged", object_type="photos", details=counts)
     return counts
 

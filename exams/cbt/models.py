@@ -72,7 +72,7 @@ class Attempt(Base):
     paper_id: Mapped[int] = mapped_column(sa.ForeignKey("papers.id"))
     status: Mapped[AttemptStatus] = mapped_column(str_enum(AttemptStatus, "cbt_attempt_status", 20))
     # SHA-256 of the random token in the seat's cookie: one device at a time (a move releases it).
-    device_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    device_hash: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     terminal: Mapped[str] = mapped_column(sa.String(60), default="")
     ip: Mapped[str] = mapped_column(sa.String(45), default="")
     signed_in_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -116,7 +116,8 @@ class AnswerSave(Base):
     __table_args__ = (sa.UniqueConstraint("attempt_id", "seq", name="uq_cbt_answer_saves_attempt_seq"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    attempt_id: Mapped[int] = mapped_column(sa.ForeignKey("cbt_attempts.id", ondelete="CASCADE"), index=True)
+    # Indexed by uq_cbt_answer_saves_attempt_seq (attempt_id leads it): no index of its own to keep up per save.
+    attempt_id: Mapped[int] = mapped_column(sa.ForeignKey("cbt_attempts.id", ondelete="CASCADE"))
     seq: Mapped[int]
     number: Mapped[int]  # the question's number on the paper (1-based)
     question_id: Mapped[int] = mapped_column(sa.ForeignKey("questions.id"))

@@ -26,7 +26,6 @@ from typing import Any, cast
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm.attributes import set_committed_value
 
 from exams.bank.models import OPTION_LETTERS, Question, QuestionKind
@@ -42,7 +41,7 @@ from opcert.accounts import throttle
 from opcert.accounts.idnumber import normalise
 from opcert.accounts.models import User
 from opcert.audit.services import record_event
-from opcert.db import utcnow
+from opcert.db import rowcount, utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
 from opcert.timeutil import local
@@ -362,9 +361,57 @@ def _refuse(attempt: Attempt, code: str, message: str, **extra: Any) -> ExamErro
     return ExamError(message, code, **extra)
 
 
-def _rowcount(statement: Any) -> int:
-    result = cast(CursorResult[Any], db.session.execute(statement, execution_options={"synchronize_session": False}))
-    return int(result.rowcount or 0)
+@dataclasses.dataclass(frozen=True)
+class _AnswerRow:
+    """The values of one save's row in the chain."""
+
+    seq: int
+    number: int
+    question_id: int
+    answer: str
+    saved_at: dt.datetime
+    prev_hash: str
+    hash: str
+
+
+def _take_and_record(attempt: Attempt, save: _AnswerRow) -> int:
+    """Take sequence number `save.seq` on the attempt row and insert the save's row; 1 if taken, else 0 (nothing).
+
+    The conditional UPDATE takes the number (never twice, whatever runs at the same time) and records the contact.
+    On PostgreSQL the UPDATE is a data-modifying CTE feeding the INSERT: one round trip, the same transaction, and
+    the row is inserted only when the number was taken. SQLite (no DML in a WITH) runs the two statements.
+    """
+    attempts, saves = cast(sa.Table, Attempt.__table__), cast(sa.Table, AnswerSave.__table__)
+    take = (
+        sa.update(attempts)
+        .where(attempts.c.id == attempt.id, attempts.c.last_seq == save.seq - 1)
+        .values(
+            last_seq=save.seq,
+            head_hash=save.hash,
+            last_save_at=save.saved_at,
+            last_contact_at=save.saved_at,
+            credited_seconds=attempt.credited_seconds,
+        )
+    )
+    row = {
+        "seq": save.seq,
+        "number": save.number,
+        "question_id": save.question_id,
+        "answer": save.answer,
+        "saved_at": save.saved_at,
+        "prev_hash": save.prev_hash,
+        "hash": save.hash,
+    }
+    if db.session.get_bind().dialect.name == "postgresql":
+        taken = take.returning(attempts.c.id).cte("taken")
+        values = [sa.literal(value, saves.c[name].type) for name, value in row.items()]
+        insert = sa.insert(saves).from_select(["attempt_id", *row], sa.select(taken.c.id, *values)).add_cte(taken)
+        # Counted by its RETURNING rows (an INSERT ... SELECT's rowcount is not reported through the driver here).
+        return len(db.session.execute(insert.returning(saves.c.id)).all())
+    if rowcount(take) != 1:
+        return 0
+    db.session.execute(sa.insert(saves).values(attempt_id=attempt.id, **row))
+    return 1
 
 
 def _write_contact(attempt: Attempt) -> None:
@@ -415,19 +462,8 @@ def save_answer(
         question_id, letters = _clean_answer(attempt, number, answer)
         prev = attempt.head_hash or GENESIS
         digest = chain_hash(prev, attempt.id, seq, number, question_id, letters, now)
-        # One statement takes the number (never twice, whatever runs at the same time) and records the contact.
-        taken = _rowcount(
-            sa.update(Attempt)
-            .where(Attempt.id == attempt.id, Attempt.last_seq == seq - 1)
-            .values(
-                last_seq=seq,
-                head_hash=digest,
-                last_save_at=now,
-                last_contact_at=now,
-                credited_seconds=attempt.credited_seconds,
-            )
-        )
-        if taken != 1:
+        save = _AnswerRow(seq, number, question_id, letters, now, prev, digest)
+        if _take_and_record(attempt, save) != 1:
             raise _refuse(
                 attempt, "out_of_order", _("保存的顺序不对，请按顺序重新发送。"), expected=attempt.last_seq + 1
             )
@@ -435,19 +471,6 @@ def save_answer(
     finally:
         if not applied:
             _write_contact(attempt)
-    db.session.add(
-        AnswerSave(
-            attempt_id=attempt.id,
-            seq=seq,
-            number=number,
-            question_id=question_id,
-            answer=letters,
-            saved_at=now,
-            prev_hash=prev,
-            hash=digest,
-        )
-    )
-    db.session.flush()
     for name, value in (("last_seq", seq), ("head_hash", digest), ("last_save_at", now)):
         set_committed_value(attempt, name, value)
     return SaveAck(seq, number, False, state(attempt, now))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -19,6 +20,8 @@ import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy import event
+from sqlalchemy.orm import Session, SessionTransaction
 
 from exams.checkin.models import CheckIn, CheckInCapture, CheckInMethod, CheckInStatus
 from exams.sessions.bookings import exam_day
@@ -33,16 +36,18 @@ from opcert.audit.services import record_event
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
-from opcert.timeutil import local, show_datetime
-from photos import engine
+from opcert.timeutil import local, local_today, show_datetime
+from photos import engine, storage
 from photos import services as photo_services
 from photos.index import search_similar
 from photos.models import FaceDecision, FaceTemplate, Outcome, Photo, PhotoSource
+from photos.quality import Purpose
 
 PURPOSE = "exam_checkin"
 REASON_MIN = 2
 REASON_MAX = 300
 _TICKET_NUMBER = re.compile(r"[A-Za-z0-9]{14,40}")
+_WRITTEN = "checkin_files_written"  # session.info: photo files written in the transaction, until it commits
 
 
 class CheckInError(DomainError):
@@ -355,10 +360,52 @@ def decide_no_match(
     return _decide(checkin, by=viewer, admit=admit, reason=text, supervisor=supervisor)
 
 
+def _exam_photo(number: str, image: bytes) -> Photo:
+    """The manual check's capture as the candidate's photo for this exam only: checked like any capture (one face,
+    quality), stored without a face template (no consent is needed for a photo nobody compares: it never joins the
+    reference set nor the 1:N index) and not current (never a reference). Its file is removed if the transaction
+    rolls back."""
+    jpeg, _checked, (width, height) = photo_services.examine(image, Purpose.CAPTURE)
+    photo = Photo(
+        subject_ref=photo_services.subject_ref(number),
+        source=PhotoSource.CHECKIN,
+        captured_on=local_today(),
+        sha256=hashlib.sha256(jpeg).hexdigest(),
+        storage_key=_save_until_rollback(jpeg),
+        width=width,
+        height=height,
+        is_current=False,
+    )
+    db.session.add(photo)
+    db.session.flush()
+    return photo
+
+
+def _save_until_rollback(data: bytes) -> str:
+    """Write a file now; it is removed again unless the outermost transaction commits (see _files_kept)."""
+    key = storage.save(data)
+    db.session.info.setdefault(_WRITTEN, []).append(key)
+    return key
+
+
+@event.listens_for(Session, "after_commit")
+def _files_kept(session: Session) -> None:
+    if not session.in_nested_transaction():
+        session.info.pop(_WRITTEN, None)  # committed: the rows that name the files are durable
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _files_unkept(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        for key in session.info.pop(_WRITTEN, []):  # rolled back (or closed) before any commit
+            storage.delete(key)
+
+
 def check_manually(*, viewer: User, session_id: int, booking_id: int, image: bytes, reason: str) -> CheckIn:
     """Admit a candidate checked against the ID card (no face consent, or no usable reference photo).
 
-    The capture is stored as the candidate's check-in photo for this exam; it is never compared with anything.
+    The capture becomes the candidate's photo for this exam only (`_exam_photo`): it is never compared with
+    anything and no face template of it is kept.
     """
     booking = _desk_booking(viewer, session_id, booking_id)
     _check_today(booking.session, utcnow())
@@ -368,7 +415,7 @@ def check_manually(*, viewer: User, session_id: int, booking_id: int, image: byt
     if photo_services.has_consent(number) and photo_services.reference_status(number).photo is not None:
         raise CheckInError(_("该考生有可用的照片并已同意人脸核验，请先进行人脸核验。"))
     text = _reason(reason)
-    photo = photo_services.store_photo(id_number=number, data=image, source=PhotoSource.CHECKIN)
+    photo = _exam_photo(number, image)
     if checkin is None:
         checkin = CheckIn(booking_id=booking.id, session_id=booking.session_id, checked_by_id=viewer.id)
         db.session.add(checkin)
@@ -379,10 +426,12 @@ def check_manually(*, viewer: User, session_id: int, booking_id: int, image: byt
 
 
 def decision_photos(checkin: CheckIn) -> tuple[str | None, str | None]:
-    """View keys of the reference photo and the capture that the check-in's last decision compared."""
+    """View keys of the reference photo and the capture that the check-in's last decision compared (a manual
+    check: no reference, its photo for this exam)."""
     decision = db.session.get(FaceDecision, checkin.decision_id) if checkin.decision_id else None
     if decision is None:
-        return None, None
+        photo = db.session.get(Photo, checkin.photo_id) if checkin.photo_id else None
+        return None, photo.view_key if photo is not None else None
     ids = [decision.reference_photo_id or 0, decision.probe_photo_id or 0]
     rows = db.session.execute(sa.select(Photo.id, Photo.view_key).where(Photo.id.in_(ids))).all()
     keys = {photo_id: key for photo_id, key in rows}

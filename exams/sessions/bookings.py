@@ -9,11 +9,9 @@ Capacity is guarded in the database: a seat is taken by one conditional UPDATE o
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, cast
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import selectinload
 
 from exams.sessions import notices
@@ -28,7 +26,7 @@ from opcert.accounts.idnumber import mask_id_number
 from opcert.accounts.models import User
 from opcert.audit.services import record_event
 from opcert.catalogue.models import Item
-from opcert.db import flush_unique, utcnow
+from opcert.db import flush_unique, rowcount, utcnow
 from opcert.errors import NotFoundError
 from opcert.extensions import db
 from opcert.timeutil import local, show_datetime
@@ -38,11 +36,6 @@ from photos.services import reference_photo_jpeg, reference_status
 def exam_day(session: ExamSession) -> dt.date:
     """The session's calendar day where the centre is (eligibility counts age on that day)."""
     return local(session.starts_at).date()
-
-
-def _rowcount(statement: Any) -> int:
-    result = cast(CursorResult[Any], db.session.execute(statement, execution_options={"synchronize_session": False}))
-    return int(result.rowcount or 0)
 
 
 def check_booking_transition(current: BookingStatus, new: BookingStatus) -> None:
@@ -150,7 +143,7 @@ def _check_not_booked(trainee: User, session: ExamSession, item: Item, replacing
 
 def _take_seat(session: ExamSession) -> int:
     """Take one seat by a conditional UPDATE (the capacity guard) and return the lowest free seat number."""
-    taken = _rowcount(
+    taken = rowcount(
         sa.update(ExamSession)
         .where(
             ExamSession.id == session.id,
@@ -179,7 +172,7 @@ def _lowest_free_seat(session: ExamSession) -> int:
 
 
 def _release_seat(session: ExamSession) -> None:
-    _rowcount(
+    rowcount(
         sa.update(ExamSession)
         .where(ExamSession.id == session.id, ExamSession.seats_taken > 0)
         .values(seats_taken=ExamSession.seats_taken - 1)
@@ -259,7 +252,7 @@ def promote_waitlist(session: ExamSession, now: dt.datetime) -> list[Booking]:
         .order_by(Booking.queued_at, Booking.id)
     ).scalars()
     for booking in list(queue):
-        taken = _rowcount(
+        taken = rowcount(
             sa.update(ExamSession)
             .where(
                 ExamSession.id == session.id,

@@ -1,13 +1,15 @@
-"""Database foundations: naming convention, the declarative base, UTC datetimes, unique-race flushes, @writes."""
+"""Database foundations: naming convention, the declarative base, UTC datetimes, unique-race flushes, @writes,
+rowcount (how many rows a conditional UPDATE or DELETE touched)."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session
 
@@ -105,6 +107,19 @@ def flush_unique(message: str, field: str = "", *, error: type[DomainError] = Do
             db.session.flush()
     except IntegrityError:
         raise error.on_field(message, field) from None
+
+
+def rowcount(statement: sa.Executable, *, synchronize: str | bool = False) -> int:
+    """Run an UPDATE/DELETE/INSERT in the request's session and return how many rows it touched.
+
+    The count is what conditional writes are decided on (a seat taken, a sequence number applied, a first approval).
+    `synchronize` is SQLAlchemy's synchronize_session: False by default (the caller refreshes what it uses), "auto"
+    to update the objects loaded in the session as well.
+    """
+    from opcert.extensions import db
+
+    result = db.session.execute(statement, execution_options={"synchronize_session": synchronize})
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 def writes(view: F) -> F:

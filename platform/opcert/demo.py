@@ -162,8 +162,21 @@ def load_demo(notes: list[str] | None = None) -> list[DemoAccount]:
     notes.append(_demo_training(school))
 
     notes.append(_demo_certificate(centre))
+    notes.append(_demo_exam_day(centre))
     db.session.flush()
     return out
+
+
+def _demo_exam_day(centre: Organisation) -> str:
+    """Exam day today at the demo centre: check-in desk, invigilator console, a practical sheet to score."""
+    from exams.demo import load_exam_day_demo
+
+    found = db.session.execute(sa.select(User).where(User.username.in_(["staff", "examiner"]))).scalars()
+    users = {user.username: user for user in found}
+    trainee = accounts.find_user_by_login(TRAINEE_ID)
+    if trainee is None or set(users) != {"staff", "examiner"}:
+        return "no exam-day demo (the demo trainee, staff or examiner is missing)"
+    return load_exam_day_demo(centre=centre, trainee=trainee, staff=users["staff"], examiner=users["examiner"])
 
 
 def _demo_practice_bank() -> str:

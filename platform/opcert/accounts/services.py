@@ -7,13 +7,12 @@ import hashlib
 import re
 import secrets
 from collections.abc import Callable, Collection
-from typing import Any, TypedDict, TypeVar, cast
+from typing import TypedDict, TypeVar
 
 import pyotp
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy.engine import CursorResult
 
 from opcert.access import STAFF_ROLES, Role
 from opcert.accounts import throttle
@@ -21,7 +20,7 @@ from opcert.accounts.idnumber import IdNumber, IdNumberError, normalise, parse_i
 from opcert.accounts.models import ROLE_ORG_KIND, Organisation, OrgKind, User, UserSession
 from opcert.accounts.passwords import check_password_policy, hash_password, needs_rehash, verify_password
 from opcert.audit.services import record_event
-from opcert.db import Page, flush_unique, paginate, utcnow
+from opcert.db import Page, flush_unique, paginate, rowcount, utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
 from opcert.timeutil import local_today
@@ -299,8 +298,7 @@ def revoke_user_sessions(*, user: User, reason: str, keep_token: str | None = No
     query = sa.update(UserSession).where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
     if keep_token:
         query = query.where(UserSession.token_hash != _token_hash(keep_token))
-    result = cast(CursorResult[Any], db.session.execute(query.values(revoked_at=utcnow(), revoked_reason=reason)))
-    return int(result.rowcount or 0)
+    return rowcount(query.values(revoked_at=utcnow(), revoked_reason=reason), synchronize="auto")
 
 
 def list_open_sessions(*, user: User) -> list[UserSession]:

@@ -7,18 +7,17 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import event
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from opcert.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent
-from opcert.db import Page, paginate, utcnow
+from opcert.db import Page, paginate, rowcount, utcnow
 from opcert.extensions import db
 
 CHAIN_HEAD_ID = 1
@@ -72,7 +71,7 @@ def record_event(
     bump = (
         sa.update(AuditChainHead).where(AuditChainHead.id == CHAIN_HEAD_ID).values(last_seq=AuditChainHead.last_seq + 1)
     )
-    if cast(CursorResult[Any], session.execute(bump)).rowcount == 0:
+    if rowcount(bump, synchronize="auto") == 0:
         session.add(AuditChainHead(id=CHAIN_HEAD_ID, last_seq=0, last_hash=GENESIS_HASH))
         session.flush()
         session.execute(bump)

@@ -11,13 +11,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.engine import CursorResult
 
 from opcert.accounts.models import Organisation, OrgKind, User
 from opcert.audit.services import record_event
@@ -31,7 +30,7 @@ from opcert.certificates.applications_models import (
 )
 from opcert.certificates.models import Certificate
 from opcert.certificates.sources import passed_exams, working_days_after
-from opcert.db import utcnow
+from opcert.db import rowcount, utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
 from opcert.notifications.kinds import register_kinds
@@ -394,15 +393,11 @@ def return_for_correction(*, officer: User, application: CertificateApplication,
 def _second_approval(officer: User, application: CertificateApplication, now: dt.datetime) -> bool:
     """Four eyes: whether this is the second approval (by another officer); else record the first one."""
     if application.first_approved_by is None:
-        first = cast(
-            CursorResult[Any],
-            db.session.execute(
-                sa.update(CertificateApplication)
-                .where(CertificateApplication.id == application.id, CertificateApplication.first_approved_by.is_(None))
-                .values(first_approved_by=officer.id, first_approved_at=now)
-                .execution_options(synchronize_session=False)
-            ),
-        ).rowcount
+        first = rowcount(
+            sa.update(CertificateApplication)
+            .where(CertificateApplication.id == application.id, CertificateApplication.first_approved_by.is_(None))
+            .values(first_approved_by=officer.id, first_approved_at=now)
+        )
         db.session.refresh(application)
         if first:
             _audit(application, "certificate.application_first_approval", officer.id)
@@ -432,23 +427,17 @@ def approve(
         user=application.user, item=application.item, exams=exams, actor_id=officer.id, now=now
     )
     # A conditional update: of concurrent approvals one changes the row, the others find it approved.
-    changed = cast(
-        CursorResult[Any],
-        db.session.execute(
-            sa.update(CertificateApplication)
-            .where(
-                CertificateApplication.id == application.id, CertificateApplication.status == ApplicationStatus.ACCEPTED
-            )
-            .values(
-                status=ApplicationStatus.APPROVED,
-                open_key=None,
-                decided_at=now,
-                officer_id=officer.id,
-                certificate_id=issued.certificate.id,
-            )
-            .execution_options(synchronize_session=False)
-        ),
-    ).rowcount
+    changed = rowcount(
+        sa.update(CertificateApplication)
+        .where(CertificateApplication.id == application.id, CertificateApplication.status == ApplicationStatus.ACCEPTED)
+        .values(
+            status=ApplicationStatus.APPROVED,
+            open_key=None,
+            decided_at=now,
+            officer_id=officer.id,
+            certificate_id=issued.certificate.id,
+        )
+    )
     db.session.refresh(application)
     if changed:
         _audit(application, "certificate.application_approved", officer.id, {"certificate": issued.certificate.id})

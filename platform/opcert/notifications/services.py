@@ -8,7 +8,7 @@ from collections.abc import Collection
 import sqlalchemy as sa
 
 from opcert.accounts.services import get_user
-from opcert.db import utcnow
+from opcert.db import rowcount, utcnow
 from opcert.extensions import db
 from opcert.notifications.delivery import OutgoingMessage, queue
 from opcert.notifications.kinds import check_kind
@@ -45,10 +45,8 @@ def unread_count(*, user_id: int) -> int:
 
 def mark_read(*, user_id: int, ids: Collection[int], now: dt.datetime | None = None) -> int:
     """Mark these unread notifications of a user as read (others' ids are ignored); return how many."""
-    result = db.session.execute(
+    return rowcount(
         sa.update(Notification)
         .where(Notification.user_id == user_id, Notification.id.in_(list(ids)), Notification.read_at.is_(None))
         .values(read_at=now or utcnow())
-        .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0) or 0)

@@ -14,17 +14,17 @@ import dataclasses
 import datetime as dt
 import secrets
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from opcert.accounts.models import User
 from opcert.audit.services import record_event
+from opcert.db import rowcount
 from opcert.errors import DomainError
 from opcert.extensions import db
 from opcert.timeutil import local_tz
@@ -96,7 +96,7 @@ def next_check_at(now: dt.datetime) -> dt.datetime:
 
 
 def _updated(statement: Any) -> int:
-    return cast(CursorResult[Any], db.session.execute(statement)).rowcount
+    return rowcount(statement, synchronize="auto")
 
 
 # --- lease -------------------------------------------------------------------------------------------

@@ -15,8 +15,9 @@ from opcert.accounts.services import LoginRefusedError
 from opcert.audit.models import AuditEvent
 from opcert.errors import DomainError
 from opcert.extensions import db
-from photos.models import FaceDecision
-from photos.services import ConsentRequiredError, NoReferencePhotoError, PhotoRejectedError
+from photos import storage
+from photos.models import FaceDecision, FaceTemplate, Photo, PhotoSource
+from photos.services import ConsentRequiredError, NoReferencePhotoError, PhotoRejectedError, subject_ref
 from tests.exams.checkin.checkin_data import candidate, centre_staff, today_session
 from tests.exams.sessions import sessions_data
 from tests.factories import PASSWORD
@@ -204,6 +205,51 @@ def test_without_consent_or_photo_staff_check_the_id_card(desk) -> None:
         assert checkin.method is CheckInMethod.MANUAL
         assert checkin.photo_id is not None
         assert services.admission(booking.id) is checkin
+
+
+def _manual(desk, booking):
+    return services.check_manually(
+        viewer=desk["staff"],
+        session_id=desk["session"].id,
+        booking_id=booking.id,
+        image=photo(DP02_OTHER),
+        reason="已核对居民身份证",
+    )
+
+
+def test_a_manual_capture_is_the_photo_for_this_exam_only(desk) -> None:
+    booking = candidate(desk["session"], desk["item"], library=DP02_OTHER, consent=False)
+    ref = subject_ref(booking.trainee.id_number)
+    templates_before = db.session.execute(
+        sa.select(sa.func.count()).select_from(FaceTemplate).where(FaceTemplate.subject_ref == ref)
+    ).scalar_one()
+    checkin = _manual(desk, booking)
+    db.session.commit()
+    exam_photo = db.session.get(Photo, checkin.photo_id)
+    assert exam_photo.source is PhotoSource.CHECKIN
+    assert not exam_photo.is_current
+    assert exam_photo.reference_since is None
+    assert exam_photo.templates == []
+    templates_after = db.session.execute(
+        sa.select(sa.func.count()).select_from(FaceTemplate).where(FaceTemplate.subject_ref == ref)
+    ).scalar_one()
+    assert templates_after == templates_before  # no face template kept without the candidate's consent
+    assert storage.path_for(exam_photo.storage_key).read_bytes()[:2] == b"\xff\xd8"
+    assert services.decision_photos(checkin) == (None, exam_photo.view_key)
+
+
+def test_a_manual_capture_leaves_no_file_when_the_transaction_rolls_back(desk) -> None:
+    booking = candidate(desk["session"], desk["item"], library=None, consent=False)
+    checkin = _manual(desk, booking)
+    key = db.session.get(Photo, checkin.photo_id).storage_key
+    assert storage.path_for(key).exists()  # written inside the transaction...
+    db.session.rollback()
+    assert not storage.path_for(key).exists()  # ...and removed with it
+    assert db.session.execute(sa.select(Photo).where(Photo.storage_key == key)).scalar_one_or_none() is None
+    assert services.admission(booking.id) is None
+    checkin = _manual(desk, booking)  # the desk tries again: this time it commits and the file stays
+    db.session.commit()
+    assert storage.path_for(db.session.get(Photo, checkin.photo_id).storage_key).exists()
 
 
 def test_a_manual_check_is_refused_when_a_face_check_is_possible(desk) -> None:
