@@ -52,9 +52,10 @@ _random = secrets.SystemRandom()
 class StudyRefusedError(DomainError):
     """A study request that credits nothing: `code` says why (for the log and the page)."""
 
-    def __init__(self, message: str, code: str) -> None:
+    def __init__(self, message: str, code: str, seq: int | None = None) -> None:
         super().__init__(message, {"": message})
         self.code = code
+        self.seq = seq  # a replayed heartbeat of the page holding the lease: the number the server holds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -396,7 +397,7 @@ def heartbeat(
     if lease.lesson_id != lesson.id:
         raise StudyRefusedError(_("心跳与正在学习的课时不符，不计学时。"), "other_lesson")
     if seq != lease.seq + 1:
-        raise StudyRefusedError(_("心跳序号无效（重复或过期），不计学时。"), "replayed")
+        raise StudyRefusedError(_("心跳序号无效（重复或过期），不计学时。"), "replayed", seq=lease.seq)
     previous = lease.last_beat_at or now
     elapsed = (now - previous).total_seconds()
     if elapsed < _setting("STUDY_HEARTBEAT_MIN_SECONDS"):
@@ -522,9 +523,10 @@ def _add_to_interval(
         interval.played = format_segments(merge([*parse_segments(interval.played), *segments]))
 
 
-def page_settings() -> dict[str, int]:
+def page_settings() -> dict[str, float]:
     """The numbers the lesson page's script needs (it decides nothing: the server counts)."""
     return {
         "beat": int(_setting("STUDY_HEARTBEAT_SECONDS")),
         "idle": int(_setting("STUDY_IDLE_SECONDS")),
+        "rate": _setting("STUDY_PLAYBACK_RATE_MAX"),
     }
