@@ -13,6 +13,7 @@ import pyotp
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload
 
 from opcert.access import STAFF_ROLES, Role
 from opcert.accounts import throttle
@@ -262,9 +263,8 @@ def start_session(*, user: User, ip: str, user_agent: str) -> str:
 def load_session(token: str, *, now: dt.datetime | None = None) -> tuple[User | None, str | None]:
     """The user behind a session token, or (None, reason) when it is unknown, revoked, idle or expired."""
     now = now or utcnow()
-    row = (
-        db.session.execute(sa.select(UserSession).where(UserSession.token_hash == _token_hash(token))).scalars().first()
-    )
+    query = sa.select(UserSession).where(UserSession.token_hash == _token_hash(token))
+    row = db.session.execute(query.options(joinedload(UserSession.user))).scalars().first()  # one query per request
     if row is None or row.revoked_at is not None:
         return None, "revoked"
     cfg = current_app.config

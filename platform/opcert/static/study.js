@@ -7,6 +7,7 @@
   const csrf = root.dataset.csrf;
   const beatMs = Number(root.dataset.beatSeconds) * 1000;
   const idleMs = Number(root.dataset.idleSeconds) * 1000;
+  const rateMax = Number(root.dataset.rateMax) || 1;
   const status = document.getElementById("study-status");
   const credited = document.getElementById("study-credited");
   const video = document.getElementById("lesson-video");
@@ -32,34 +33,77 @@
   }
   const playing = () => Boolean(video && !video.paused && !video.ended);
 
+  // Segments joined where they touch or overlap, in order, at most 50 (what the server accepts in one heartbeat).
+  const merged = (list) => {
+    const out = [];
+    for (const [start, end] of [...list].sort((a, b) => a[0] - b[0])) {
+      const last = out[out.length - 1];
+      if (last && start <= last[1] + 1e-6) last[1] = Math.max(last[1], end);
+      else out.push([start, end]);
+    }
+    return out.slice(0, 50);
+  };
+
   if (video) {
-    // Only continuous playback is reported: a seek starts a new segment and credits nothing by itself.
-    video.addEventListener("seeking", () => { lastPos = null; });
-    video.addEventListener("pause", () => { lastPos = null; });
+    // Only continuous playback at no more than the rate cap is reported: a seek, a pause or a faster rate starts
+    // a new segment and credits nothing by itself. Steps of one stretch are joined (timeupdate fires 4 times a
+    // second: one segment each would exceed the 50 a heartbeat may carry, and the server refuses the lot).
+    const normalSpeed = () => video.playbackRate > 0 && video.playbackRate <= rateMax;
+    const cut = () => { lastPos = null; };
+    for (const name of ["seeking", "pause", "ratechange", "ended"]) video.addEventListener(name, cut);
     video.addEventListener("timeupdate", () => {
       const pos = video.currentTime;
-      if (playing() && lastPos !== null && pos > lastPos && pos - lastPos < 1.5) {
-        segments.push([lastPos, pos]);
+      const counting = playing() && normalSpeed() && !video.seeking;
+      if (counting && lastPos !== null && pos > lastPos && pos - lastPos < 1.5) {
+        segments = merged([...segments, [lastPos, pos]]);
       }
-      lastPos = playing() ? pos : null;
+      lastPos = counting ? pos : null;
     });
   }
 
+  // A heartbeat that got no answer (network down, a proxy error) changes nothing here: the same number is sent
+  // again with the segments not yet counted, and the page says it is waiting for the network. If the server did
+  // count it and only the answer was lost, it answers "replayed" with the number it holds, and the page goes on
+  // from there. A lease lost meanwhile (the clock stopped during a long cut) is taken again.
+  const offline = () => { root.dataset.state = "offline"; say(root.dataset.offlineText); };
+  const start = () => post(root.dataset.startUrl, {}).then((answer) => {
+    if (!answer.ok) { root.dataset.state = "refused"; say(answer.message); return; }
+    token = answer.token;
+    seq = answer.seq;
+    root.dataset.state = "counting";
+    say(root.dataset.countingText);
+  }, offline);
+
   const beat = () => {
-    if (!token) return;
     const played = segments;
     segments = [];
-    seq += 1;
-    post(root.dataset.beatUrl, {
-      token, seq, played,
+    const keep = () => { segments = merged([...played, ...segments]); };
+    return post(root.dataset.beatUrl, {
+      token, seq: seq + 1, played,
       visible: document.visibilityState === "visible",
       active: playing() || performance.now() - lastInput < idleMs,
     }).then((answer) => {
-      if (!answer.ok) { say(answer.message); if (answer.code === "not_lease") token = null; return; }
-      credited.textContent = answer.lesson_text;
-      say(answer.reason || root.dataset.countingText);
-      if (answer.check_due || answer.blocked) showCheck();
-    });
+      if (answer.ok) {
+        seq += 1;
+        root.dataset.state = "counting";
+        credited.textContent = answer.lesson_text;
+        say(answer.reason || root.dataset.countingText);
+        if (answer.check_due || answer.blocked) showCheck();
+        return;
+      }
+      if (!answer.code) { keep(); offline(); return; }
+      root.dataset.state = "refused";
+      say(answer.message);
+      if (answer.code === "replayed" && Number.isInteger(answer.seq)) { seq = answer.seq; keep(); }
+      if (answer.code === "not_lease") token = null;
+    }, () => { keep(); offline(); });
+  };
+
+  let busy = false;
+  const tick = () => {
+    if (busy) return;
+    busy = true;
+    (token ? beat() : start()).finally(() => { busy = false; });
   };
 
   const showCheck = () => {
@@ -117,11 +161,6 @@
     navigator.sendBeacon(root.dataset.stopUrl, form);
   });
 
-  post(root.dataset.startUrl, {}).then((answer) => {
-    if (!answer.ok) { say(answer.message); return; }
-    token = answer.token;
-    seq = answer.seq;
-    say(root.dataset.countingText);
-    setInterval(beat, beatMs);
-  });
+  busy = true;
+  start().finally(() => { busy = false; setInterval(tick, beatMs); });
 })();

@@ -20,17 +20,21 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import set_committed_value
 
 from opcert.accounts.models import User
 from opcert.audit.services import record_event
 from opcert.db import rowcount
-from opcert.errors import DomainError
+from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
 from opcert.timeutil import local_tz
 from opcert.training.models import (
     COUNTING,
     CheckOutcome,
+    Course,
+    CourseStatus,
+    Enrolment,
     FaceCheck,
     IntervalStatus,
     Lesson,
@@ -48,9 +52,10 @@ _random = secrets.SystemRandom()
 class StudyRefusedError(DomainError):
     """A study request that credits nothing: `code` says why (for the log and the page)."""
 
-    def __init__(self, message: str, code: str) -> None:
+    def __init__(self, message: str, code: str, seq: int | None = None) -> None:
         super().__init__(message, {"": message})
         self.code = code
+        self.seq = seq  # a replayed heartbeat of the page holding the lease: the number the server holds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -327,20 +332,48 @@ def check_segments(raw: Any, lesson: Lesson) -> list[Segment]:
 # --- heartbeats ------------------------------------------------------------------------------------------
 
 
+def _used_columns(trainee_id: int, lesson_id: Any, now: dt.datetime) -> tuple[Any, Any]:
+    """Seconds that count (or may) on the lesson, and today in all: two scalar subqueries for the caps."""
+    counting = sa.and_(StudyInterval.trainee_id == trainee_id, StudyInterval.status.in_(COUNTING))
+    seconds = sa.func.coalesce(sa.func.sum(StudyInterval.seconds), 0)
+    on_lesson = sa.select(seconds).where(counting, StudyInterval.lesson_id == lesson_id).scalar_subquery()
+    today = sa.select(seconds).where(counting, StudyInterval.ended_at > _day_start(now)).scalar_subquery()
+    return on_lesson, today
+
+
 def _used_seconds(trainee: User, lesson: Lesson, now: dt.datetime) -> tuple[int, int]:
     """Seconds that count (or may) on this lesson, and today in all: one query for both caps."""
-    on_lesson = sa.case((StudyInterval.lesson_id == lesson.id, StudyInterval.seconds), else_=0)
-    today = sa.case((StudyInterval.ended_at > _day_start(now), StudyInterval.seconds), else_=0)
-    query = sa.select(sa.func.coalesce(sa.func.sum(on_lesson), 0), sa.func.coalesce(sa.func.sum(today), 0)).where(
-        StudyInterval.trainee_id == trainee.id, StudyInterval.status.in_(COUNTING)
-    )
-    lesson_total, day_total = db.session.execute(query).one()
+    lesson_total, day_total = db.session.execute(sa.select(*_used_columns(trainee.id, lesson.id, now))).one()
     return int(lesson_total), int(day_total)
 
 
 def _day_start(now: dt.datetime) -> dt.datetime:
     local = now.astimezone(local_tz())
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
+
+
+def _beat_state(trainee: User, lesson_id: int, now: dt.datetime) -> tuple[Lesson, StudyLease | None, tuple[int, int]]:
+    """In one query: the lesson (of a published course the trainee is enrolled in, else 404), the trainee's lease
+    and the seconds used on the lesson and today (the same rules as `study_lesson`, `_lease`, `_used_seconds`)."""
+    enrolled = sa.exists().where(Enrolment.trainee_id == trainee.id, Enrolment.course_id == Lesson.course_id)
+    columns: list[Any] = [Lesson, StudyLease, *_used_columns(trainee.id, Lesson.id, now)]
+    if db.session.get_bind().dialect.name == "postgresql":
+        # This transaction's COMMIT does not wait for the WAL flush (the database stays consistent; a crash
+        # within a fraction of a second may lose the last heartbeats, which then simply credit nothing).
+        columns.append(sa.func.set_config("synchronous_commit", "off", True))
+    query = (
+        sa.select(*columns)
+        .join(Course, Course.id == Lesson.course_id)
+        .outerjoin(StudyLease, StudyLease.trainee_id == trainee.id)
+        .where(Lesson.id == lesson_id, Course.status == CourseStatus.PUBLISHED, enrolled)
+        .options(defer(Lesson.body_html))
+        .execution_options(populate_existing=True)
+    )
+    row = db.session.execute(query).first()
+    if row is None:
+        raise NotFoundError(_("课时不存在。"))
+    lesson, lease, lesson_total, day_total = row[:4]
+    return lesson, lease, (int(lesson_total), int(day_total))
 
 
 def heartbeat(
@@ -354,15 +387,17 @@ def heartbeat(
     played: Any,
     now: dt.datetime,
 ) -> BeatResult:
-    """Credit the server time since the previous heartbeat of this page's lease (see the module's rules)."""
-    lesson = study_lesson(trainee=trainee, lesson_id=lesson_id)
-    lease = _lease(trainee)
+    """Credit the server time since the previous heartbeat of this page's lease (see the module's rules).
+
+    Heartbeats are many: the usual one is a SELECT (lesson, lease, used seconds), the lease's conditional UPDATE
+    and, when it credits, one UPDATE of the open interval; no audit row (the settled interval is audited)."""
+    lesson, lease, used = _beat_state(trainee, lesson_id, now)
     if lease is None or lease.token is None or not secrets.compare_digest(lease.token, token):
         raise StudyRefusedError(_("本页面的学习已在其他页面或设备上接续，或已结束：请重新进入课时。"), "not_lease")
     if lease.lesson_id != lesson.id:
         raise StudyRefusedError(_("心跳与正在学习的课时不符，不计学时。"), "other_lesson")
     if seq != lease.seq + 1:
-        raise StudyRefusedError(_("心跳序号无效（重复或过期），不计学时。"), "replayed")
+        raise StudyRefusedError(_("心跳序号无效（重复或过期），不计学时。"), "replayed", seq=lease.seq)
     previous = lease.last_beat_at or now
     elapsed = (now - previous).total_seconds()
     if elapsed < _setting("STUDY_HEARTBEAT_MIN_SECONDS"):
@@ -378,8 +413,8 @@ def heartbeat(
     # The row now holds what the UPDATE wrote; the loaded object is told so without another SELECT or UPDATE.
     set_committed_value(lease, "seq", seq)
     set_committed_value(lease, "last_beat_at", now)
-    _advance_checks(trainee, lease, lesson, now)
-    used = _used_seconds(trainee, lesson, now)
+    if _advance_checks(trainee, lease, lesson, now):
+        used = _used_seconds(trainee, lesson, now)  # time was discarded: the caps count without it
     credit, reason, segments = _credit_for(trainee, lease, lesson, elapsed, visible, active, segments, used)
     if credit > 0:
         _add_to_interval(trainee, lease, lesson, previous, now, credit, segments)
@@ -395,18 +430,22 @@ def heartbeat(
     )
 
 
-def _advance_checks(trainee: User, lease: StudyLease, lesson: Lesson, now: dt.datetime) -> None:
-    """A check whose window passed is missed (time discarded, crediting stops); a due one is asked for."""
+def _advance_checks(trainee: User, lease: StudyLease, lesson: Lesson, now: dt.datetime) -> bool:
+    """A check whose window passed is missed (time discarded, crediting stops); a due one is asked for.
+    Whether time was discarded."""
+    discarded = False
     if lease.check_due_by is not None and now > lease.check_due_by:
         _expire_pending_checks(trainee, now)
         discard_provisional(trainee=trainee, now=now, reason="check_missed")
         lease.check_due_by = None
         lease.blocked = True
+        discarded = True
     if lease.check_at is not None and now >= lease.check_at and lease.check_due_by is None:
         due_by = now + dt.timedelta(seconds=_setting("TRAINING_FACE_WINDOW_SECONDS"))
         db.session.add(FaceCheck(trainee_id=trainee.id, lesson_id=lesson.id, requested_at=now, due_by=due_by))
         lease.check_due_by = due_by
         lease.check_at = None
+    return discarded
 
 
 def _credit_for(
@@ -456,6 +495,18 @@ def _add_to_interval(
     credit: int,
     segments: list[Segment],
 ) -> None:
+    if lease.interval_id and not segments:
+        # The usual step: the open interval grows by one compact UPDATE (no SELECT of it first).
+        extended = _updated(
+            sa.update(StudyInterval)
+            .where(
+                StudyInterval.id == lease.interval_id,
+                StudyInterval.status.in_((IntervalStatus.PROVISIONAL, IntervalStatus.AWAITING_ALTERNATIVE)),
+            )
+            .values(seconds=StudyInterval.seconds + credit, beats=StudyInterval.beats + 1, ended_at=now)
+        )
+        if extended:
+            return
     interval = db.session.get(StudyInterval, lease.interval_id) if lease.interval_id else None
     if interval is None or interval.status not in (IntervalStatus.PROVISIONAL, IntervalStatus.AWAITING_ALTERNATIVE):
         status = IntervalStatus.AWAITING_ALTERNATIVE if needs_alternative(trainee) else IntervalStatus.PROVISIONAL
@@ -472,9 +523,10 @@ def _add_to_interval(
         interval.played = format_segments(merge([*parse_segments(interval.played), *segments]))
 
 
-def page_settings() -> dict[str, int]:
+def page_settings() -> dict[str, float]:
     """The numbers the lesson page's script needs (it decides nothing: the server counts)."""
     return {
         "beat": int(_setting("STUDY_HEARTBEAT_SECONDS")),
         "idle": int(_setting("STUDY_IDLE_SECONDS")),
+        "rate": _setting("STUDY_PLAYBACK_RATE_MAX"),
     }

@@ -231,7 +231,9 @@ def _refused(exc: DomainError, status: int = 409) -> tuple[Response, int]:
     from flask import current_app
 
     current_app.logger.info("study refused for trainee %s: %s", current_user.id, code)
-    return jsonify(ok=False, code=code, message=exc.message), status
+    seq = getattr(exc, "seq", None)
+    extra = {"seq": seq} if seq is not None else {}
+    return jsonify(ok=False, code=code, message=exc.message, **extra), status
 
 
 def _json_body() -> dict[str, Any]:

@@ -1,0 +1,100 @@
+"""Heartbeats are many: the usual one costs a few statements and no audit row; a page whose answer was lost can
+go on from the number the server holds (only the page holding the lease is told it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from opcert.audit.models import AuditEvent
+from opcert.db import utcnow
+from opcert.training import study
+from tests.training.test_study import Page, _setup
+
+
+@pytest.fixture(autouse=True)
+def _no_random_checks(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(app.config, "TRAINING_FACE_CHECKS_PER_HOUR", 0)
+
+
+@pytest.fixture
+def statements(db) -> Iterator[list[str]]:
+    """The SQL statements the engine runs while the test runs (BEGIN/COMMIT/SAVEPOINT left out)."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")):
+            seen.append(statement.split(None, 1)[0].upper())
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    yield seen
+    sa.event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_a_usual_heartbeat_is_one_select_and_two_updates(db, statements) -> None:
+    learner, course = _setup(db)
+    page = Page(learner, course.lessons[0], utcnow())
+    assert page.beat().credited == 30  # opens the interval
+    db.session.commit()
+    audited = db.session.execute(sa.select(sa.func.count(AuditEvent.id))).scalar_one()
+    assert page.beat().credited == 30  # (the commit expired the trainee: it is loaded again here)
+    statements.clear()
+    for _ in range(4):
+        assert page.beat().credited == 30
+    assert statements == ["SELECT", "UPDATE", "UPDATE"] * 4, "lesson+lease+used seconds, the lease, the interval"
+    statements.clear()
+    assert page.beat(visible=False).credited == 0
+    assert statements == ["SELECT", "UPDATE", "UPDATE"], "a step that credits nothing closes the interval"
+    db.session.commit()
+    assert db.session.execute(sa.select(sa.func.count(AuditEvent.id))).scalar_one() == audited, "no audit per beat"
+    study.stop_study(trainee=learner, token=page.token, now=page.now + dt.timedelta(seconds=5))
+    assert study.credit_provisional(trainee=learner, now=page.now) == 0  # stop credited the 150 s already
+
+
+def test_a_page_whose_answer_was_lost_goes_on_from_the_servers_number(db) -> None:
+    learner, course = _setup(db)
+    page = Page(learner, course.lessons[0], utcnow())
+    page.beat()
+    page.beat()  # the server counted beat 2; say its answer never reached the page
+    db.session.commit()
+    page.seq = 1
+    with pytest.raises(study.StudyRefusedError) as refused:
+        page.beat()  # the page sends 2 again
+    assert (refused.value.code, refused.value.seq) == ("replayed", 2)
+    db.session.rollback()
+    page.seq = refused.value.seq
+    assert page.beat().credited == 40, "the next number counts: server time since beat 2 (60 s), capped at 40"
+
+
+def test_only_the_page_holding_the_lease_learns_the_number(db) -> None:
+    learner, course = _setup(db)
+    page = Page(learner, course.lessons[0], utcnow())
+    page.beat()
+    with pytest.raises(study.StudyRefusedError) as refused:
+        page.beat(token="0" * 32)
+    assert (refused.value.code, refused.value.seq) == ("not_lease", None)
+
+
+def test_the_refusal_answer_carries_the_number(app: Flask) -> None:
+    from opcert.extensions import db
+    from tests.factories import PASSWORD
+    from tests.fixtures.web import login
+
+    with app.app_context():
+        learner, course = _setup(db)
+        account, lesson_id = learner.login_name, course.lessons[0].id
+    client = app.test_client()
+    login(client, account, PASSWORD)
+    page = client.get(f"/training/lessons/{lesson_id}").get_data(as_text=True)
+    headers = {"X-CSRFToken": page.split('data-csrf="')[1].split('"')[0]}
+    token = client.post(f"/training/lessons/{lesson_id}/start", json={}, headers=headers).get_json()["token"]
+    body = {"token": token, "seq": 5, "visible": True, "active": True}
+    answer = client.post(f"/training/lessons/{lesson_id}/beat", json=body, headers=headers)
+    assert answer.status_code == 409
+    assert answer.get_json()["code"] == "replayed"
+    assert answer.get_json()["seq"] == 0
