@@ -283,3 +283,16 @@ def test_openings_say_what_can_be_applied_for_and_when(app, db) -> None:
         (Matter.REISSUE, None, None, True),
     ]
     assert renewal.openings(certificate, dt.date(2029, 9, 3))[0].open_now is True
+
+
+def test_a_returned_review_is_submitted_again_with_its_declaration(officer, trained) -> None:
+    user, certificate = trained
+    application = apply(user, certificate, REVIEW_DUE - dt.timedelta(days=20), work_years=12, employer="上海电力")
+    applications.return_for_correction(officer=officer, application=application, corrections=["请写明用人单位全称"])
+    db.session.commit()
+    applications.resubmit(
+        application=application, user=user, signed=True, delivery=Delivery.ELECTRONIC, mail=MailAddress()
+    )
+    db.session.commit()
+    assert (application.matter, application.status) == (Matter.REVIEW, ApplicationStatus.SUBMITTED)
+    assert applications.dossier_of(application)["work_years"] == 12

@@ -234,7 +234,8 @@ def resubmit(
         raise ApplicationError(" ".join(problems.values()), problems)
     now = utcnow()
     version, text = commitment()
-    application.dossier = json.dumps(prefill(user, application.item, local(now).date()), ensure_ascii=False)
+    if application.matter is Matter.FIRST_ISSUE:  # a later matter's dossier stays as the holder declared it
+        application.dossier = json.dumps(prefill(user, application.item, local(now).date()), ensure_ascii=False)
     application.commitment_version, application.commitment_text, application.signed_at = version, text, now
     application.delivery = delivery
     is_mail = delivery is Delivery.MAIL
