@@ -38,7 +38,7 @@ def test_holder_sees_what_opens_when_applies_and_the_officer_approves_a_reissue(
     holder = _client(app, holder_account)
     mine = text(holder.get("/certificates/mine"))
     assert f"/certificates/{soon_id}/renew" in mine
-    assert f"/certificates/{fresh_id}/renew" not in mine
+    assert f"/certificates/{fresh_id}/renew" in mine  # the page that says when it opens
     assert f"复审申请于{opens.year}年{opens.month}月{opens.day}日开放" in mine
     page = text(holder.get(f"/certificates/{soon_id}"))
     assert "可办理事项" in page
@@ -49,6 +49,7 @@ def test_holder_sees_what_opens_when_applies_and_the_officer_approves_a_reissue(
     refused = text(submit(holder, renew, {"signed": "y", "delivery": "electronic"}, page=renew))
     assert "复审培训学时不足：要求8小时0分钟，已计入0分钟。" in refused
     early = f"/certificates/{fresh_id}/renew"
+    assert f"{opens.year}年{opens.month}月{opens.day}日起可申请" in text(holder.get(early))
     assert "开放" in text(submit(holder, early, {"signed": "y", "delivery": "electronic"}, page=early))
 
     reissue = f"/certificates/{soon_id}/reissue"
