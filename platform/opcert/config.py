@@ -232,6 +232,10 @@ class DefaultConfig:
     CERT_DECIDE_WORKING_DAYS = 20  # and decided within this many working days of its acceptance
     CERT_FOUR_EYES = False  # an approval needs a second approval by another officer of the authority
     CERT_DEADLINE_WARN_WORKING_DAYS = 1  # the queue warns when a deadline is this many working days away or less
+    CERT_RENEWAL_WINDOW_DAYS = 60  # review (复审) and extension (延期复审) are applied for within this many days before
+    CERT_REVIEW_TRAINING_HOURS = 8  # review training hours required (at least; an item's review hours may ask more)
+    CERT_SIX_YEAR_WORK_YEARS = 10  # continuous years of work (and a clean record) for a review every 6 years
+    CERT_REMINDER_DAYS = "60,30"  # `opcert certificates remind` reminds this many days before review and expiry
     # The 告知承诺 commitment the applicant signs: its version and text are stored with each application.
     CERT_COMMITMENT_VERSION = "2026-1"
     CERT_COMMITMENT_TEXT = (

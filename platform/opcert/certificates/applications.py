@@ -27,6 +27,7 @@ from opcert.certificates.applications_models import (
     ApplicationStatus,
     CertificateApplication,
     Delivery,
+    Matter,
 )
 from opcert.certificates.models import Certificate
 from opcert.certificates.sources import passed_exams, working_days_after
@@ -120,7 +121,8 @@ def commitment() -> tuple[str, str]:
     return str(current_app.config["CERT_COMMITMENT_VERSION"]), str(current_app.config["CERT_COMMITMENT_TEXT"])
 
 
-def _mail_problems(delivery: Delivery, mail: MailAddress) -> dict[str, str]:
+def mail_problems(delivery: Delivery, mail: MailAddress) -> dict[str, str]:
+    """What a mailed card's address lacks (field → message); nothing for electronic delivery."""
     if delivery is not Delivery.MAIL:
         return {}
     missing = {
@@ -178,7 +180,7 @@ def submit_application(
         dossier = prefill(user, item, local(now).date())
     except ApplicationError as exc:
         raise _refuse(user, item, "not_passed", exc.message) from None
-    problems = _mail_problems(delivery, mail)
+    problems = mail_problems(delivery, mail)
     if not signed:
         problems["signed"] = _("请阅读并签署告知承诺书。")
     if problems:
@@ -224,14 +226,15 @@ def resubmit(
         raise NotFoundError(_("找不到该申请。"))
     if application.status is not ApplicationStatus.RETURNED:
         raise ApplicationError(_("该申请当前不需要补正。"))
-    problems = _mail_problems(delivery, mail)
+    problems = mail_problems(delivery, mail)
     if not signed:
         problems["signed"] = _("请阅读并签署告知承诺书。")
     if problems:
         raise ApplicationError(" ".join(problems.values()), problems)
     now = utcnow()
     version, text = commitment()
-    application.dossier = json.dumps(prefill(user, application.item, local(now).date()), ensure_ascii=False)
+    if application.matter is Matter.FIRST_ISSUE:  # a later matter's dossier stays as the holder declared it
+        application.dossier = json.dumps(prefill(user, application.item, local(now).date()), ensure_ascii=False)
     application.commitment_version, application.commitment_text, application.signed_at = version, text, now
     application.delivery = delivery
     is_mail = delivery is Delivery.MAIL
@@ -408,10 +411,12 @@ def _second_approval(officer: User, application: CertificateApplication, now: dt
 
 
 def approve(
-    *, officer: User, application: CertificateApplication, now: dt.datetime | None = None
+    *, officer: User, application: CertificateApplication, six_years: bool = False, now: dt.datetime | None = None
 ) -> Certificate | None:
-    """Approve: issue the certificate with the exam record (idempotent: a repeat returns the same certificate).
-    With CERT_FOUR_EYES the first approval is only recorded (None) and another officer's second one issues."""
+    """Approve: issue the certificate with the exam record (idempotent: a repeat returns the same certificate);
+    a later matter (review, extension, reissue) is carried out on its certificate (renewal.approve_matter, where
+    `six_years` applies the 6-year rule). With CERT_FOUR_EYES the first approval is only recorded (None) and another
+    officer's second one decides."""
     if application.status is ApplicationStatus.APPROVED and application.certificate_id is not None:
         certificate = db.session.get(Certificate, application.certificate_id)
         if certificate is not None:
@@ -420,6 +425,8 @@ def approve(
     now = now or utcnow()
     if current_app.config["CERT_FOUR_EYES"] and not _second_approval(officer, application, now):
         return None
+    if application.matter is not Matter.FIRST_ISSUE:
+        return _approve_matter(officer, application, six_years, now)
     exams = passed_exams(user_id=application.user_id, item_id=application.item_id, on=local(now).date())
     if exams is None:
         raise ApplicationError(_("申请人的考试成绩已不在有效期内，不能批准，请作不予发证处理。"))
@@ -447,6 +454,36 @@ def approve(
             _("您的“%(item)s”证书已核发，可在“我的证书”查看和下载电子证书。", item=application.item.name),
         )
     return issued.certificate
+
+
+def _approve_matter(
+    officer: User, application: CertificateApplication, six_years: bool, now: dt.datetime
+) -> Certificate:
+    from opcert.certificates import renewal  # renewal builds on this module
+
+    certificate = renewal.check_approval(officer=officer, application=application, six_years=six_years)
+    locked = cast(
+        CursorResult[Any],
+        db.session.execute(
+            sa.update(CertificateApplication)
+            .where(
+                CertificateApplication.id == application.id, CertificateApplication.status == ApplicationStatus.ACCEPTED
+            )
+            .values(status=ApplicationStatus.APPROVED, open_key=None, decided_at=now, officer_id=officer.id)
+            .execution_options(synchronize_session=False)
+        ),
+    ).rowcount
+    db.session.refresh(application)
+    if not locked:  # a concurrent approval carried it out
+        return certificate
+    renewal.carry_out(officer=officer, application=application, certificate=certificate, six_years=six_years, now=now)
+    _audit(application, "certificate.application_approved", officer.id, {"matter": application.matter.value})
+    _notify(
+        application,
+        _("%(matter)s已办结", matter=application.matter.label),
+        _("您的“%(item)s”证书%(matter)s已获批准。", item=application.item.name, matter=application.matter.label),
+    )
+    return certificate
 
 
 def refuse(*, officer: User, application: CertificateApplication, code: str, text: str) -> None:

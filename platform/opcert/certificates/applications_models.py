@@ -40,6 +40,28 @@ APPLICATION_STATUS_LABELS = {
 OPEN_STATUSES = frozenset({ApplicationStatus.SUBMITTED, ApplicationStatus.ACCEPTED, ApplicationStatus.RETURNED})
 
 
+class Matter(enum.StrEnum):
+    """The matter (事项) an application asks for."""
+
+    FIRST_ISSUE = "first_issue"
+    REVIEW = "review"
+    EXTENSION = "extension"
+    REISSUE = "reissue"
+
+    @property
+    def label(self) -> LazyString:
+        """The matter's name for people."""
+        return MATTER_LABELS[self]
+
+
+MATTER_LABELS = {
+    Matter.FIRST_ISSUE: _l("首次发证"),
+    Matter.REVIEW: _l("复审"),
+    Matter.EXTENSION: _l("延期复审（换发新证）"),
+    Matter.REISSUE: _l("补办（遗失补发）"),
+}
+
+
 class Delivery(enum.StrEnum):
     """How the certificate reaches its holder."""
 
@@ -59,6 +81,8 @@ REFUSAL_REASONS = {
     "false_information": _l("提供虚假信息或隐瞒情况"),
     "barred": _l("依法不得申请（如被撤销证书未满3年）"),
     "other": _l("其他原因"),
+    "review_training": _l("复审培训学时不足"),
+    "record": _l("有违章记录或被暂扣、撤销"),
 }
 
 
@@ -75,7 +99,11 @@ class CertificateApplication(Base):
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("catalogue_items.id"), index=True)
     authority_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     status: Mapped[ApplicationStatus] = mapped_column(str_enum(ApplicationStatus, "application_status", 16))
-    # "user_id:item_id" while the application is open, NULL after the decision: one open application per item.
+    matter: Mapped[Matter] = mapped_column(
+        str_enum(Matter, "application_matter", 16), default=Matter.FIRST_ISSUE, server_default="first_issue"
+    )
+    # "user_id:item_id" while the application is open, NULL after the decision: one open application per item
+    # (a later matter on the certificate: "user_id:item_id:matter").
     open_key: Mapped[str | None] = mapped_column(sa.String(40), unique=True)
     dossier: Mapped[str] = mapped_column(sa.Text)  # JSON: what the platform held when the person applied
     commitment_version: Mapped[str] = mapped_column(sa.String(20))

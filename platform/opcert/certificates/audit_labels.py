@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from opcert.audit.labels import AuditLabels
+from opcert.certificates.applications_models import Matter
 from opcert.certificates.models import CertificateStatus
 
 LABELS = AuditLabels(
@@ -22,6 +23,11 @@ LABELS = AuditLabels(
         "certificate.application_approved": _l("批准发证申请"),
         "certificate.application_first_approval": _l("发证申请第一次批准（待第二人批准）"),
         "certificate.application_decided_refused": _l("不予发证"),
+        "certificate.renewal_refused": _l("复审、延期复审或补办申请被拒收"),
+        "certificate.renewal_approval_refused": _l("复审、延期复审或补办不能批准"),
+        "certificate.reviewed": _l("复审合格"),
+        "certificate.extended": _l("延期复审合格，换发新证"),
+        "certificate.reissued": _l("补发证书"),
     },
     objects={
         "certificate": _l("证书"),
@@ -39,6 +45,8 @@ LABELS = AuditLabels(
         "commitment": _l("承诺书版本"),
         "corrections": _l("补正项数"),
         "certificate": _l("证书"),
+        "matter": _l("事项"),
+        "review_due_on": _l("下次复审日期"),
     },
     values={
         "status": {status.value: status.label for status in CertificateStatus},
@@ -46,6 +54,7 @@ LABELS = AuditLabels(
         "to": {status.value: status.label for status in CertificateStatus},
         "delivery": {"electronic": _l("仅电子证书"), "mail": _l("邮寄实体卡")},
         "method": {"number": _l("证号和姓名"), "qr": _l("二维码")},
+        "matter": {matter.value: matter.label for matter in Matter},
         "result": {"found": _l("查到"), "not_found": _l("未查到"), "valid": _l("有效"), "not_on_record": _l("无记录")},
     },
 )

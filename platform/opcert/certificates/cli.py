@@ -1,4 +1,4 @@
-"""`opcert certificates ...`: offline QR verification, the list of certificates, a certificate's PDF."""
+"""`opcert certificates ...`: offline QR verification, the list of certificates, a certificate's PDF, reminders."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from opcert.certificates import seal, services
+from opcert.certificates import renewal, seal, services
 from opcert.certificates.document import render_certificate_pdf
 from opcert.certificates.payload import PayloadError, Verified
 from opcert.certificates.seal import SealError
@@ -126,6 +126,18 @@ def expire_command() -> None:
         raise
     db.session.commit()
     click.echo(f"review due: {counts['review_due']}, expired: {counts['expired']}")
+
+
+@certificates_cli.command("remind")
+def remind_command() -> None:
+    """The scheduled run: remind holders 60 and 30 days before review and expiry (each reminder once)."""
+    try:
+        sent = renewal.send_reminders()
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()  # the reminders leave the platform after this commit
+    click.echo(f"reminders sent: {sent}")
 
 
 @certificates_cli.command("list")

@@ -12,6 +12,7 @@ import base64
 import dataclasses
 import datetime as dt
 import io
+from collections.abc import Sequence
 
 from flask import current_app, has_request_context, render_template, url_for
 from flask_babel import gettext as _
@@ -194,8 +195,16 @@ def render_certificate_pdf(doc: CertificateDocument, *, size: str = "a4") -> byt
     return _card(doc) if size == "card" else _a4(doc)
 
 
-def certificate_html(doc: CertificateDocument, *, pdf_url: str, card_url: str) -> str:
-    """The certificate page: the fields, the photo, the seal's details and the QR code as inline SVG."""
+def certificate_html(
+    doc: CertificateDocument,
+    *,
+    pdf_url: str,
+    card_url: str,
+    openings: Sequence[object] = (),
+    certificate_id: int | None = None,
+) -> str:
+    """The certificate page: the fields, the photo, the seal's details and the QR code as inline SVG; for its
+    holder, the matters that can be applied for (renewal.openings) and when they open."""
     photo_uri = "data:image/jpeg;base64," + base64.b64encode(doc.photo_jpeg).decode("ascii") if doc.photo_jpeg else None
     svg: Markup = qr_svg(doc.qr, title=_("证书二维码"), scale=3)
     return render_template(
@@ -207,4 +216,6 @@ def certificate_html(doc: CertificateDocument, *, pdf_url: str, card_url: str) -
         qr_svg=svg,
         pdf_url=pdf_url,
         card_url=card_url,
+        openings=openings,
+        certificate_id=certificate_id,
     )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from opcert.certificates.applications_models import REFUSAL_REASONS, Delivery
 from opcert.forms import WebForm
@@ -31,10 +31,9 @@ class QrVerifyForm(WebForm):
     submit = SubmitField(_l("核验二维码"))
 
 
-class ApplyForm(WebForm):
-    """The application: the signed commitment and the delivery (everything else is prefilled)."""
+class MailFields(WebForm):
+    """The delivery of a card, as in the first application."""
 
-    signed = BooleanField(_l("本人已阅读并签署以上告知承诺"))
     delivery = RadioField(
         _l("领证方式"),
         choices=lambda: [(d.value, d.label) for d in Delivery],
@@ -44,6 +43,12 @@ class ApplyForm(WebForm):
     address = StringField(_l("邮寄地址"), validators=[Optional(), Length(max=200, message=_l("地址过长。"))])
     recipient = StringField(_l("收件人"), validators=[Optional(), Length(max=30, message=_l("收件人姓名过长。"))])
     phone = StringField(_l("收件人电话"), validators=[Optional(), Length(max=20, message=_l("电话过长。"))])
+
+
+class ApplyForm(MailFields):
+    """The application: the signed commitment and the delivery (everything else is prefilled)."""
+
+    signed = BooleanField(_l("本人已阅读并签署以上告知承诺"))
     submit = SubmitField(_l("提交申请"))
 
 
@@ -71,3 +76,35 @@ class RefuseForm(WebForm):
         _l("具体理由"), validators=[DataRequired(message=_l("请写明不予发证的具体理由。")), Length(max=4000)]
     )
     submit = SubmitField(_l("不予发证"))
+
+
+class ApproveForm(WebForm):
+    """Approval; for a review or extension, the officer may apply the 6-year rule."""
+
+    six_years = BooleanField(_l("适用每6年复审一次（连续从业10年以上且无不良记录）"))
+    submit = SubmitField(_l("批准"))
+
+
+class RenewalForm(MailFields):
+    """The review (复审) or extension (延期复审) application: the commitment and the 6-year rule's declaration."""
+
+    signed = BooleanField(_l("本人已阅读并签署以上告知承诺"))
+    work_years = IntegerField(
+        _l("在本工种连续从业年限（年，可不填）"),
+        validators=[Optional(), NumberRange(min=0, max=60, message=_l("连续从业年限应在0到60年之间。"))],
+    )
+    employer = StringField(_l("用人单位"), validators=[Optional(), Length(max=100, message=_l("单位名称过长。"))])
+    submit = SubmitField(_l("提交申请"))
+
+
+class ReissueForm(MailFields):
+    """The reissue (补办) of a lost or damaged card."""
+
+    reason = TextAreaField(
+        _l("补办原因"),
+        validators=[
+            DataRequired(message=_l("请写明补办原因（如遗失、损毁）。")),
+            Length(max=200, message=_l("原因过长。")),
+        ],
+    )
+    submit = SubmitField(_l("申请补办"))

@@ -46,6 +46,15 @@ STATUS_LABELS = {
 }
 
 
+class EventKind(enum.StrEnum):
+    """What an entry of the history records: a status change, a review (复审), an extension (延期复审), a reissue."""
+
+    STATUS = "status"
+    REVIEW = "review"
+    EXTENSION = "extension"
+    REISSUE = "reissue"
+
+
 class CertificateHolder(Base):
     """A person's certificate record: the number is "T" + the ID number, and each item adds a certificate."""
 
@@ -109,6 +118,9 @@ class CertificateEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     certificate_id: Mapped[int] = mapped_column(sa.ForeignKey("certificates.id"), index=True)
     status: Mapped[CertificateStatus] = mapped_column(str_enum(CertificateStatus, "certificate_event_status", 16))
+    kind: Mapped[EventKind] = mapped_column(
+        str_enum(EventKind, "certificate_event_kind", 16), default=EventKind.STATUS, server_default="status"
+    )
     reason: Mapped[str] = mapped_column(sa.String(200), default="")
     on: Mapped[dt.date] = mapped_column(sa.Date)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -23,7 +23,13 @@ from opcert.audit.services import record_event
 from opcert.catalogue.models import Item
 from opcert.certificates import payload, seal
 from opcert.certificates.document import CertificateDocument
-from opcert.certificates.models import Certificate, CertificateEvent, CertificateHolder, CertificateStatus
+from opcert.certificates.models import (
+    Certificate,
+    CertificateEvent,
+    CertificateHolder,
+    CertificateStatus,
+    EventKind,
+)
 from opcert.certificates.sources import ExamRecord
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError
@@ -58,7 +64,7 @@ def add_years(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
-def _insert_ignoring_conflicts(model: type[Any], values: dict[str, Any]) -> bool:
+def insert_once(model: type[Any], values: dict[str, Any]) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING; whether a row was inserted (a concurrent insert waits for ours)."""
     dialect = db.session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
@@ -73,7 +79,7 @@ def _holder_for(user: User) -> CertificateHolder:
         parsed = parse_id_number(user.id_number)
     except IdNumberError as exc:
         raise CertificateError(str(exc.message)) from None
-    _insert_ignoring_conflicts(
+    insert_once(
         CertificateHolder,
         {
             "number": certificate_number(parsed.number),
@@ -110,6 +116,14 @@ def claims_of(certificate: Certificate) -> payload.CertificateClaims:
     )
 
 
+def reseal(certificate: Certificate, keyring: seal.Keyring | None = None) -> None:
+    """Seal the certificate's QR payload (anew after its dates change) with the key in force."""
+    wire = payload.seal_claims(claims_of(certificate), keyring=keyring or seal.load_keyring())
+    certificate.sealed = wire
+    certificate.seal_alg = seal.ALGORITHMS_BY_CODE[wire[1]].value
+    certificate.seal_kid = wire[3 : 3 + wire[2]].decode("ascii")
+
+
 def issue_certificate(
     *, user: User, item: Item, exams: ExamRecord | None, actor_id: int | None, now: dt.datetime | None = None
 ) -> Issued:
@@ -119,7 +133,7 @@ def issue_certificate(
     holder = _holder_for(user)
     today = local(now).date()
     config = current_app.config
-    created = _insert_ignoring_conflicts(
+    created = insert_once(
         Certificate,
         {
             "holder_id": holder.id,
@@ -149,10 +163,7 @@ def issue_certificate(
     ).scalar_one()
     if not created:
         return Issued(certificate, created=False)
-    wire = payload.seal_claims(claims_of(certificate), keyring=keyring)
-    certificate.sealed = wire
-    certificate.seal_alg = seal.ALGORITHMS_BY_CODE[wire[1]].value
-    certificate.seal_kid = wire[3 : 3 + wire[2]].decode("ascii")
+    reseal(certificate, keyring)
     db.session.add(
         CertificateEvent(
             certificate=certificate,
@@ -251,7 +262,8 @@ def photo_for(id_number: str) -> bytes | None:
 def document_for(certificate: Certificate, *, today: dt.date, with_photo: bool = True) -> CertificateDocument:
     """What the certificate shows today: its fields, today's status, the photo cropped from the library photo."""
     holder, item = certificate.holder, certificate.item
-    reviews = [(event.on, event.reason) for event in certificate.events[1:] if event.status is CertificateStatus.VALID]
+    renewals = (EventKind.REVIEW, EventKind.EXTENSION)
+    reviews = [(event.on, event.reason) for event in certificate.events if event.kind in renewals]
     if certificate.sealed is None:
         raise CertificateError(_("证书尚未加盖电子印章。"))
     return CertificateDocument(

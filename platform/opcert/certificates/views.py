@@ -11,10 +11,21 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from opcert.access import PUBLIC, Role, allow
-from opcert.certificates import applications, photo_grants, public, seal, services, statuslist
+from opcert.certificates import applications, photo_grants, public, renewal, seal, services, statuslist
 from opcert.certificates.applications_models import CertificateApplication, Delivery
 from opcert.certificates.document import certificate_html, render_certificate_pdf
-from opcert.certificates.forms import ActionForm, ApplyForm, NumberVerifyForm, QrVerifyForm, RefuseForm, ReturnForm
+from opcert.certificates.forms import (
+    ActionForm,
+    ApplyForm,
+    ApproveForm,
+    MailFields,
+    NumberVerifyForm,
+    QrVerifyForm,
+    RefuseForm,
+    ReissueForm,
+    RenewalForm,
+    ReturnForm,
+)
 from opcert.certificates.verify import MAX_IMAGE_BYTES
 from opcert.db import writes
 from opcert.errors import DomainError, flash_form_errors, show_errors
@@ -51,13 +62,8 @@ def status_list() -> Response:
 @bp.route("/certificates/mine")
 @allow(Role.TRAINEE)
 def my_certificates() -> str:
-    """The person's certificates with today's status."""
-    certificates = services.holder_certificates(current_user.id)
-    today = local_today()
-    return render_template(
-        "certificates/mine.html",
-        rows=[(c, services.status_on(c, today)) for c in certificates],
-    )
+    """The person's certificates with today's status and what can be applied for on each (and from when)."""
+    return render_template("certificates/mine.html", rows=renewal.holder_overview(current_user, local_today()))
 
 
 @bp.route("/certificates/<int:certificate_id>")
@@ -65,11 +71,15 @@ def my_certificates() -> str:
 def show_certificate(certificate_id: int) -> str:
     """The electronic certificate as a page (one's own; officers and administrators any)."""
     certificate = services.visible_certificate(current_user, certificate_id)
-    doc = services.document_for(certificate, today=local_today())
+    today = local_today()
+    doc = services.document_for(certificate, today=today)
+    own = certificate.holder.user_id == current_user.id
     return certificate_html(
         doc,
         pdf_url=url_for("certificates.certificate_pdf", certificate_id=certificate_id),
         card_url=url_for("certificates.certificate_pdf", certificate_id=certificate_id, size="card"),
+        openings=renewal.openings(certificate, today) if own else [],
+        certificate_id=certificate_id,
     )
 
 
@@ -121,13 +131,13 @@ def _image(form: QrVerifyForm) -> bytes | None:
 # Applications (trainee) and the review queue (officers of the competent authority).
 
 
-def _mail(form: ApplyForm) -> applications.MailAddress:
+def _mail(form: MailFields) -> applications.MailAddress:
     return applications.MailAddress(
         address=form.address.data or "", recipient=form.recipient.data or "", phone=form.phone.data or ""
     )
 
 
-def _delivery(form: ApplyForm) -> Delivery:
+def _delivery(form: MailFields) -> Delivery:
     return Delivery.MAIL if form.delivery.data == "mail" else Delivery.ELECTRONIC
 
 
@@ -233,6 +243,7 @@ def review(application_id: int) -> ResponseReturnValue:
         deadline=applications.deadline_of(application),
         state=applications.deadline_state(application, local_today()),
         action_form=ActionForm(),
+        approve_form=ApproveForm(),
         return_form=ReturnForm(),
         refuse_form=refuse_form,
     )
@@ -266,8 +277,12 @@ def accept_application(application_id: int) -> Response:
 @bp.route("/certificates/review/<int:application_id>/approve", methods=["POST"])
 @allow(Role.OFFICER)
 def approve_application(application_id: int) -> Response:
-    """Approve: the certificate is issued (once, however often this is sent)."""
-    return _act(application_id, ActionForm(), lambda a: applications.approve(officer=current_user, application=a))
+    """Approve: the certificate is issued, or the review, extension or reissue carried out (once)."""
+    form = ApproveForm()
+    six = bool(form.six_years.data)
+    return _act(
+        application_id, form, lambda a: applications.approve(officer=current_user, application=a, six_years=six)
+    )
 
 
 @bp.route("/certificates/review/<int:application_id>/return", methods=["POST"])
@@ -292,3 +307,73 @@ def refuse_application(application_id: int) -> Response:
     return _act(
         application_id, form, lambda a: applications.refuse(officer=current_user, application=a, code=code, text=reason)
     )
+
+
+# The life of a certificate (holder): review or extension, and reissue of a lost card.
+
+
+def _apply_for(form: MailFields, submit: Callable[[], object], done: str) -> Response | None:
+    """Submit a holder's application for a matter on a certificate; None: show the form again (with errors)."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        submit()
+        db.session.commit()
+    except DomainError as exc:
+        db.session.commit()  # the refusal's audit row is kept; nothing else was written
+        show_errors(exc, form)
+        return None
+    flash(done, "success")
+    return redirect(url_for("certificates.my_applications"))
+
+
+@bp.route("/certificates/<int:certificate_id>/renew", methods=["GET", "POST"])
+@allow(Role.TRAINEE)
+@writes
+def renew(certificate_id: int) -> ResponseReturnValue:
+    """Apply for the review (复审) or the extension (延期复审) the certificate is due for."""
+    certificate = services.visible_certificate(current_user, certificate_id)
+    form = RenewalForm()
+    done = _apply_for(
+        form,
+        lambda: renewal.apply_for_renewal(
+            user=current_user,
+            certificate=certificate,
+            signed=bool(form.signed.data),
+            work_years=form.work_years.data,
+            employer=form.employer.data or "",
+            delivery=_delivery(form),
+            mail=_mail(form),
+        ),
+        _("申请已提交，请等待发证机关受理。"),
+    )
+    version, text = applications.commitment()
+    return done or render_template(
+        "certificates/renew.html",
+        form=form,
+        certificate=certificate,
+        opening=renewal.openings(certificate, local_today())[:1],
+        version=version,
+        text=text,
+    )
+
+
+@bp.route("/certificates/<int:certificate_id>/reissue", methods=["GET", "POST"])
+@allow(Role.TRAINEE)
+@writes
+def reissue(certificate_id: int) -> ResponseReturnValue:
+    """Apply for a new card of a lost or damaged one (补办)."""
+    certificate = services.visible_certificate(current_user, certificate_id)
+    form = ReissueForm()
+    done = _apply_for(
+        form,
+        lambda: renewal.apply_for_reissue(
+            user=current_user,
+            certificate=certificate,
+            reason=form.reason.data or "",
+            delivery=_delivery(form),
+            mail=_mail(form),
+        ),
+        _("补办申请已提交，请等待发证机关受理。"),
+    )
+    return done or render_template("certificates/reissue.html", form=form, certificate=certificate)

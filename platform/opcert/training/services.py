@@ -304,15 +304,17 @@ def enrolment_problems(*, trainee: User, item: Item, on: dt.date) -> list[str]:
     return [p for p in problems if p]
 
 
-def enrol(*, trainee: User, item_id: int, on: dt.date) -> Enrolment:
-    """Enrol the trainee in the item's published initial-training course."""
+def enrol(*, trainee: User, item_id: int, on: dt.date, purpose: CoursePurpose = CoursePurpose.INITIAL) -> Enrolment:
+    """Enrol the trainee in the item's published course of that purpose (initial training, or 复审 review)."""
     item = get_item(item_id)
     problems = enrolment_problems(trainee=trainee, item=item, on=on)
     if problems:
         raise EnrolmentError(problems[0], {f"enrol_{n}": p for n, p in enumerate(problems)})
-    course = next((c for c in published_courses(item) if c.purpose is CoursePurpose.INITIAL), None)
+    course = next((c for c in published_courses(item) if c.purpose is purpose), None)
     if course is None:
-        raise EnrolmentError.on_field(_("“%(item)s”暂无已发布的初次培训课程。", item=item.name))
+        raise EnrolmentError.on_field(
+            _("“%(item)s”暂无已发布的%(purpose)s课程。", item=item.name, purpose=purpose.label)
+        )
     existing = db.session.execute(
         sa.select(Enrolment).where(Enrolment.trainee_id == trainee.id, Enrolment.course_id == course.id)
     ).scalar_one_or_none()
