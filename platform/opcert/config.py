@@ -232,6 +232,8 @@ class DefaultConfig:
     CERT_DECIDE_WORKING_DAYS = 20  # and decided within this many working days of its acceptance
     CERT_FOUR_EYES = False  # an approval needs a second approval by another officer of the authority
     CERT_DEADLINE_WARN_WORKING_DAYS = 1  # the queue warns when a deadline is this many working days away or less
+    CERT_REAPPLY_BAR_YEARS = 3  # a revocation for false information or fraud bars a new application this long
+    CERT_NOTICES_PER_PAGE = 20  # the public list of revocations and cancellations, per page
     # The 告知承诺 commitment the applicant signs: its version and text are stored with each application.
     CERT_COMMITMENT_VERSION = "2026-1"
     CERT_COMMITMENT_TEXT = (

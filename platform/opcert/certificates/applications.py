@@ -22,7 +22,7 @@ from sqlalchemy.engine import CursorResult
 from opcert.accounts.models import Organisation, OrgKind, User
 from opcert.audit.services import record_event
 from opcert.catalogue.models import Item
-from opcert.certificates import services
+from opcert.certificates import sanctions, services
 from opcert.certificates.applications_models import (
     REFUSAL_REASONS,
     ApplicationStatus,
@@ -171,6 +171,8 @@ def submit_application(
 ) -> CertificateApplication:
     """Submit the person's application: refused (and audited) without passing, twice, or with missing data."""
     now = now or utcnow()
+    if (barred := sanctions.reapplication_bar(user=user, item=item, on=local(now).date())) is not None:
+        raise _refuse(user, item, "barred", barred)
     if open_application(user.id, item.id) is not None:
         raise _refuse(user, item, "open", _("您已有“%(item)s”的发证申请在办理中，不能重复申请。", item=item.name))
     if _has_certificate(user, item):

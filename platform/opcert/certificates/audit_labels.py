@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from opcert.audit.labels import AuditLabels
 from opcert.certificates.models import CertificateStatus
+from opcert.certificates.sanctions_models import SanctionKind
 
 LABELS = AuditLabels(
     actions={
@@ -22,6 +23,9 @@ LABELS = AuditLabels(
         "certificate.application_approved": _l("批准发证申请"),
         "certificate.application_first_approval": _l("发证申请第一次批准（待第二人批准）"),
         "certificate.application_decided_refused": _l("不予发证"),
+        "certificate.sanctioned": _l("暂扣、解除暂扣、撤销或注销证书"),
+        "certificate.sanction_refused": _l("证书暂扣、撤销或注销被拒绝"),
+        "certificate.sanction_foreign": _l("试图处理其他发证机关的证书"),
     },
     objects={
         "certificate": _l("证书"),
@@ -39,11 +43,16 @@ LABELS = AuditLabels(
         "commitment": _l("承诺书版本"),
         "corrections": _l("补正项数"),
         "certificate": _l("证书"),
+        "kind": _l("处理"),
+        "until": _l("暂扣至"),
+        "bars_until": _l("不得再次申请至"),
+        "status": _l("状态"),
     },
     values={
         "status": {status.value: status.label for status in CertificateStatus},
         "from": {status.value: status.label for status in CertificateStatus},
         "to": {status.value: status.label for status in CertificateStatus},
+        "kind": {kind.value: kind.label for kind in SanctionKind},
         "delivery": {"electronic": _l("仅电子证书"), "mail": _l("邮寄实体卡")},
         "method": {"number": _l("证号和姓名"), "qr": _l("二维码")},
         "result": {"found": _l("查到"), "not_found": _l("未查到"), "valid": _l("有效"), "not_on_record": _l("无记录")},
