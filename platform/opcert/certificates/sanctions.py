@@ -50,6 +50,14 @@ class SanctionError(DomainError):
     """A sanction that cannot be applied as asked."""
 
 
+def sanction_kind(value: str) -> SanctionKind:
+    """The kind of sanction named in an address; NotFoundError for any other word."""
+    try:
+        return SanctionKind(value)
+    except ValueError:
+        raise NotFoundError(_("页面不存在")) from None
+
+
 def ground_choices(kind: SanctionKind) -> list[tuple[str, str]]:
     """The legal grounds of a kind of sanction, as (code, name) pairs."""
     return [(code, str(ground.label)) for code, ground in GROUNDS[kind].items()]

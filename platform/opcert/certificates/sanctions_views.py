@@ -12,14 +12,11 @@ from opcert.access import PUBLIC, Role, allow
 from opcert.certificates import sanctions
 from opcert.certificates.forms import SanctionForm
 from opcert.certificates.models import Certificate
-from opcert.certificates.sanctions_models import SanctionKind
 from opcert.certificates.views import bp
 from opcert.db import writes
 from opcert.errors import DomainError, NotFoundError, show_errors
 from opcert.extensions import db
 from opcert.timeutil import local_today
-
-KINDS = "any(suspend,lift,revoke,cancel)"
 
 
 def _managed(certificate_id: int) -> Certificate:
@@ -54,13 +51,13 @@ def certificate_history(certificate_id: int) -> str:
     )
 
 
-@bp.route(f"/certificates/sanctions/<int:certificate_id>/<{KINDS}:kind>", methods=["GET", "POST"])
+@bp.route("/certificates/sanctions/<int:certificate_id>/<kind>", methods=["GET", "POST"])
 @allow(Role.OFFICER)
 @writes
 def sanction(certificate_id: int, kind: str) -> ResponseReturnValue:
     """The confirmation form of one sanction: ground, facts, a suspension's end; applied once confirmed."""
+    action = sanctions.sanction_kind(kind)
     certificate = _managed(certificate_id)
-    action = SanctionKind(kind)
     form = SanctionForm()
     form.ground.choices = [("", _("请选择")), *sanctions.ground_choices(action)]
     if form.validate_on_submit():
