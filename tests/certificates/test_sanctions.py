@@ -20,7 +20,9 @@ from opcert.extensions import db
 from opcert.notifications.services import list_notifications
 from tests.certificates import certs_data as data
 from tests.certificates import sanctions_data as sd
+from tests.certificates.test_applications import POOL
 from tests.certificates.test_status_life import fetch_list
+from tests.fixtures.database import make_app, race
 
 
 def audit_rows(action: str) -> list[AuditEvent]:
@@ -243,3 +245,39 @@ def test_sanctions_cannot_be_changed_or_deleted(app, db) -> None:
         db.session.flush()
     db.session.rollback()
     assert db.session.execute(sa.select(sa.func.count(CertificateEvent.id))).scalar_one() == 2
+
+
+def test_concurrent_suspensions_of_one_certificate_apply_once(app, database_url) -> None:
+    with app.app_context():
+        officer_id = sd.issuing_officer(app).id
+        cid = data.issued(data.holder(), data.item()).id
+    racer = make_app(database_url, SQLALCHEMY_ENGINE_OPTIONS=POOL, CERT_SEAL_KEYRING=app.config["CERT_SEAL_KEYRING"])
+
+    def suspend() -> int:
+        officer = db.session.get(User, officer_id)
+        certificate = sanctions.managed_certificate(officer=officer, certificate_id=cid)
+        try:
+            applied = sanctions.apply_sanction(
+                officer=officer,
+                certificate=certificate,
+                kind=SanctionKind.SUSPEND,
+                ground="violation",
+                text="同时办理",
+                until=dt.date.today() + dt.timedelta(days=30),
+            )
+        except DomainError:
+            db.session.commit()
+            return 0
+        db.session.commit()
+        return applied.id
+
+    outcomes, errors = race(racer, 8, suspend)
+    assert not errors, errors[:3]
+    assert len([o for o in outcomes if o]) == 1
+    with app.app_context():
+        assert db.session.execute(sa.select(sa.func.count(CertificateSanction.id))).scalar_one() == 1
+        assert [e.status for e in services.get_certificate(cid).events] == [
+            CertificateStatus.VALID,
+            CertificateStatus.SUSPENDED,
+        ]
+        assert len(audit_rows("certificate.sanction_refused")) == 7

@@ -197,6 +197,13 @@ def apply_sanction(
         problems["until"] = _("请填写暂扣截止日期（须晚于今天）。")
     if problems:
         raise SanctionError(" ".join(problems.values()), problems)
+    # The row locked and read afresh: of two officers acting at once, the second sees the first one's status.
+    db.session.execute(
+        sa.select(Certificate)
+        .where(Certificate.id == certificate.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
     current = certificate.status
     if kind is SanctionKind.LIFT:
         if current is not CertificateStatus.SUSPENDED:
