@@ -1,4 +1,5 @@
-"""certificates: sanctions (suspension, lifting, revocation, cancellation) with their legal grounds and bars
+"""certificates: sanctions (suspension, lifting, revocation, cancellation) with their legal grounds and bars;
+holders' cancellation requests
 
 Revision ID: 0018_cert_sanctions
 Revises: 0015_certificate_applications
@@ -38,8 +39,30 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_certificate_sanctions_certificate_id'), ['certificate_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_certificate_sanctions_on'), ['on'], unique=False)
 
+    op.create_table('certificate_cancellation_requests',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('certificate_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('text', sa.String(length=500), nullable=False),
+    sa.Column('open_key', sa.Integer(), nullable=True),
+    sa.Column('requested_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('sanction_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['certificate_id'], ['certificates.id'], name=op.f('fk_certificate_cancellation_requests_certificate_id_certificates')),
+    sa.ForeignKeyConstraint(['sanction_id'], ['certificate_sanctions.id'], name=op.f('fk_certificate_cancellation_requests_sanction_id_certificate_sanctions')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_certificate_cancellation_requests_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_certificate_cancellation_requests')),
+    sa.UniqueConstraint('open_key', name=op.f('uq_certificate_cancellation_requests_open_key'))
+    )
+    with op.batch_alter_table('certificate_cancellation_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_certificate_cancellation_requests_certificate_id'), ['certificate_id'], unique=False)
+
 
 def downgrade():
+    with op.batch_alter_table('certificate_cancellation_requests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_certificate_cancellation_requests_certificate_id'))
+
+    op.drop_table('certificate_cancellation_requests')
     with op.batch_alter_table('certificate_sanctions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_certificate_sanctions_on'))
         batch_op.drop_index(batch_op.f('ix_certificate_sanctions_certificate_id'))

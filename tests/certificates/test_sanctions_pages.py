@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from opcert.audit.models import AuditEvent
-from opcert.certificates import services
+from opcert.certificates import sanctions, services
 from opcert.certificates.models import CertificateStatus
 from opcert.certificates.sanctions_models import SanctionKind
 from opcert.extensions import db
@@ -42,6 +42,7 @@ def test_the_issuing_officer_finds_suspends_and_the_public_sees_it_at_once(app: 
     assert "首次发证" in history
     assert f"/certificates/sanctions/{cid}/suspend" in history
     assert f"/certificates/sanctions/{cid}/lift" not in history  # nothing to lift on a valid certificate
+    assert officer.get(f"/certificates/sanctions/{cid}/banish").status_code == 404  # no such sanction
 
     page = f"/certificates/sanctions/{cid}/suspend"
     form = text(officer.get(page))
@@ -151,3 +152,42 @@ def test_the_notices_list_pages_past_the_first(app: Flask, client) -> None:
     assert "赵*" in second
     assert "第2页，共2页" in second
     assert beyond.status_code == 200
+
+
+def test_a_holder_requests_cancellation_online_and_the_officer_carries_it_out(app: Flask) -> None:
+    with app.app_context():
+        officer = officer_client(app, sd.issuing_officer(app))
+        user = data.holder("王小明")
+        certificate = data.issued(user, data.item())
+        cid, account = certificate.id, user.login_name
+        other = data.holder("李强")
+        other_account = other.login_name
+    holder = app.test_client()
+    assert login(holder, account, PASSWORD).status_code == 302
+    assert f"/certificates/{cid}/cancellation" in text(holder.get("/certificates/mine"))
+    page = f"/certificates/{cid}/cancellation"
+    unconfirmed = text(submit(holder, page, {"text": "已退休"}, page=page))
+    assert "请勾选确认" in unconfirmed
+    assert submit(holder, page, {"text": "已退休，不再从事电工作业", "confirm": "y"}, page=page).status_code == 302
+    assert "请等待发证机关办理" in text(holder.get(page))
+    with app.app_context():
+        assert sanctions.open_request(cid) is not None
+    twice = text(submit(holder, page, {"confirm": "y"}, page="/certificates/mine"))
+    assert "您已申请注销该证书" in twice
+    stranger = app.test_client()
+    assert login(stranger, other_account, PASSWORD).status_code == 302
+    assert stranger.get(page).status_code == 404
+
+    queue = text(officer.get("/certificates/sanctions"))
+    assert "已退休，不再从事电工作业" in queue
+    cancel = f"/certificates/sanctions/{cid}/cancel"
+    assert cancel in queue
+    done = submit(officer, cancel, {"ground": "request", "text": "持证人在线申请", "confirm": "y"}, page=cancel)
+    assert done.status_code == 302
+    assert "已退休，不再从事电工作业" not in text(officer.get("/certificates/sanctions"))
+    assert "/cancellation" not in text(holder.get("/certificates/mine"))
+    with app.app_context():
+        assert services.get_certificate(cid).status is CertificateStatus.CANCELLED
+        assert sanctions.open_request(cid) is None
+        refused = sa.select(sa.func.count()).where(AuditEvent.action == "certificate.cancellation_request_refused")
+        assert db.session.execute(refused).scalar_one() == 1  # the second request

@@ -26,6 +26,8 @@ LABELS = AuditLabels(
         "certificate.sanctioned": _l("暂扣、解除暂扣、撤销或注销证书"),
         "certificate.sanction_refused": _l("证书暂扣、撤销或注销被拒绝"),
         "certificate.sanction_foreign": _l("试图处理其他发证机关的证书"),
+        "certificate.cancellation_requested": _l("持证人申请注销证书"),
+        "certificate.cancellation_request_refused": _l("持证人注销申请被拒收"),
     },
     objects={
         "certificate": _l("证书"),

@@ -99,3 +99,13 @@ class SanctionForm(WebForm):
         _l("我已核实以上事实和依据，确认执行"), validators=[DataRequired(message=_l("请勾选确认。"))]
     )
     submit = SubmitField(_l("确认"))
+
+
+class CancellationRequestForm(WebForm):
+    """The holder's request to cancel their certificate: an optional explanation and the confirmation."""
+
+    text = TextAreaField(_l("说明（可不填）"), validators=[Optional(), Length(max=500, message=_l("说明过长。"))])
+    confirm = BooleanField(
+        _l("本人申请注销该证书，知悉注销后证书不再有效"), validators=[DataRequired(message=_l("请勾选确认。"))]
+    )
+    submit = SubmitField(_l("提交注销申请"))

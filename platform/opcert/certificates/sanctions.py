@@ -27,7 +27,7 @@ from opcert.certificates import services
 from opcert.certificates.applications_models import CertificateApplication
 from opcert.certificates.models import Certificate, CertificateHolder, CertificateStatus
 from opcert.certificates.public import mask_name, mask_number
-from opcert.certificates.sanctions_models import GROUNDS, CertificateSanction, SanctionKind
+from opcert.certificates.sanctions_models import GROUNDS, CancellationRequest, CertificateSanction, SanctionKind
 from opcert.db import Page, paginate, utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
@@ -48,6 +48,12 @@ TARGETS = {
 
 class SanctionError(DomainError):
     """A sanction that cannot be applied as asked."""
+
+
+def _audit(action: str, certificate: Certificate, actor_id: int, details: dict[str, str]) -> None:
+    record_event(
+        action, object_type="certificate", object_id=certificate.holder.number, details=details, actor_id=actor_id
+    )
 
 
 def sanction_kind(value: str) -> SanctionKind:
@@ -119,13 +125,7 @@ def managed_certificate(*, officer: User, certificate_id: int) -> Certificate:
         ).scalar()
     )
     if not mine:
-        record_event(
-            "certificate.sanction_foreign",
-            object_type="certificate",
-            object_id=certificate.holder.number,
-            details={"item": certificate.item.code},
-            actor_id=officer.id,
-        )
+        _audit("certificate.sanction_foreign", certificate, officer.id, {"item": certificate.item.code})
         raise NotFoundError(_("证书不存在。"))
     return certificate
 
@@ -155,12 +155,11 @@ def sanctions_of(certificate: Certificate) -> list[CertificateSanction]:
 
 
 def _refuse(officer: User, certificate: Certificate, kind: SanctionKind, code: str, message: str) -> SanctionError:
-    record_event(
+    _audit(
         "certificate.sanction_refused",
-        object_type="certificate",
-        object_id=certificate.holder.number,
-        details={"kind": kind.value, "reason": code, "status": certificate.status.value},
-        actor_id=officer.id,
+        certificate,
+        officer.id,
+        {"kind": kind.value, "reason": code, "status": certificate.status.value},
     )
     return SanctionError(message, {"": message})
 
@@ -269,13 +268,9 @@ def apply_sanction(
         details["until"] = sanction.until.isoformat()
     if sanction.bars_until:
         details["bars_until"] = sanction.bars_until.isoformat()
-    record_event(
-        "certificate.sanctioned",
-        object_type="certificate",
-        object_id=certificate.holder.number,
-        details=details,
-        actor_id=officer.id,
-    )
+    _audit("certificate.sanctioned", certificate, officer.id, details)
+    if kind is SanctionKind.CANCEL and (asked := open_request(certificate.id)) is not None:
+        asked.open_key, asked.closed_at, asked.sanction_id = None, now, sanction.id
     _notify_holder(certificate, sanction, reason)
     return sanction
 
@@ -313,6 +308,75 @@ def reapplication_bar(*, user: User, item: Item, on: dt.date) -> str | None:
         return None
     return _(
         "您的“%(item)s”证书已被依法撤销，%(day)s前不得再次申请该项目的证书。", item=item.name, day=until.isoformat()
+    )
+
+
+# The holder's online request for cancellation (注销申请): the issuing authority's officer then cancels.
+
+
+def open_request(certificate_id: int) -> CancellationRequest | None:
+    """The certificate's open cancellation request, if any."""
+    return db.session.execute(
+        sa.select(CancellationRequest).where(CancellationRequest.open_key == certificate_id)
+    ).scalar()
+
+
+def own_certificate(*, user: User, certificate_id: int) -> Certificate:
+    """One of the person's own certificates; NotFoundError for anyone else's."""
+    certificate = db.session.execute(_query().where(Certificate.id == certificate_id)).scalar()
+    if certificate is None or certificate.holder.user_id != user.id:
+        raise NotFoundError(_("证书不存在。"))
+    return certificate
+
+
+def request_cancellation(
+    *, user: User, certificate: Certificate, text: str, now: dt.datetime | None = None
+) -> CancellationRequest:
+    """The holder asks the issuing authority to cancel their certificate; refused when cancelled or already asked."""
+    if certificate.holder.user_id != user.id:
+        raise NotFoundError(_("证书不存在。"))
+    code = ""
+    if certificate.status is CertificateStatus.CANCELLED:
+        code, message = "cancelled", _("该证书已注销。")
+    elif open_request(certificate.id) is not None:
+        code, message = "open", _("您已申请注销该证书，请等待发证机关办理。")
+    if code:
+        _audit("certificate.cancellation_request_refused", certificate, user.id, {"reason": code})
+        raise SanctionError(message, {"": message})
+    asked = CancellationRequest(
+        certificate=certificate,
+        user_id=user.id,
+        text=text.strip()[:500],
+        open_key=certificate.id,
+        requested_at=now or utcnow(),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(asked)
+            db.session.flush()
+    except sa.exc.IntegrityError:  # a concurrent request for the same certificate won
+        message = _("您已申请注销该证书，请等待发证机关办理。")
+        raise SanctionError(message, {"": message}) from None
+    _audit("certificate.cancellation_requested", certificate, user.id, {"item": certificate.item.code})
+    return asked
+
+
+def open_requests(*, officer: User) -> list[CancellationRequest]:
+    """The open cancellation requests for the officer's authority's certificates, oldest first."""
+    org = _officer_authority(officer)
+    if org is None:
+        return []
+    return list(
+        db.session.execute(
+            sa.select(CancellationRequest)
+            .join(CancellationRequest.certificate)
+            .where(CancellationRequest.open_key.is_not(None), _of_authority(org))
+            .options(
+                selectinload(CancellationRequest.certificate).selectinload(Certificate.holder),
+                selectinload(CancellationRequest.certificate).selectinload(Certificate.item),
+            )
+            .order_by(CancellationRequest.requested_at)
+        ).scalars()
     )
 
 

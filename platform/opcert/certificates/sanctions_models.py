@@ -116,3 +116,23 @@ def _refuse_sanction_changes(session: Session, flush_context: object, instances:
     for obj in (*session.dirty, *session.deleted):
         if isinstance(obj, CertificateSanction) and (obj in session.deleted or session.is_modified(obj)):
             raise HistoryTamperingError("certificate sanctions are append-only")
+
+
+class CancellationRequest(Base):
+    """A holder's online request to cancel their own certificate (注销申请); closed by the officer's cancellation."""
+
+    __tablename__ = "certificate_cancellation_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    certificate_id: Mapped[int] = mapped_column(sa.ForeignKey("certificates.id"), index=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(sa.String(500), default="")
+    open_key: Mapped[int | None] = mapped_column(sa.Integer, unique=True)  # the certificate's id while open
+    requested_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    sanction_id: Mapped[int | None] = mapped_column(sa.ForeignKey("certificate_sanctions.id"))
+
+    certificate: Mapped[Certificate] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<CancellationRequest {self.id} cert={self.certificate_id} {'open' if self.open_key else 'closed'}>"

@@ -10,13 +10,12 @@ from flask_login import current_user
 
 from opcert.access import PUBLIC, Role, allow
 from opcert.certificates import sanctions
-from opcert.certificates.forms import SanctionForm
+from opcert.certificates.forms import CancellationRequestForm, SanctionForm
 from opcert.certificates.models import Certificate
 from opcert.certificates.views import bp
 from opcert.db import writes
 from opcert.errors import DomainError, NotFoundError, show_errors
 from opcert.extensions import db
-from opcert.timeutil import local_today
 
 
 def _managed(certificate_id: int) -> Certificate:
@@ -34,7 +33,12 @@ def find_certificate() -> str:
     """Find a certificate of the officer's authority by number, ID number or name."""
     query = request.args.get("q", "")[:30]
     found = sanctions.find_certificates(officer=current_user, query=query)
-    return render_template("certificates/sanctions/find.html", query=query, found=found, today=local_today())
+    return render_template(
+        "certificates/sanctions/find.html",
+        query=query,
+        found=found,
+        requests=sanctions.open_requests(officer=current_user),
+    )
 
 
 @bp.route("/certificates/sanctions/<int:certificate_id>")
@@ -88,4 +92,28 @@ def public_notices() -> str:
     per_page = int(current_app.config["CERT_NOTICES_PER_PAGE"])
     return render_template(
         "certificates/sanctions/notices.html", notices=sanctions.public_notices(page=page, per_page=per_page)
+    )
+
+
+@bp.route("/certificates/<int:certificate_id>/cancellation", methods=["GET", "POST"])
+@allow(Role.TRAINEE)
+def request_cancellation(certificate_id: int) -> ResponseReturnValue:
+    """The holder's online request to cancel their own certificate (注销申请), on a confirmation form."""
+    certificate = sanctions.own_certificate(user=current_user, certificate_id=certificate_id)
+    form = CancellationRequestForm()
+    if form.validate_on_submit():
+        try:
+            sanctions.request_cancellation(user=current_user, certificate=certificate, text=form.text.data or "")
+            db.session.commit()
+        except DomainError as exc:
+            db.session.commit()  # refused before anything was written: only the refusal's audit row is kept
+            show_errors(exc, form)
+        else:
+            flash(_("注销申请已提交，发证机关办理后将通知您。"), "success")
+            return redirect(url_for("certificates.my_certificates"))
+    return render_template(
+        "certificates/sanctions/request.html",
+        certificate=certificate,
+        form=form,
+        pending=sanctions.open_request(certificate.id),
     )
