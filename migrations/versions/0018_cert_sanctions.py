@@ -1,5 +1,5 @@
 """certificates: sanctions (suspension, lifting, revocation, cancellation) with their legal grounds and bars;
-holders' cancellation requests
+holders' cancellation requests; the status list counts the events it has seen
 
 Revision ID: 0018_cert_sanctions
 Revises: 0015_certificate_applications
@@ -57,8 +57,14 @@ def upgrade():
     with op.batch_alter_table('certificate_cancellation_requests', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_certificate_cancellation_requests_certificate_id'), ['certificate_id'], unique=False)
 
+    with op.batch_alter_table('certificate_status_lists', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('events_seen', sa.Integer(), server_default='0', nullable=False))
+
 
 def downgrade():
+    with op.batch_alter_table('certificate_status_lists', schema=None) as batch_op:
+        batch_op.drop_column('events_seen')
+
     with op.batch_alter_table('certificate_cancellation_requests', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_certificate_cancellation_requests_certificate_id'))
 

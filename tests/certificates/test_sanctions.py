@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from opcert.accounts.models import User
 from opcert.audit.models import AuditEvent
-from opcert.certificates import applications, sanctions, seal, services
+from opcert.certificates import applications, sanctions, seal, services, statuslist
 from opcert.certificates.applications_models import CertificateApplication, Delivery
 from opcert.certificates.models import CertificateEvent, CertificateStatus, HistoryTamperingError
 from opcert.certificates.sanctions_models import CertificateSanction, SanctionKind
@@ -281,3 +281,20 @@ def test_concurrent_suspensions_of_one_certificate_apply_once(app, database_url)
             CertificateStatus.SUSPENDED,
         ]
         assert len(audit_rows("certificate.sanction_refused")) == 7
+
+
+def test_a_change_stamped_before_the_list_was_built_still_makes_it_stale(app, db) -> None:
+    """A worker whose clock is behind (or a change committed while the list was being built) stamps its event
+    earlier than the list's time: the list must still be rebuilt with the new bit."""
+    officer = sd.issuing_officer(app)
+    certificate = data.issued(data.holder(), data.item())
+    ahead = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    statuslist.current_status_list(now=ahead)
+    db.session.commit()
+    sd.sanction(officer, certificate, SanctionKind.REVOKE, "fraud", now=ahead - dt.timedelta(minutes=1))
+    document = statuslist.current_status_list(now=ahead + dt.timedelta(seconds=1))
+    db.session.commit()
+    checked = statuslist.check_status_list(json.dumps(document), keyring=seal.load_keyring())
+    assert checked.bit("revocation", certificate.id)
+    again = statuslist.current_status_list(now=ahead + dt.timedelta(seconds=2))
+    assert again == document  # and then reused while nothing changes
