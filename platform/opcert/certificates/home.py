@@ -47,11 +47,7 @@ def officer_card(user: User) -> list[Card]:
         for a, state in zip(rows, states, strict=True)
         if state == "overdue"
     ][:5]
-    links = (
-        Link(_("审核队列"), url_for("certificates.review_queue")),
-        Link(_("证书暂扣、撤销与注销"), url_for("certificates.find_certificate")),
-    )
-    return [Card(_("发证审核"), text, entries, links)]
+    return [Card(_("发证审核"), text, entries, (Link(_("审核队列"), url_for("certificates.review_queue")),))]
 
 
 def register_home_panels() -> None:
