@@ -236,6 +236,8 @@ class DefaultConfig:
     CERT_REVIEW_TRAINING_HOURS = 8  # review training hours required (at least; an item's review hours may ask more)
     CERT_SIX_YEAR_WORK_YEARS = 10  # continuous years of work (and a clean record) for a review every 6 years
     CERT_REMINDER_DAYS = "60,30"  # `opcert certificates remind` reminds this many days before review and expiry
+    CERT_REAPPLY_BAR_YEARS = 3  # a revocation for false information or fraud bars a new application this long
+    CERT_NOTICES_PER_PAGE = 20  # the public list of revocations and cancellations, per page
     # The 告知承诺 commitment the applicant signs: its version and text are stored with each application.
     CERT_COMMITMENT_VERSION = "2026-1"
     CERT_COMMITMENT_TEXT = (

@@ -3,6 +3,7 @@
 May call exams (results, through `sources`), training, photos and the core; nothing calls it.
 """
 
+from opcert.certificates import sanctions_views  # noqa: F401  (its routes join the blueprint)
 from opcert.certificates.views import bp
 
 __all__ = ["bp"]

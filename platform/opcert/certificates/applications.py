@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from opcert.accounts.models import Organisation, OrgKind, User
 from opcert.audit.services import record_event
 from opcert.catalogue.models import Item
-from opcert.certificates import services
+from opcert.certificates import sanctions, services
 from opcert.certificates.applications_models import (
     REFUSAL_REASONS,
     ApplicationStatus,
@@ -172,6 +172,8 @@ def submit_application(
 ) -> CertificateApplication:
     """Submit the person's application: refused (and audited) without passing, twice, or with missing data."""
     now = now or utcnow()
+    if (barred := sanctions.reapplication_bar(user=user, item=item, on=local(now).date())) is not None:
+        raise _refuse(user, item, "barred", barred)
     if open_application(user.id, item.id) is not None:
         raise _refuse(user, item, "open", _("您已有“%(item)s”的发证申请在办理中，不能重复申请。", item=item.name))
     if _has_certificate(user, item):
@@ -462,17 +464,11 @@ def _approve_matter(
     from opcert.certificates import renewal  # renewal builds on this module
 
     certificate = renewal.check_approval(officer=officer, application=application, six_years=six_years)
-    locked = cast(
-        CursorResult[Any],
-        db.session.execute(
-            sa.update(CertificateApplication)
-            .where(
-                CertificateApplication.id == application.id, CertificateApplication.status == ApplicationStatus.ACCEPTED
-            )
-            .values(status=ApplicationStatus.APPROVED, open_key=None, decided_at=now, officer_id=officer.id)
-            .execution_options(synchronize_session=False)
-        ),
-    ).rowcount
+    locked = rowcount(
+        sa.update(CertificateApplication)
+        .where(CertificateApplication.id == application.id, CertificateApplication.status == ApplicationStatus.ACCEPTED)
+        .values(status=ApplicationStatus.APPROVED, open_key=None, decided_at=now, officer_id=officer.id)
+    )
     db.session.refresh(application)
     if not locked:  # a concurrent approval carried it out
         return certificate

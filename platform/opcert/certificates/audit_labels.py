@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from opcert.audit.labels import AuditLabels
 from opcert.certificates.applications_models import Matter
 from opcert.certificates.models import CertificateStatus
+from opcert.certificates.sanctions_models import SanctionKind
 
 LABELS = AuditLabels(
     actions={
@@ -28,6 +29,11 @@ LABELS = AuditLabels(
         "certificate.reviewed": _l("复审合格"),
         "certificate.extended": _l("延期复审合格，换发新证"),
         "certificate.reissued": _l("补发证书"),
+        "certificate.sanctioned": _l("暂扣、解除暂扣、撤销或注销证书"),
+        "certificate.sanction_refused": _l("证书暂扣、撤销或注销被拒绝"),
+        "certificate.sanction_foreign": _l("试图处理其他发证机关的证书"),
+        "certificate.cancellation_requested": _l("持证人申请注销证书"),
+        "certificate.cancellation_request_refused": _l("持证人注销申请被拒收"),
     },
     objects={
         "certificate": _l("证书"),
@@ -47,11 +53,16 @@ LABELS = AuditLabels(
         "certificate": _l("证书"),
         "matter": _l("事项"),
         "review_due_on": _l("下次复审日期"),
+        "kind": _l("处理"),
+        "until": _l("暂扣至"),
+        "bars_until": _l("不得再次申请至"),
+        "status": _l("状态"),
     },
     values={
         "status": {status.value: status.label for status in CertificateStatus},
         "from": {status.value: status.label for status in CertificateStatus},
         "to": {status.value: status.label for status in CertificateStatus},
+        "kind": {kind.value: kind.label for kind in SanctionKind},
         "delivery": {"electronic": _l("仅电子证书"), "mail": _l("邮寄实体卡")},
         "method": {"number": _l("证号和姓名"), "qr": _l("二维码")},
         "matter": {matter.value: matter.label for matter in Matter},

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import BooleanField, IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from opcert.certificates.applications_models import REFUSAL_REASONS, Delivery
@@ -108,3 +119,39 @@ class ReissueForm(MailFields):
         ],
     )
     submit = SubmitField(_l("申请补办"))
+
+
+class DayField(DateField):
+    """A date (YYYY-MM-DD) whose parse error is in the user's language."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Parse the date, or say in Chinese that it is not one."""
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(str(_l("日期格式不正确，请按“年-月-日”填写。"))) from None
+
+
+class SanctionForm(WebForm):
+    """A sanction's confirmation: the legal ground, the facts, a suspension's end, the officer's confirmation."""
+
+    ground = SelectField(_l("法律依据"), validate_choice=False)
+    text = TextAreaField(
+        _l("具体事实和理由"),
+        validators=[DataRequired(message=_l("请写明具体事实和理由。")), Length(max=500, message=_l("理由过长。"))],
+    )
+    until = DayField(_l("暂扣截止日期"), validators=[Optional()])
+    confirm = BooleanField(
+        _l("我已核实以上事实和依据，确认执行"), validators=[DataRequired(message=_l("请勾选确认。"))]
+    )
+    submit = SubmitField(_l("确认"))
+
+
+class CancellationRequestForm(WebForm):
+    """The holder's request to cancel their certificate: an optional explanation and the confirmation."""
+
+    text = TextAreaField(_l("说明（可不填）"), validators=[Optional(), Length(max=500, message=_l("说明过长。"))])
+    confirm = BooleanField(
+        _l("本人申请注销该证书，知悉注销后证书不再有效"), validators=[DataRequired(message=_l("请勾选确认。"))]
+    )
+    submit = SubmitField(_l("提交注销申请"))

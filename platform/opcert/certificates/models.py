@@ -140,6 +140,8 @@ class StatusList(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     document: Mapped[str] = mapped_column(sa.Text)
+    # How many status events existed when it was built: history is append-only, so any later one raises the count.
+    events_seen: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
 
     def __repr__(self) -> str:
         return f"<StatusList {self.id} {self.issued_at:%Y-%m-%d %H:%M}>"

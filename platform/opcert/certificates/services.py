@@ -310,9 +310,16 @@ TRANSITIONS: dict[CertificateStatus, frozenset[CertificateStatus]] = {
         }
     ),
     CertificateStatus.SUSPENDED: frozenset(
-        {CertificateStatus.VALID, CertificateStatus.EXPIRED, CertificateStatus.REVOKED, CertificateStatus.CANCELLED}
+        {
+            CertificateStatus.VALID,
+            CertificateStatus.REVIEW_DUE,  # a suspension lifted after the review date
+            CertificateStatus.EXPIRED,
+            CertificateStatus.REVOKED,
+            CertificateStatus.CANCELLED,
+        }
     ),
-    CertificateStatus.EXPIRED: frozenset({CertificateStatus.CANCELLED}),
+    # An expired certificate may still be revoked (expired without extension, or found obtained by fraud: the bar).
+    CertificateStatus.EXPIRED: frozenset({CertificateStatus.REVOKED, CertificateStatus.CANCELLED}),
     CertificateStatus.REVOKED: frozenset({CertificateStatus.CANCELLED}),
     CertificateStatus.CANCELLED: frozenset(),
 }

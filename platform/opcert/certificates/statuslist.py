@@ -5,7 +5,8 @@ cancelled certificates set, the "suspension" list suspended ones. Each list is a
 certificate's bit hides among many), gzip-compressed and base64url-encoded with the multibase "u" prefix. The
 document is sealed like a certificate: the signature covers its canonical JSON without the proof, and names the
 key and algorithm. It is rebuilt when older than CERT_STATUS_LIST_MAX_AGE_SECONDS or when any status changed
-since it was built, so a suspension or revocation shows in the very next list fetched.
+since it was built (the count of status events grew), so a suspension or revocation shows in the very next list
+fetched.
 """
 
 from __future__ import annotations
@@ -114,19 +115,22 @@ def build_status_list(*, now: dt.datetime | None = None) -> dict[str, Any]:
 def current_status_list(*, now: dt.datetime | None = None) -> dict[str, Any]:
     """The newest published list, rebuilt (and stored) when too old or when a status changed since."""
     now = now or utcnow()
-    newest = db.session.execute(sa.select(StatusList).order_by(StatusList.issued_at.desc()).limit(1)).scalar()
-    last_change = db.session.execute(sa.select(sa.func.max(CertificateEvent.at))).scalar()
+    newest = db.session.execute(sa.select(StatusList).order_by(StatusList.id.desc()).limit(1)).scalar()
+    # Counted before the list is built: an event committed meanwhile leaves the count behind, so the next
+    # request rebuilds (comparing event times with the list's would miss a change committed while it was being
+    # built, or stamped by a worker whose clock is behind).
+    events = db.session.execute(sa.select(sa.func.count(CertificateEvent.id))).scalar_one()
     max_age = dt.timedelta(seconds=int(current_app.config["CERT_STATUS_LIST_MAX_AGE_SECONDS"]))
-    if (
-        newest is not None
-        and now - newest.issued_at < max_age
-        and (last_change is None or last_change < newest.issued_at)
-    ):
+    if newest is not None and now - newest.issued_at < max_age and events == newest.events_seen:
         document: dict[str, Any] = json.loads(newest.document)
         return document
     document = build_status_list(now=now)
     db.session.add(
-        StatusList(issued_at=dt.datetime.fromisoformat(document["validFrom"]), document=json.dumps(document))
+        StatusList(
+            issued_at=dt.datetime.fromisoformat(document["validFrom"]),
+            document=json.dumps(document),
+            events_seen=events,
+        )
     )
     db.session.flush()
     return document
