@@ -232,6 +232,7 @@ class DefaultConfig:
     CERT_DECIDE_WORKING_DAYS = 20  # and decided within this many working days of its acceptance
     CERT_FOUR_EYES = False  # an approval needs a second approval by another officer of the authority
     CERT_DEADLINE_WARN_WORKING_DAYS = 1  # the queue warns when a deadline is this many working days away or less
+    CERT_FOLLOWUP_WORKING_DAYS = 15  # a bad rating's follow-up (好差评整改) is closed within this many working days
     # The 告知承诺 commitment the applicant signs: its version and text are stored with each application.
     CERT_COMMITMENT_VERSION = "2026-1"
     CERT_COMMITMENT_TEXT = (

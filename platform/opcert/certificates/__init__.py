@@ -3,6 +3,7 @@
 May call exams (results, through `sources`), training, photos and the core; nothing calls it.
 """
 
+from opcert.certificates import service_views  # noqa: F401  (adds the mail and 好差评 pages to bp)
 from opcert.certificates.views import bp
 
 __all__ = ["bp"]

@@ -22,7 +22,7 @@ from sqlalchemy.engine import CursorResult
 from opcert.accounts.models import Organisation, OrgKind, User
 from opcert.audit.services import record_event
 from opcert.catalogue.models import Item
-from opcert.certificates import services
+from opcert.certificates import mail, services
 from opcert.certificates.applications_models import (
     REFUSAL_REASONS,
     ApplicationStatus,
@@ -452,6 +452,7 @@ def approve(
     db.session.refresh(application)
     if changed:
         _audit(application, "certificate.application_approved", officer.id, {"certificate": issued.certificate.id})
+        mail.queue_for_application(application, issued.certificate, now)
         _notify(
             application,
             _("证书已核发"),

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from opcert.audit.labels import AuditLabels
 from opcert.certificates.models import CertificateStatus
+from opcert.certificates.service_models import RatingLevel
 
 LABELS = AuditLabels(
     actions={
@@ -22,12 +23,25 @@ LABELS = AuditLabels(
         "certificate.application_approved": _l("批准发证申请"),
         "certificate.application_first_approval": _l("发证申请第一次批准（待第二人批准）"),
         "certificate.application_decided_refused": _l("不予发证"),
+        "certificate.mail_queued": _l("证卡进入邮寄队列"),
+        "certificate.mail_sent": _l("证卡已寄出"),
+        "certificate.mail_delivered": _l("证卡已签收"),
+        "certificate.mail_returned": _l("证卡被退回"),
+        "certificate.mail_foreign": _l("试图办理其他发证机关的邮寄件"),
+        "certificate.rated": _l("服务评价"),
+        "certificate.rating_refused": _l("重复评价被拒绝"),
+        "certificate.rating_followup_opened": _l("差评转入整改"),
+        "certificate.rating_followup_closed": _l("差评整改办结"),
+        "certificate.rating_followup_foreign": _l("试图办理其他发证机关的差评整改"),
     },
     objects={
         "certificate": _l("证书"),
         "address": _l("地址"),
         "certificate_application": _l("发证申请"),
         "item": _l("操作项目"),
+        "mailing": _l("邮寄件"),
+        "rating": _l("服务评价"),
+        "rating_followup": _l("差评整改"),
     },
     fields={
         "kid": _l("印章密钥"),
@@ -39,6 +53,12 @@ LABELS = AuditLabels(
         "commitment": _l("承诺书版本"),
         "corrections": _l("补正项数"),
         "certificate": _l("证书"),
+        "courier": _l("快递公司"),
+        "tracking": _l("运单号"),
+        "matter": _l("事项"),
+        "level": _l("评价等级"),
+        "due": _l("办结期限"),
+        "closed": _l("办结情况"),
     },
     values={
         "status": {status.value: status.label for status in CertificateStatus},
@@ -46,6 +66,9 @@ LABELS = AuditLabels(
         "to": {status.value: status.label for status in CertificateStatus},
         "delivery": {"electronic": _l("仅电子证书"), "mail": _l("邮寄实体卡")},
         "method": {"number": _l("证号和姓名"), "qr": _l("二维码")},
+        "level": {level.value: level.label for level in RatingLevel},
+        "matter": {"first_issue": _l("首次发证申请"), "mail": _l("证卡邮寄")},
+        "closed": {"on_time": _l("按期办结"), "late": _l("逾期办结")},
         "result": {"found": _l("查到"), "not_found": _l("未查到"), "valid": _l("有效"), "not_on_record": _l("无记录")},
     },
 )
