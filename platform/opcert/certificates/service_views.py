@@ -17,7 +17,7 @@ from opcert.certificates.forms import ActionForm
 from opcert.certificates.service_forms import CloseFollowUpForm, RateForm, ReturnedForm, SentForm
 from opcert.certificates.service_models import Mailing, MailingStatus
 from opcert.certificates.views import bp
-from opcert.errors import DomainError, flash_form_errors, show_errors
+from opcert.errors import DomainError, NotFoundError, flash_form_errors, show_errors
 from opcert.extensions import db
 from opcert.forms import WebForm
 from opcert.timeutil import local_today
@@ -68,6 +68,8 @@ def _step(back: str, load: Callable[[], T], form: WebForm, act: Callable[[T], ob
             return redirect(back)
         act(target)
         db.session.commit()
+    except NotFoundError:
+        raise  # its handler answers with the 404 page
     except DomainError as exc:
         db.session.commit()  # the steps refuse before changing anything: only a refusal's audit row is kept
         show_errors(exc)
@@ -143,6 +145,8 @@ def rate(kind: str, subject_id: int) -> ResponseReturnValue:
             db.session.commit()
             flash(_("感谢您的评价。"), "success")
             return redirect(url_for("certificates.my_ratings"))
+    except NotFoundError:
+        raise  # its handler answers with the 404 page
     except DomainError as exc:
         db.session.commit()  # the refusal's audit row is kept; nothing else was written
         show_errors(exc, form)
