@@ -72,6 +72,9 @@ def test_follow_ups_warned_when_overdue_closed_with_a_note_and_the_report(app: F
     assert "已超期" in page
     assert "有1件差评整改已超过办结期限" in page
     assert "2026年1月26日" in page  # 15 working days after Monday 5 January
+    home = text(officer.get("/"))
+    assert "差评整改待办1件，其中已超期1件" in home
+    assert "/certificates/mail" in home
     url = f"/certificates/follow-ups/{follow_up_id}/close"
     empty = submit(officer, url, {"note": ""}, page="/certificates/follow-ups", follow=True)
     assert "请写明核实和整改的情况" in text(empty)
@@ -85,6 +88,7 @@ def test_follow_ups_warned_when_overdue_closed_with_a_note_and_the_report(app: F
     assert "2026-01" in report
     assert "首次发证申请" in report
     assert "100.0%" in report  # the one rating is bad
+    assert "/certificates/ratings/report" in text(admin.get("/"))
     csv_answer = admin.get("/certificates/ratings/report.csv")
     assert csv_answer.status_code == 200
     assert csv_answer.mimetype == "text/csv"
