@@ -152,3 +152,40 @@ def test_a_mailing_without_a_full_address_is_not_queued(app, db) -> None:
         )
     db.session.rollback()
     assert sd.audits("certificate.mail_queued") == 0
+
+
+def test_the_holder_corrects_the_address_of_a_returned_card_and_it_is_mailed_again(app, db) -> None:
+    mailing, officer = sd.sent(app)
+    holder = mailing.user
+    with pytest.raises(mail.MailError, match="只有被退回的证卡"):
+        mail.readdress(
+            holder=holder, mailing=mailing, address="上海市黄浦区人民大道200号", recipient="王小明", phone="13800001234"
+        )
+    mail.mark_returned(officer=officer, mailing=mailing, reason="地址有误，查无此门牌号")
+    db.session.commit()
+    with pytest.raises(mail.MailError, match="请填写收件人电话") as refused:
+        mail.readdress(
+            holder=holder, mailing=mailing, address="上海市黄浦区人民大道200号", recipient="王小明", phone=""
+        )
+    assert set(refused.value.reasons) == {"phone"}
+    db.session.rollback()
+    assert mailing.status is MailingStatus.RETURNED
+    _other, stranger = data.bureau(app, name="浦东新区应急管理局（更正）")
+    with pytest.raises(NotFoundError):
+        mail.own_mailing(stranger, mailing.id)
+    assert mail.own_mailing(holder, mailing.id) is mailing
+    mail.readdress(
+        holder=holder, mailing=mailing, address=" 上海市黄浦区人民大道200号 ", recipient="王小明", phone="13800001234"
+    )
+    db.session.commit()
+    assert (mailing.status, mailing.address, mailing.tracking_number) == (
+        MailingStatus.QUEUED,
+        "上海市黄浦区人民大道200号",
+        "",
+    )
+    assert mail.mail_queue(officer) == [mailing]
+    mail.mark_sent(officer=officer, mailing=mailing, courier="sf", tracking_number="SF123456789012")
+    db.session.commit()
+    assert mailing.tracking_number == "SF123456789012"
+    assert sd.audits("certificate.mail_readdressed") == 1
+    assert sd.audits("certificate.mail_sent") == 2

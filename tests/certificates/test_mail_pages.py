@@ -70,3 +70,14 @@ def test_the_officer_sends_and_the_holder_sees_the_tracking_number(app: Flask) -
     assert reason in body
     with app.app_context():
         assert db.session.get(Mailing, mailing_id).status is MailingStatus.RETURNED
+
+    address = f"/certificates/mail/{mailing_id}/address"
+    assert address in body
+    assert stranger.get(address).status_code == 403  # officers do not correct holders' addresses
+    fields = {"address": "上海市黄浦区人民大道200号", "recipient": "王小明"}
+    assert "请填写收件人电话" in text(submit(holder, address, {**fields, "phone": ""}, page=address))
+    moved = submit(holder, address, {**fields, "phone": "13800001234"}, page=address)
+    assert moved.status_code == 302
+    queue = text(officer.get("/certificates/mail"))
+    assert "上海市黄浦区人民大道200号" in queue
+    assert "待打印封装" in queue

@@ -28,6 +28,7 @@ LABELS = AuditLabels(
         "certificate.mail_delivered": _l("证卡已签收"),
         "certificate.mail_returned": _l("证卡被退回"),
         "certificate.mail_foreign": _l("试图办理其他发证机关的邮寄件"),
+        "certificate.mail_readdressed": _l("更正地址后重新邮寄证卡"),
         "certificate.rated": _l("服务评价"),
         "certificate.rating_refused": _l("重复评价被拒绝"),
         "certificate.rating_followup_opened": _l("差评转入整改"),

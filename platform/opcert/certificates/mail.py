@@ -249,6 +249,35 @@ def mark_returned(*, officer: User, mailing: Mailing, reason: str, now: dt.datet
     return mailing
 
 
+def own_mailing(holder: User, mailing_id: int) -> Mailing:
+    """One of the person's mailings (NotFoundError for anyone else's)."""
+    mailing = db.session.get(Mailing, mailing_id)
+    if mailing is None or mailing.user_id != holder.id:
+        raise NotFoundError(_("找不到该邮寄件。"))
+    return mailing
+
+
+def readdress(
+    *, holder: User, mailing: Mailing, address: str, recipient: str, phone: str, now: dt.datetime | None = None
+) -> Mailing:
+    """The holder corrects the address of a returned card: it joins the queue again (the old tracking number stays
+    in the audit log)."""
+    from opcert.certificates import applications  # the application's own rule for a mailing address
+
+    if mailing.status is not MailingStatus.RETURNED:
+        raise MailError(_("只有被退回的证卡才能更正地址后重新邮寄。"))
+    given = applications.MailAddress(address=address, recipient=recipient, phone=phone)
+    problems = applications._mail_problems(Delivery.MAIL, given)
+    if problems:
+        raise MailError(" ".join(problems.values()), problems)
+    mailing.address, mailing.recipient, mailing.phone = address.strip(), recipient.strip(), phone.strip()
+    mailing.status, mailing.queued_at = MailingStatus.QUEUED, now or utcnow()
+    mailing.courier = mailing.tracking_number = mailing.return_reason = ""
+    mailing.sent_at = mailing.closed_at = None
+    _audit(mailing, "certificate.mail_readdressed", holder.id)
+    return mailing
+
+
 def my_mailings(user_id: int) -> list[Mailing]:
     """The person's mailings, newest first."""
     return list(

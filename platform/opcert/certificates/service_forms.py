@@ -36,6 +36,15 @@ class ReturnedForm(WebForm):
     submit = SubmitField(_l("标记为已退回"))
 
 
+class AddressForm(WebForm):
+    """A corrected address for a returned card (the rules are the application's)."""
+
+    address = StringField(_l("邮寄地址"), validators=[Optional(), Length(max=200, message=_l("地址过长。"))])
+    recipient = StringField(_l("收件人"), validators=[Optional(), Length(max=30, message=_l("收件人姓名过长。"))])
+    phone = StringField(_l("收件人电话"), validators=[Optional(), Length(max=20, message=_l("电话过长。"))])
+    submit = SubmitField(_l("更正地址并重新邮寄"))
+
+
 class RateForm(WebForm):
     """A rating: one of the five levels and an optional comment."""
 

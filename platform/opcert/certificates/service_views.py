@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 from opcert.access import Role, allow
 from opcert.certificates import mail, ratings
 from opcert.certificates.forms import ActionForm
-from opcert.certificates.service_forms import CloseFollowUpForm, RateForm, ReturnedForm, SentForm
+from opcert.certificates.service_forms import AddressForm, CloseFollowUpForm, RateForm, ReturnedForm, SentForm
 from opcert.certificates.service_models import Mailing, MailingStatus
 from opcert.certificates.views import bp
 from opcert.errors import DomainError, NotFoundError, flash_form_errors, show_errors
@@ -124,6 +124,30 @@ def mail_returned(mailing_id: int) -> Response:
         form,
         lambda m: mail.mark_returned(officer=current_user, mailing=m, reason=reason),
     )
+
+
+@bp.route("/certificates/mail/<int:mailing_id>/address", methods=["GET", "POST"])
+@allow(Role.TRAINEE)
+def readdress(mailing_id: int) -> ResponseReturnValue:
+    """The holder corrects the address of a returned card, which is then mailed again."""
+    mailing = mail.own_mailing(current_user, mailing_id)
+    form = AddressForm(obj=mailing)
+    if form.validate_on_submit():
+        try:
+            mail.readdress(
+                holder=current_user,
+                mailing=mailing,
+                address=form.address.data or "",
+                recipient=form.recipient.data or "",
+                phone=form.phone.data or "",
+            )
+            db.session.commit()
+            flash(_("地址已更正，证卡将重新邮寄。"), "success")
+            return redirect(url_for("certificates.my_certificates"))
+        except DomainError as exc:
+            db.session.rollback()
+            show_errors(exc, form)
+    return render_template("certificates/mail/address.html", form=form, mailing=mailing)
 
 
 @bp.route("/certificates/ratings")
