@@ -170,8 +170,9 @@ def mail_queue(officer: User, status: MailingStatus | None = None) -> list[Maili
 
 
 def managed_mailing(officer: User, mailing_id: int) -> Mailing:
-    """A mailing of the officer's authority; NotFoundError for an unknown one, another authority's refused (audited)."""
-    mailing = db.session.get(Mailing, mailing_id)
+    """A mailing of the officer's authority, locked for the step (concurrent steps wait, then see its new status);
+    NotFoundError for an unknown one, another authority's refused (audited)."""
+    mailing = db.session.get(Mailing, mailing_id, with_for_update=True, populate_existing=True)
     if mailing is None:
         raise NotFoundError(_("找不到该邮寄件。"))
     if mailing.authority_id != officer.organisation_id:

@@ -213,7 +213,7 @@ def follow_ups(officer: User, today: dt.date) -> list[tuple[RatingFollowUp, str]
 
 def managed_follow_up(officer: User, follow_up_id: int) -> RatingFollowUp:
     """A follow-up of the officer's authority; NotFoundError if unknown, another authority's refused (audited)."""
-    follow_up = db.session.get(RatingFollowUp, follow_up_id)
+    follow_up = db.session.get(RatingFollowUp, follow_up_id, with_for_update=True, populate_existing=True)
     if follow_up is None:
         raise NotFoundError(_("找不到该差评整改事项。"))
     if follow_up.authority_id != officer.organisation_id:
