@@ -238,6 +238,7 @@ class DefaultConfig:
     CERT_REMINDER_DAYS = "60,30"  # `opcert certificates remind` reminds this many days before review and expiry
     CERT_REAPPLY_BAR_YEARS = 3  # a revocation for false information or fraud bars a new application this long
     CERT_NOTICES_PER_PAGE = 20  # the public list of revocations and cancellations, per page
+    CERT_FOLLOWUP_WORKING_DAYS = 15  # a bad rating's follow-up (好差评整改) is closed within this many working days
     # The 告知承诺 commitment the applicant signs: its version and text are stored with each application.
     CERT_COMMITMENT_VERSION = "2026-1"
     CERT_COMMITMENT_TEXT = (

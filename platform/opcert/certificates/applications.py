@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from opcert.accounts.models import Organisation, OrgKind, User
 from opcert.audit.services import record_event
 from opcert.catalogue.models import Item
-from opcert.certificates import sanctions, services
+from opcert.certificates import mail, sanctions, services
 from opcert.certificates.applications_models import (
     REFUSAL_REASONS,
     ApplicationStatus,
@@ -450,6 +450,7 @@ def approve(
     db.session.refresh(application)
     if changed:
         _audit(application, "certificate.application_approved", officer.id, {"certificate": issued.certificate.id})
+        mail.queue_for_application(application, issued.certificate, now)
         _notify(
             application,
             _("证书已核发"),

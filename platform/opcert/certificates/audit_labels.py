@@ -8,6 +8,7 @@ from opcert.audit.labels import AuditLabels
 from opcert.certificates.applications_models import Matter
 from opcert.certificates.models import CertificateStatus
 from opcert.certificates.sanctions_models import SanctionKind
+from opcert.certificates.service_models import RatingLevel
 
 LABELS = AuditLabels(
     actions={
@@ -34,12 +35,26 @@ LABELS = AuditLabels(
         "certificate.sanction_foreign": _l("试图处理其他发证机关的证书"),
         "certificate.cancellation_requested": _l("持证人申请注销证书"),
         "certificate.cancellation_request_refused": _l("持证人注销申请被拒收"),
+        "certificate.mail_queued": _l("证卡进入邮寄队列"),
+        "certificate.mail_sent": _l("证卡已寄出"),
+        "certificate.mail_delivered": _l("证卡已签收"),
+        "certificate.mail_returned": _l("证卡被退回"),
+        "certificate.mail_foreign": _l("试图办理其他发证机关的邮寄件"),
+        "certificate.mail_readdressed": _l("更正地址后重新邮寄证卡"),
+        "certificate.rated": _l("服务评价"),
+        "certificate.rating_refused": _l("重复评价被拒绝"),
+        "certificate.rating_followup_opened": _l("差评转入整改"),
+        "certificate.rating_followup_closed": _l("差评整改办结"),
+        "certificate.rating_followup_foreign": _l("试图办理其他发证机关的差评整改"),
     },
     objects={
         "certificate": _l("证书"),
         "address": _l("地址"),
         "certificate_application": _l("发证申请"),
         "item": _l("操作项目"),
+        "mailing": _l("邮寄件"),
+        "rating": _l("服务评价"),
+        "rating_followup": _l("差评整改"),
     },
     fields={
         "kid": _l("印章密钥"),
@@ -57,6 +72,11 @@ LABELS = AuditLabels(
         "until": _l("暂扣至"),
         "bars_until": _l("不得再次申请至"),
         "status": _l("状态"),
+        "courier": _l("快递公司"),
+        "tracking": _l("运单号"),
+        "level": _l("评价等级"),
+        "due": _l("办结期限"),
+        "closed": _l("办结情况"),
     },
     values={
         "status": {status.value: status.label for status in CertificateStatus},
@@ -65,7 +85,9 @@ LABELS = AuditLabels(
         "kind": {kind.value: kind.label for kind in SanctionKind},
         "delivery": {"electronic": _l("仅电子证书"), "mail": _l("邮寄实体卡")},
         "method": {"number": _l("证号和姓名"), "qr": _l("二维码")},
-        "matter": {matter.value: matter.label for matter in Matter},
+        "matter": {**{matter.value: matter.label for matter in Matter}, "mail": _l("证卡邮寄")},
+        "level": {level.value: level.label for level in RatingLevel},
+        "closed": {"on_time": _l("按期办结"), "late": _l("逾期办结")},
         "result": {"found": _l("查到"), "not_found": _l("未查到"), "valid": _l("有效"), "not_on_record": _l("无记录")},
     },
 )

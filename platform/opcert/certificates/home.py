@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 
 from opcert.access import Role
 from opcert.accounts.models import User
-from opcert.certificates import applications
+from opcert.certificates import applications, service_home
 from opcert.certificates.applications_models import ApplicationStatus
 from opcert.home import Card, Entry, Link, Step, register_panel
 from opcert.timeutil import local_today
@@ -54,3 +54,4 @@ def register_home_panels() -> None:
     """Register certificates' panels."""
     register_panel(Role.TRAINEE, trainee_step, order=30)
     register_panel(Role.OFFICER, officer_card, order=30)
+    service_home.register_home_panels()
