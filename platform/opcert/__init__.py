@@ -120,6 +120,7 @@ def register_blueprints(app: Flask) -> None:
     from opcert.catalogue import bp as catalogue_bp
     from opcert.certificates import bp as certificates_bp
     from opcert.certificates.api_views import api_bp, tokens_bp
+    from opcert.certificates.stats_views import bp as cert_stats_bp
     from opcert.main import bp as main_bp
     from opcert.notifications import bp as notifications_bp
     from opcert.training import bp as training_bp
@@ -137,6 +138,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(certificates_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(tokens_bp)
+    app.register_blueprint(cert_stats_bp)
 
 
 def register_home_panels() -> None:
