@@ -50,7 +50,7 @@ def test_officer_sees_the_review_queue_with_its_counts(app) -> None:
     assert "发证审核" in page
     assert "待受理0件" in page
     main = page[page.index("<main") :]
-    assert links(main) == {"/certificates/review"}
+    assert links(main) == {"/certificates/review", "/certificates/statistics"}
     assert 'href="/certificates/review"' in NAV_RE.search(page).group(0)
     assert client.get("/certificates/review").status_code == 200
 

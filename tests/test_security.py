@@ -16,6 +16,8 @@ from tests.fixtures.web import login
 NOT_SHOWN = {
     "accounts.setup_totp": "only during a first login without an authenticator (checked on its own below)",
     "accounts.verify_totp": "only between the password and the code (checked on its own below)",
+    "api.changed_certificates": "JSON for a bearer token, not a page (checked in tests/certificates/test_api.py)",
+    "api.certificate": "JSON for a bearer token, not a page (checked in tests/certificates/test_api.py)",
 }
 
 

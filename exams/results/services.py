@@ -20,6 +20,7 @@ from flask_babel.speaklater import LazyString
 
 from exams.results.models import PartResult, Retraining
 from exams.sessions.models import ExamPart, ExamSession
+from opcert.accounts.models import Organisation
 from opcert.audit.services import record_event
 from opcert.catalogue.models import Item
 from opcert.db import flush_unique, utcnow
@@ -423,3 +424,42 @@ def session_results(*, session_id: int) -> list[PartResult]:
     """Every result of a session (published or not), by candidate."""
     query = sa.select(PartResult).where(PartResult.session_id == session_id).order_by(PartResult.person_id)
     return list(db.session.execute(query).scalars())
+
+
+@dataclasses.dataclass(frozen=True)
+class PassCount:
+    """Decided results of one part of one item at one exam centre: how many were taken and passed."""
+
+    item_code: str
+    item_name: str
+    centre_id: int
+    centre_name: str
+    part: ExamPart
+    taken: int
+    passed: int
+
+
+def pass_counts(*, start: dt.date, end: dt.date) -> list[PassCount]:
+    """Every decided part result with an exam date from `start` to `end` (inclusive), counted by item, centre, part."""
+    passed = sa.func.sum(sa.case((PartResult.passed, 1), else_=0))
+    query = (
+        sa.select(
+            Item.code,
+            Item.name,
+            ExamSession.centre_id,
+            Organisation.name,
+            PartResult.part,
+            sa.func.count(PartResult.id),
+            passed,
+        )
+        .join(Item, Item.id == PartResult.item_id)
+        .join(ExamSession, ExamSession.id == PartResult.session_id)
+        .join(Organisation, Organisation.id == ExamSession.centre_id)
+        .where(PartResult.exam_date >= start, PartResult.exam_date <= end)
+        .group_by(Item.code, Item.name, ExamSession.centre_id, Organisation.name, PartResult.part)
+        .order_by(Item.code, Organisation.name, PartResult.part)
+    )
+    return [
+        PassCount(code, name, centre_id, centre, part, int(taken), int(ok or 0))
+        for code, name, centre_id, centre, part, taken, ok in db.session.execute(query)
+    ]

@@ -120,6 +120,8 @@ def register_blueprints(app: Flask) -> None:
     from opcert.audit import bp as audit_bp
     from opcert.catalogue import bp as catalogue_bp
     from opcert.certificates import bp as certificates_bp
+    from opcert.certificates.api_views import api_bp, tokens_bp
+    from opcert.certificates.stats_views import bp as cert_stats_bp
     from opcert.main import bp as main_bp
     from opcert.notifications import bp as notifications_bp
     from opcert.training import bp as training_bp
@@ -135,6 +137,9 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in exam_blueprints():
         app.register_blueprint(blueprint)
     app.register_blueprint(certificates_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(tokens_bp)
+    app.register_blueprint(cert_stats_bp)
 
 
 def register_home_panels() -> None:

@@ -239,6 +239,16 @@ class DefaultConfig:
     CERT_REAPPLY_BAR_YEARS = 3  # a revocation for false information or fraud bars a new application this long
     CERT_NOTICES_PER_PAGE = 20  # the public list of revocations and cancellations, per page
     CERT_FOLLOWUP_WORKING_DAYS = 15  # a bad rating's follow-up (好差评整改) is closed within this many working days
+    # The data-sharing API (/api/v1, docs/api.md): bearer tokens made by administrators, throttled per token.
+    API_TOKEN_MAX_DAYS = 366  # a token is valid at most this long
+    API_RATE_LIMIT = 120  # calls per token per window; beyond it 429 with Retry-After
+    API_RATE_WINDOW_SECONDS = 60
+    API_PAGE_SIZE = 100  # certificates per page of the change feed (limit=), at most API_MAX_PAGE_SIZE
+    API_MAX_PAGE_SIZE = 500
+    API_SETTLE_SECONDS = 5  # the feed leaves changes younger than this for the next call (commit order)
+    API_REFUSAL_THROTTLE_THRESHOLD = 10  # refused tokens per address before a delay
+    API_REFUSAL_THROTTLE_BASE_SECONDS = 60
+    API_REFUSAL_THROTTLE_MAX_SECONDS = 3600
     # The 告知承诺 commitment the applicant signs: its version and text are stored with each application.
     CERT_COMMITMENT_VERSION = "2026-1"
     CERT_COMMITMENT_TEXT = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from opcert.audit.labels import AuditLabels
+from opcert.certificates.api_models import ApiClient
 from opcert.certificates.applications_models import Matter
 from opcert.certificates.models import CertificateStatus
 from opcert.certificates.sanctions_models import SanctionKind
@@ -46,6 +47,11 @@ LABELS = AuditLabels(
         "certificate.rating_followup_opened": _l("差评转入整改"),
         "certificate.rating_followup_closed": _l("差评整改办结"),
         "certificate.rating_followup_foreign": _l("试图办理其他发证机关的差评整改"),
+        "api.token_created": _l("创建数据共享接口令牌"),
+        "api.token_revoked": _l("吊销数据共享接口令牌"),
+        "api.refused": _l("数据共享接口拒绝调用"),
+        "api.throttled": _l("数据共享接口调用过于频繁，已限流"),
+        "api.read": _l("数据共享接口读取证书数据"),
     },
     objects={
         "certificate": _l("证书"),
@@ -55,6 +61,7 @@ LABELS = AuditLabels(
         "mailing": _l("邮寄件"),
         "rating": _l("服务评价"),
         "rating_followup": _l("差评整改"),
+        "api_token": _l("接口令牌"),
     },
     fields={
         "kid": _l("印章密钥"),
@@ -77,6 +84,10 @@ LABELS = AuditLabels(
         "level": _l("评价等级"),
         "due": _l("办结期限"),
         "closed": _l("办结情况"),
+        "endpoint": _l("接口"),
+        "count": _l("证书数"),
+        "client": _l("调用方"),
+        "expires": _l("有效期至"),
     },
     values={
         "status": {status.value: status.label for status in CertificateStatus},
@@ -88,6 +99,18 @@ LABELS = AuditLabels(
         "matter": {**{matter.value: matter.label for matter in Matter}, "mail": _l("证卡邮寄")},
         "level": {level.value: level.label for level in RatingLevel},
         "closed": {"on_time": _l("按期办结"), "late": _l("逾期办结")},
+        "client": {client.value: client.label for client in ApiClient},
+        "endpoint": {"changes": _l("变更证书列表"), "certificate": _l("按证号查询")},
+        "code": {
+            "token_missing": _l("缺少令牌"),
+            "token_malformed": _l("令牌格式错误"),
+            "token_wrong": _l("令牌无效"),
+            "token_expired": _l("令牌已过期"),
+            "token_revoked": _l("令牌已吊销"),
+            "address_throttled": _l("地址被暂缓"),
+            "bad_parameter": _l("参数有误"),
+            "not_found": _l("证号不存在"),
+        },
         "result": {"found": _l("查到"), "not_found": _l("未查到"), "valid": _l("有效"), "not_on_record": _l("无记录")},
     },
 )

@@ -50,8 +50,19 @@ def officer_card(user: User) -> list[Card]:
     return [Card(_("发证审核"), text, entries, (Link(_("审核队列"), url_for("certificates.review_queue")),))]
 
 
+def data_card(user: User) -> list[Card]:
+    """The authority's statistics, and for administrators the data-sharing API's tokens."""
+    links = [Link(_("发证统计"), url_for("cert_stats.statistics"))]
+    if user.role is Role.ADMIN:
+        links.append(Link(_("数据共享接口令牌"), url_for("api_tokens.list_tokens")))
+    text = _("收到申请、发证、申请至发证的工作日中位数和考试合格率，可导出CSV。")
+    return [Card(_("统计与数据共享"), text, [], tuple(links))]
+
+
 def register_home_panels() -> None:
     """Register certificates' panels."""
     register_panel(Role.TRAINEE, trainee_step, order=30)
     register_panel(Role.OFFICER, officer_card, order=30)
     service_home.register_home_panels()
+    register_panel(Role.OFFICER, data_card, order=31)
+    register_panel(Role.ADMIN, data_card, order=31)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from exams.results.services import add_working_days, qualification
+from exams.results.services import add_working_days, pass_counts, qualification
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,3 +42,33 @@ def passed_exams(*, user_id: int, item_id: int, on: dt.date) -> ExamRecord | Non
 def working_days_after(day: dt.date, days: int) -> dt.date:
     """`days` working days after `day`, on the holiday calendar exams' results use (RESULT_HOLIDAYS)."""
     return add_working_days(day, days)
+
+
+def working_days_between(start: dt.date, end: dt.date) -> int:
+    """How many working days after `start` `end` is (0 on the same day or before the next working day), on the
+    same calendar as `working_days_after`: working_days_between(d, working_days_after(d, n)) == n."""
+    count, day = 0, start
+    while (following := working_days_after(day, 1)) <= end:
+        count, day = count + 1, following
+    return count
+
+
+@dataclasses.dataclass(frozen=True)
+class ExamTally:
+    """Decided exam results of one part of one item at one centre, for the statistics."""
+
+    item_code: str
+    item_name: str
+    centre_id: int
+    centre_name: str
+    part: str  # "theory" or "practical"
+    taken: int
+    passed: int
+
+
+def exam_tallies(*, start: dt.date, end: dt.date) -> list[ExamTally]:
+    """Decided exam results with exam dates from `start` to `end`, by item, centre and part."""
+    return [
+        ExamTally(row.item_code, row.item_name, row.centre_id, row.centre_name, row.part.value, row.taken, row.passed)
+        for row in pass_counts(start=start, end=end)
+    ]
