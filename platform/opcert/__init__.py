@@ -117,8 +117,10 @@ def register_blueprints(app: Flask) -> None:
     from exams import blueprints as exam_blueprints
     from opcert.accounts import bp as accounts_bp
     from opcert.audit import bp as audit_bp
+    from opcert.calendar import bp as calendar_bp
     from opcert.catalogue import bp as catalogue_bp
     from opcert.certificates import bp as certificates_bp
+    from opcert.certificates.authority_views import bp as authority_bp
     from opcert.main import bp as main_bp
     from opcert.notifications import bp as notifications_bp
     from opcert.training import bp as training_bp
@@ -128,12 +130,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(catalogue_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(calendar_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(photos_bp)
     app.register_blueprint(training_bp)
     for blueprint in exam_blueprints():
         app.register_blueprint(blueprint)
     app.register_blueprint(certificates_bp)
+    app.register_blueprint(authority_bp)
 
 
 def register_home_panels() -> None:
@@ -155,11 +159,14 @@ def register_audit_labels() -> None:
     from exams.checkin import audit_labels as checkin_labels
     from exams.practice import audit_labels as practice_labels
     from opcert.audit.labels import register_labels
+    from opcert.calendar import audit_labels as calendar_labels
     from opcert.certificates import audit_labels as certificate_labels
+    from opcert.certificates import authority_labels
     from opcert.training import audit_labels as training_labels
     from photos import audit_labels as photo_labels
 
     for module in (
+        calendar_labels,
         photo_labels,
         training_labels,
         exam_labels,
@@ -167,6 +174,7 @@ def register_audit_labels() -> None:
         checkin_labels,
         cbt_labels,
         certificate_labels,
+        authority_labels,
     ):
         register_labels(module.LABELS)
 
