@@ -143,12 +143,20 @@ def register_blueprints(app: Flask) -> None:
 def register_home_panels() -> None:
     """Each domain's steps and cards for the signed-in home page (core cannot import photos or exams)."""
     from exams.home import register_home_panels as exam_panels
+    from opcert.certificates.authority_home import register_home_panels as authority_panels
     from opcert.certificates.home import register_home_panels as certificate_panels
     from opcert.home import register_core_panels
     from opcert.training.home import register_home_panels as training_panels
     from photos.home import register_home_panels as photo_panels
 
-    for register in (register_core_panels, photo_panels, training_panels, exam_panels, certificate_panels):
+    for register in (
+        register_core_panels,
+        photo_panels,
+        training_panels,
+        exam_panels,
+        certificate_panels,
+        authority_panels,
+    ):
         register()
 
 

@@ -200,3 +200,16 @@ def test_administrators_add_edit_and_remove_rules_on_the_page_audited(app: Flask
             "certificate.routing_saved",
             "certificate.routing_removed",
         ]
+
+
+def test_the_demo_routes_pudong_but_keeps_the_certification_with_the_city(app: Flask, runner) -> None:
+    """`opcert demo` writes the seed's 事权下放: Pudong's matters go to Pudong, the certification stays with the city;
+    a rerun adds nothing."""
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    again = runner.invoke(args=["demo"])
+    assert "routing rules added: 0" in again.output
+    with app.app_context():
+        item = sessions.item()
+        assert routing.route(matter=Matter.REVIEW, item=item, district=PUDONG).name == "浦东新区应急管理局"
+        assert routing.route(matter=Matter.FIRST_ISSUE, item=item, district=PUDONG).name == "上海市应急管理局"
+        assert routing.route(matter=Matter.REVIEW, item=item, district=HUANGPU).name == "上海市应急管理局"

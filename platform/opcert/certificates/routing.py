@@ -164,7 +164,8 @@ def _check(spec: RuleSpec) -> tuple[Organisation | None, dict[str, str]]:
     return authority, problems
 
 
-def _key(spec: RuleSpec) -> str:
+def rule_key(spec: RuleSpec) -> str:
+    """The conditions of a rule as one string (one rule per combination)."""
     return f"{spec.matter}|{spec.category_id or ''}|{spec.item_id or ''}|{spec.district}"
 
 
@@ -177,7 +178,7 @@ def save_rule(*, rule: RoutingRule | None, spec: RuleSpec, actor: User) -> Routi
     authority, problems = _check(spec)
     if problems or authority is None:
         raise RoutingError(" ".join(problems.values()), problems)
-    key = _key(spec)
+    key = rule_key(spec)
     other = db.session.execute(sa.select(RoutingRule).where(RoutingRule.key == key)).scalar()
     if other is not None and other is not rule:
         raise RoutingError.on_field(_("已有条件完全相同的分派规则，请修改那一条。"), "matter")
