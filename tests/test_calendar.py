@@ -145,3 +145,36 @@ def test_administrators_keep_the_calendar_on_its_page(app: Flask) -> None:
         ).all()
         assert sorted(a for a, _ in actions) == ["calendar.day_removed", "calendar.day_saved", "calendar.day_saved"]
         assert {actor for _, actor in actions} == {admin.id}
+
+
+def test_the_load_command_takes_a_file_whole_or_not_at_all(app: Flask, runner, tmp_path) -> None:
+    good = tmp_path / "2027.toml"
+    good.write_text(
+        'holidays = [{ from = 2027-01-01, to = 2027-01-03, name = "元旦" }]\n'
+        'workdays = [{ day = 2027-01-09, name = "调休上班" }]\n',
+        encoding="utf-8",
+    )
+    loaded = runner.invoke(args=["calendar", "load", str(good)])
+    assert loaded.exit_code == 0, loaded.output
+    assert "4 days" in loaded.output
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        'holidays = [{ from = 2027-02-01, to = 2027-02-02, name = "假日" }]\n'
+        'workdays = [{ day = 2027-02-03, name = "周三不能调休" }]\n',
+        encoding="utf-8",
+    )
+    refused = runner.invoke(args=["calendar", "load", str(bad)])
+    assert refused.exit_code == 1
+    assert "调休上班日应为周六或周日" in refused.output
+    junk = tmp_path / "junk.toml"
+    junk.write_text('holidays = [{ from = "soon", name = "x" }]\n', encoding="utf-8")
+    malformed = runner.invoke(args=["calendar", "load", str(junk)])
+    assert malformed.exit_code == 1
+    assert "节假日文件格式不正确" in malformed.output
+    with app.app_context():
+        assert [d.day.isoformat() for d in calendar.days_of_year(2027)] == [
+            "2027-01-01",
+            "2027-01-02",
+            "2027-01-03",
+            "2027-01-09",
+        ]

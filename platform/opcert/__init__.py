@@ -192,6 +192,7 @@ def register_commands(app: Flask) -> None:
     from exams.cli import exams_cli
     from opcert.accounts.cli import users_cli
     from opcert.audit.cli import audit_cli
+    from opcert.calendar.cli import calendar_cli
     from opcert.catalogue.cli import catalogue_cli
     from opcert.certificates.cli import certificates_cli
     from opcert.cli import demo_command
@@ -202,6 +203,7 @@ def register_commands(app: Flask) -> None:
         users_cli,
         catalogue_cli,
         audit_cli,
+        calendar_cli,
         photos_cli,
         training_cli,
         exams_cli,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -111,17 +112,34 @@ def remove_day(*, day_id: int, actor_id: int) -> CalendarDay:
     return row
 
 
-def load_file(path: Path = DEMO_FILE, *, actor_id: int | None = None) -> int:
-    """Load a year's holidays and 调休 days from a TOML file (idempotent); how many days it lists."""
-    with path.open("rb") as fh:
-        data = tomllib.load(fh)
+def _entries(data: dict[str, Any]) -> list[tuple[dt.date, DayKind, str]]:
     entries: list[tuple[dt.date, DayKind, str]] = []
     for span in data.get("holidays", []):
-        day = span["from"]
-        while day <= span["to"]:
-            entries.append((day, DayKind.HOLIDAY, span["name"]))
+        day, last = span["from"], span["to"]
+        if not isinstance(day, dt.date) or not isinstance(last, dt.date) or not 0 <= (last - day).days < 60:
+            raise TypeError(span)
+        while day <= last:
+            entries.append((day, DayKind.HOLIDAY, str(span["name"])))
             day += dt.timedelta(days=1)
-    entries += [(w["day"], DayKind.WORKDAY, w["name"]) for w in data.get("workdays", [])]
+    for worked in data.get("workdays", []):
+        if not isinstance(worked["day"], dt.date):
+            raise TypeError(worked)
+        entries.append((worked["day"], DayKind.WORKDAY, str(worked["name"])))
+    return entries
+
+
+def load_file(path: Path = DEMO_FILE, *, actor_id: int | None = None) -> int:
+    """Load a year's holidays and 调休 days from a TOML file (idempotent); how many days it lists.
+
+    The file has `holidays = [{from, to, name}]` and `workdays = [{day, name}]`; a malformed one is refused whole.
+    """
+    try:
+        with path.open("rb") as fh:
+            entries = _entries(tomllib.load(fh))
+    except (OSError, tomllib.TOMLDecodeError, KeyError, TypeError, AttributeError):
+        raise CalendarError(
+            _("节假日文件格式不正确：应为 holidays = [{from, to, name}] 和 workdays = [{day, name}]。")
+        ) from None
     for day, kind, name in entries:
         existing = db.session.execute(sa.select(CalendarDay).where(CalendarDay.day == day)).scalar()
         if existing is None or existing.kind is not kind or existing.name != name:
