@@ -22,6 +22,7 @@ from exams.results.models import PartResult, Retraining
 from exams.sessions.models import ExamPart, ExamSession
 from opcert.accounts.models import Organisation
 from opcert.audit.services import record_event
+from opcert.calendar import services as calendar
 from opcert.catalogue.models import Item
 from opcert.db import flush_unique, utcnow
 from opcert.errors import DomainError, NotFoundError
@@ -105,15 +106,8 @@ def add_months(day: dt.date, months: int) -> dt.date:
 
 
 def add_working_days(day: dt.date, days: int) -> dt.date:
-    """`days` working days after `day`: Monday to Friday, skipping the dates in RESULT_HOLIDAYS."""
-    holidays = {dt.date.fromisoformat(str(d)) for d in current_app.config["RESULT_HOLIDAYS"]}
-    current = day
-    left = days
-    while left > 0:
-        current += dt.timedelta(days=1)
-        if current.weekday() < 5 and current not in holidays:
-            left -= 1
-    return current
+    """`days` working days after `day`, on the holiday calendar administrators keep (opcert.calendar)."""
+    return calendar.add_working_days(day, days)
 
 
 def valid_until(result: PartResult) -> dt.date:

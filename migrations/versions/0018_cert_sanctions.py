@@ -2,7 +2,7 @@
 holders' cancellation requests; the status list counts the events it has seen
 
 Revision ID: 0018_cert_sanctions
-Revises: 0015_certificate_applications
+Revises: 0017_cert_renewal
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0018_cert_sanctions'
-down_revision = '0015_certificate_applications'
+down_revision = "0017_cert_renewal"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """certificates: the mailed card's queue, 好差评 ratings and their follow-ups
 
 Revision ID: 0019_cert_service
-Revises: 0015_certificate_applications
+Revises: 0018_cert_sanctions
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0019_cert_service'
-down_revision = '0015_certificate_applications'
+down_revision = "0018_cert_sanctions"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """certificates: API tokens of the data-sharing API
 
 Revision ID: 0020_cert_api
-Revises: 0015_certificate_applications
+Revises: 0019_cert_service
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0020_cert_api'
-down_revision = '0015_certificate_applications'
+down_revision = "0019_cert_service"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """exam day: seats found by their device cookie through an index; the answer saves' redundant attempt index dropped
 
 Revision ID: 0022_examday_fixes
-Revises: 0015_certificate_applications
+Revises: 0021_cert_authority
 
 Every save and heartbeat finds its attempt by the seat's device hash: without an index that was a scan of every
 attempt row (and of their dead versions, one per save). The saves' own index on attempt_id duplicated the leading
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "0022_examday_fixes"
-down_revision = "0015_certificate_applications"
+down_revision = "0021_cert_authority"
 branch_labels = None
 depends_on = None
 

@@ -118,9 +118,11 @@ def register_blueprints(app: Flask) -> None:
     from exams import blueprints as exam_blueprints
     from opcert.accounts import bp as accounts_bp
     from opcert.audit import bp as audit_bp
+    from opcert.calendar import bp as calendar_bp
     from opcert.catalogue import bp as catalogue_bp
     from opcert.certificates import bp as certificates_bp
     from opcert.certificates.api_views import api_bp, tokens_bp
+    from opcert.certificates.authority_views import bp as authority_bp
     from opcert.certificates.stats_views import bp as cert_stats_bp
     from opcert.main import bp as main_bp
     from opcert.notifications import bp as notifications_bp
@@ -131,6 +133,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(catalogue_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(calendar_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(photos_bp)
     app.register_blueprint(training_bp)
@@ -140,17 +143,26 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(tokens_bp)
     app.register_blueprint(cert_stats_bp)
+    app.register_blueprint(authority_bp)
 
 
 def register_home_panels() -> None:
     """Each domain's steps and cards for the signed-in home page (core cannot import photos or exams)."""
     from exams.home import register_home_panels as exam_panels
+    from opcert.certificates.authority_home import register_home_panels as authority_panels
     from opcert.certificates.home import register_home_panels as certificate_panels
     from opcert.home import register_core_panels
     from opcert.training.home import register_home_panels as training_panels
     from photos.home import register_home_panels as photo_panels
 
-    for register in (register_core_panels, photo_panels, training_panels, exam_panels, certificate_panels):
+    for register in (
+        register_core_panels,
+        photo_panels,
+        training_panels,
+        exam_panels,
+        certificate_panels,
+        authority_panels,
+    ):
         register()
 
 
@@ -161,11 +173,14 @@ def register_audit_labels() -> None:
     from exams.checkin import audit_labels as checkin_labels
     from exams.practice import audit_labels as practice_labels
     from opcert.audit.labels import register_labels
+    from opcert.calendar import audit_labels as calendar_labels
     from opcert.certificates import audit_labels as certificate_labels
+    from opcert.certificates import authority_labels
     from opcert.training import audit_labels as training_labels
     from photos import audit_labels as photo_labels
 
     for module in (
+        calendar_labels,
         photo_labels,
         training_labels,
         exam_labels,
@@ -173,6 +188,7 @@ def register_audit_labels() -> None:
         checkin_labels,
         cbt_labels,
         certificate_labels,
+        authority_labels,
     ):
         register_labels(module.LABELS)
 
@@ -182,6 +198,7 @@ def register_commands(app: Flask) -> None:
     from exams.cli import exams_cli
     from opcert.accounts.cli import users_cli
     from opcert.audit.cli import audit_cli
+    from opcert.calendar.cli import calendar_cli
     from opcert.catalogue.cli import catalogue_cli
     from opcert.certificates.cli import certificates_cli
     from opcert.cli import demo_command
@@ -192,6 +209,7 @@ def register_commands(app: Flask) -> None:
         users_cli,
         catalogue_cli,
         audit_cli,
+        calendar_cli,
         photos_cli,
         training_cli,
         exams_cli,

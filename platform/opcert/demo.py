@@ -161,6 +161,7 @@ def load_demo(notes: list[str] | None = None) -> list[DemoAccount]:
     db.session.flush()
     notes.append(_demo_training(school))
 
+    notes.append(_demo_authority(bureau))
     notes.append(_demo_certificate(centre))
     notes.append(_demo_exam_day(centre))
     db.session.flush()
@@ -177,6 +178,33 @@ def _demo_exam_day(centre: Organisation) -> str:
     if trainee is None or set(users) != {"staff", "examiner"}:
         return "no exam-day demo (the demo trainee, staff or examiner is missing)"
     return load_exam_day_demo(centre=centre, trainee=trainee, staff=users["staff"], examiner=users["examiner"])
+
+
+def _demo_authority(bureau: Organisation) -> str:
+    """This year's holidays and 调休 days, the service guides, and the routing of the seed's 事权下放 (once)."""
+    from opcert.calendar import services as calendar
+    from opcert.certificates import guides, routing
+    from opcert.certificates.authority_models import Matter
+
+    days = calendar.load_file()
+    written = guides.seed_guides()
+    pudong = _organisation(OrgKind.AUTHORITY, "浦东新区应急管理局", bureau, "上海市浦东新区示范路2号")
+    admin = db.session.execute(sa.select(User).where(User.username == "admin")).scalar_one()
+    wanted = [
+        routing.RuleSpec(district="310115", authority_id=pudong.id, note="向浦东新区下放审批事项（一业一证）"),
+        routing.RuleSpec(
+            matter=Matter.FIRST_ISSUE.value,
+            authority_id=bureau.id,
+            note="特种作业人员的安全操作资格认定由市应急管理局办理，不下放（临港新片区亦同）",
+        ),
+    ]
+    known = {r.key for r in routing.list_rules()}
+    added = 0
+    for spec in wanted:
+        if routing.rule_key(spec) not in known:
+            routing.save_rule(rule=None, spec=spec, actor=admin)
+            added += 1
+    return f"calendar: {days} days of 2026; service guides written: {written}; routing rules added: {added}"
 
 
 def _demo_practice_bank() -> str:

@@ -2,7 +2,7 @@
 
 The application is prefilled from what the platform holds (identity, photo status, training, exam results); the
 person adds only the signed commitment and the delivery. It goes to the competent authority
-(CERT_APPLICATION_AUTHORITY), whose officers accept it or return it with one list of every correction, then approve
+(certificates.routing), whose officers accept it or return it with one list of every correction, then approve
 (issue_certificate, idempotent) or refuse with a reason code. Deadlines are counted in working days.
 """
 
@@ -18,10 +18,10 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from opcert.accounts.models import Organisation, OrgKind, User
+from opcert.accounts.models import Organisation, User
 from opcert.audit.services import record_event
 from opcert.catalogue.models import Item
-from opcert.certificates import mail, sanctions, services
+from opcert.certificates import mail, routing, sanctions, services
 from opcert.certificates.applications_models import (
     REFUSAL_REASONS,
     ApplicationStatus,
@@ -57,15 +57,12 @@ class MailAddress:
     phone: str = ""
 
 
-def competent_authority() -> Organisation:
-    """The authority applications go to: CERT_APPLICATION_AUTHORITY by name, else the city bureau."""
-    name = str(current_app.config["CERT_APPLICATION_AUTHORITY"] or "")
-    query = sa.select(Organisation).where(Organisation.kind == OrgKind.AUTHORITY, Organisation.is_active.is_(True))
-    query = query.where(Organisation.name == name) if name else query.where(Organisation.authority_id.is_(None))
-    authority = db.session.execute(query.order_by(Organisation.id).limit(1)).scalar()
-    if authority is None:
-        raise ApplicationError(_("尚未设置受理发证申请的发证机关，请联系管理员。"))
-    return authority
+def competent_authority(user: User | None = None, item: Item | None = None) -> Organisation:
+    """The authority the person's application goes to, by the routing rules (no person: the default authority)."""
+    try:
+        return routing.competent_authority(user=user, item=item) if user else routing.default_authority()
+    except routing.RoutingError as exc:
+        raise ApplicationError(exc.message) from None
 
 
 def _training_summary(user: User, item: Item) -> dict[str, Any]:
@@ -191,7 +188,7 @@ def submit_application(
     application = CertificateApplication(
         user_id=user.id,
         item_id=item.id,
-        authority_id=competent_authority().id,
+        authority_id=competent_authority(user, item).id,
         status=ApplicationStatus.SUBMITTED,
         open_key=f"{user.id}:{item.id}",
         dossier=json.dumps(dossier, ensure_ascii=False),

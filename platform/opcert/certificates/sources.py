@@ -9,7 +9,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from exams.results.services import add_working_days, pass_counts, qualification
+from exams.results.services import pass_counts, qualification
+from opcert.calendar import services as calendar
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,8 +41,8 @@ def passed_exams(*, user_id: int, item_id: int, on: dt.date) -> ExamRecord | Non
 
 
 def working_days_after(day: dt.date, days: int) -> dt.date:
-    """`days` working days after `day`, on the holiday calendar exams' results use (RESULT_HOLIDAYS)."""
-    return add_working_days(day, days)
+    """`days` working days after `day`, on the holiday calendar administrators keep (opcert.calendar)."""
+    return calendar.add_working_days(day, days)
 
 
 def working_days_between(start: dt.date, end: dt.date) -> int:
