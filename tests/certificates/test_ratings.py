@@ -219,7 +219,7 @@ def test_the_report_by_matter_and_month_and_its_csv(app, db) -> None:
     ]
     assert table[2] == [
         "2026-12",
-        "首次发证申请",
+        "首次发证",
         "0",
         "1",
         "0",
@@ -236,7 +236,7 @@ def test_the_report_by_matter_and_month_and_its_csv(app, db) -> None:
     ]
     assert table[3] == [
         "2026-11",
-        "首次发证申请",
+        "首次发证",
         "1",
         "0",
         "0",

@@ -34,7 +34,7 @@ def test_rating_once_through_the_pages(app: Flask) -> None:
         url = f"/certificates/ratings/application/{application.id}"
     person = _client(app, account)
     listing = text(person.get("/certificates/ratings"))
-    assert "首次发证申请" in listing
+    assert "首次发证" in listing
     assert url in listing
     form = text(person.get(url))
     for level in ("非常满意", "满意", "基本满意", "不满意", "非常不满意"):
@@ -86,7 +86,7 @@ def test_follow_ups_warned_when_overdue_closed_with_a_note_and_the_report(app: F
 
     report = text(officer.get("/certificates/ratings/report"))
     assert "2026-01" in report
-    assert "首次发证申请" in report
+    assert "首次发证" in report
     assert "100.0%" in report  # the one rating is bad
     assert "/certificates/ratings/report" in text(admin.get("/"))
     csv_answer = admin.get("/certificates/ratings/report.csv")
@@ -94,4 +94,4 @@ def test_follow_ups_warned_when_overdue_closed_with_a_note_and_the_report(app: F
     assert csv_answer.mimetype == "text/csv"
     body = csv_answer.get_data(as_text=True)
     assert body.startswith("\ufeff月份,事项,非常满意")
-    assert "2026-01,首次发证申请,0,0,0,0,1,1,1,100.0%,1,0,1,0,0.0%" in body
+    assert "2026-01,首次发证,0,0,0,0,1,1,1,100.0%,1,0,1,0,0.0%" in body
