@@ -24,13 +24,14 @@ from opcert.accounts import services as accounts
 from opcert.accounts.idnumber import check_character
 from opcert.accounts.models import Organisation, User
 from opcert.catalogue.models import Education, Item
+from opcert.db import utcnow
 from opcert.extensions import db
-from opcert.timeutil import local_today, local_tz
+from opcert.timeutil import local, local_today, local_tz
 
 ITEM_CODE = "1.2"
 DEMO_PASSWORD = "Demo2026pass"  # noqa: S105 (published demo credential, as opcert.demo's)
 SECOND_CANDIDATE_ID = "31010119920512123" + check_character("31010119920512123")
-THEORY_HOUR, PRACTICAL_HOUR = 9, 14
+THEORY_HOUR, PRACTICAL_HOUR = 9, 14  # on a day before today; today's sessions start later than now (_todays_hours)
 
 
 @contextlib.contextmanager
@@ -52,13 +53,32 @@ def _room(centre: Organisation, layout: RoomLayout, name: str) -> Room:
     return room
 
 
+def _todays_hours(now: dt.datetime) -> tuple[int, int]:
+    """Today's theory and practical hours: the theory at the next full hour (9:00 at the earliest), the practical
+    two hours after it, so that a demo loaded in the afternoon still shows a seat on the trainee's home page and a
+    ticket (a session that has ended is no longer a coming seat). Late in the evening the theory starts at 22:00
+    (two hours long, it has not ended before midnight) and the practical at 23:00: both stay on today."""
+    theory = min(max(9, local(now).hour + 1), 22)
+    return theory, min(theory + 2, 23)
+
+
 def _session(centre: Organisation, item: Item, part: ExamPart, day: dt.date, hour: int) -> ExamSession:
-    """The demo centre's session of `part` at `hour` local time on `day` (planned two weeks before), made once."""
-    starts = dt.datetime.combine(day, dt.time(hour), tzinfo=local_tz()).astimezone(dt.UTC)
+    """The demo centre's session of `part` for the item on `day` (made once, at `hour` local time, planned two weeks
+    before): a rerun later in the day finds the one made earlier."""
+    zone = local_tz()
+    midnight = dt.datetime.combine(day, dt.time(), tzinfo=zone)
+    starts = dt.datetime.combine(day, dt.time(hour), tzinfo=zone).astimezone(dt.UTC)
     found = db.session.execute(
-        sa.select(ExamSession).where(
-            ExamSession.centre_id == centre.id, ExamSession.part == part, ExamSession.starts_at == starts
+        sa.select(ExamSession)
+        .where(
+            ExamSession.centre_id == centre.id,
+            ExamSession.part == part,
+            ExamSession.items.any(Item.id == item.id),
+            ExamSession.starts_at >= midnight.astimezone(dt.UTC),
+            ExamSession.starts_at < (midnight + dt.timedelta(days=1)).astimezone(dt.UTC),
         )
+        .order_by(ExamSession.starts_at)
+        .limit(1)
     ).scalar()
     if found is not None:
         return found
@@ -125,9 +145,10 @@ def load_exam_day_demo(*, centre: Organisation, trainee: User, staff: User, exam
     if item is None:
         return f"no exam-day demo: the catalogue has no item {ITEM_CODE}"
     today = local_today()
-    theory = _session(centre, item, ExamPart.THEORY, today, THEORY_HOUR)
+    theory_hour, practical_hour = _todays_hours(utcnow())
+    theory = _session(centre, item, ExamPart.THEORY, today, theory_hour)
     _booked(trainee, theory, item)
-    practical_session = _session(centre, item, ExamPart.PRACTICAL, today, PRACTICAL_HOUR)
+    practical_session = _session(centre, item, ExamPart.PRACTICAL, today, practical_hour)
     second = _second_candidate(centre, item, today)
     _booked(second, practical_session, item)
     if not any(a.examiner_id == examiner.id for a in practical.assignments(session_id=practical_session.id)):
@@ -135,7 +156,8 @@ def load_exam_day_demo(*, centre: Organisation, trainee: User, staff: User, exam
     practical.draw_tasks(session=practical_session)
     db.session.flush()
     return (
-        f"exam day today ({today}): theory session {theory.id} (check-in desk, invigilator console) with "
-        f"{trainee.real_name} booked; practical session {practical_session.id} with 李四 ({SECOND_CANDIDATE_ID}) "
+        f"exam day today ({today}): theory session {theory.id} at {local(theory.starts_at):%H:%M} (check-in desk, "
+        f"invigilator console) with {trainee.real_name} booked; practical session {practical_session.id} at "
+        f"{local(practical_session.starts_at):%H:%M} with 李四 ({SECOND_CANDIDATE_ID}) "
         f"to score by {examiner.username}"
     )

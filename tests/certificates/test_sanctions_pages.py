@@ -34,6 +34,7 @@ def test_the_issuing_officer_finds_suspends_and_the_public_sees_it_at_once(app: 
         cid, number = certificate.id, certificate.holder.number
         today = local_today()
         shown_today = show_date(today)
+    assert 'href="/certificates/sanctions"' in officer.get("/").get_data(as_text=True)  # 证书管理 in the menu
     found = text(officer.get("/certificates/sanctions?q=王小"))
     assert number in found
     assert f"/certificates/sanctions/{cid}" in found
