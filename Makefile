@@ -51,7 +51,7 @@ messages: install
 run: install translations
 	$(BIN)/opcert db upgrade
 	$(BIN)/opcert demo
-	$(BIN)/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
+	$(BIN)/gunicorn --no-control-socket --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 # ruff, then the dependency direction between packages (import-linter contracts in pyproject.toml).
 lint: install

@@ -93,7 +93,7 @@ def served(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         printout = done.stdout
         port = free_port()
         server = subprocess.Popen(  # noqa: S603
-            [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+            [str(BIN / "gunicorn"), "--no-control-socket", "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

@@ -240,7 +240,7 @@ def _free_port() -> int:
 
 def _gunicorn(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(  # noqa: S603 (our own server)
-        [str(BIN / "gunicorn"), "--workers", "1", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        [str(BIN / "gunicorn"), "--no-control-socket", "--workers", "1", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
