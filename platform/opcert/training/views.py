@@ -22,7 +22,7 @@ from opcert.extensions import db
 from opcert.forms import ConfirmForm
 from opcert.timeutil import local_today
 from opcert.training import evidence, facechecks, services, study
-from opcert.training.forms import AlternativeForm, CourseForm, EnrolForm, LessonForm, ReviewForm
+from opcert.training.forms import AlternativeForm, CourseForm, EnrolForm, LessonForm, MoveLessonForm, ReviewForm
 from opcert.training.models import EDITABLE, Course, CoursePurpose, CourseStatus
 
 bp = Blueprint("training", __name__, template_folder="templates")
@@ -84,6 +84,7 @@ def course(course_id: int) -> str:
         course=found,
         required=services.required_minutes(found.item, found.purpose),
         lesson_form=LessonForm(formdata=None),
+        move_form=MoveLessonForm(formdata=None),
         review_form=ReviewForm(formdata=None),
         confirm=ConfirmForm(formdata=None),
         editable=found.status in EDITABLE and current_user.role is Role.PROVIDER,
@@ -131,6 +132,25 @@ def remove_lesson(course_id: int, lesson_id: int) -> Response:
     return _confirmed(
         course_id, lambda course: services.remove_lesson(course=course, lesson_id=lesson_id), _("课时已删除。")
     )
+
+
+@bp.route("/training/courses/<int:course_id>/lessons/<int:lesson_id>/move", methods=["POST"])
+@allow(Role.PROVIDER)
+def move_lesson(course_id: int, lesson_id: int) -> Response:
+    """Put a lesson at another position (up, down, or a number) in a course being written."""
+    found = services.visible_course(viewer=current_user, course_id=course_id)
+    form = MoveLessonForm()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return redirect(url_for("training.course", course_id=course_id))
+    try:
+        services.move_lesson(course=found, lesson_id=lesson_id, position=form.position.data or 0)
+    except DomainError as exc:
+        report_refusal(exc)
+    else:
+        db.session.commit()
+        flash(_("课时顺序已更新。"), "success")
+    return redirect(url_for("training.course", course_id=course_id))
 
 
 @bp.route("/training/courses/<int:course_id>/submit", methods=["POST"])
@@ -327,8 +347,10 @@ def face_check(lesson_id: int) -> Response | tuple[Response, int]:
 @bp.route("/training/trainees")
 @allow(*MANAGERS)
 def trainees() -> str:
-    """Trainees in the viewer's courses."""
-    return render_template("training/trainees.html", trainees=evidence.trainees_for(current_user))
+    """Trainees in the viewer's courses, those waiting for a flag review marked."""
+    found = evidence.trainees_for(current_user)
+    flagged = evidence.flagged_ids([t.id for t in found])
+    return render_template("training/trainees.html", trainees=found, flagged=flagged)
 
 
 @bp.route("/training/trainees/<int:trainee_id>")
