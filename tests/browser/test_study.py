@@ -27,16 +27,9 @@ TOOL = FACES.parent / "tools" / "photo-to-y4m.py"
 
 
 @pytest.fixture
-def quick_clock(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Heartbeats every 2 s so a test sees the clock move; face checks on (one at the start of the sitting)."""
-    for name, value in {
-        "STUDY_HEARTBEAT_SECONDS": 2,
-        "STUDY_HEARTBEAT_MIN_SECONDS": 1,
-        "STUDY_HEARTBEAT_CAP_SECONDS": 3,
-        "STUDY_HEARTBEAT_GAP_SECONDS": 20,
-        "TRAINING_FACE_CHECKS_PER_HOUR": 1,
-    }.items():
-        monkeypatch.setitem(app.config, name, value)
+def face_checks_per_hour() -> int:
+    """Face checks on for `quick_clock` (one at the start of the sitting)."""
+    return 1
 
 
 def _camera(tmp_path: Path, rel: str) -> Path:

@@ -22,19 +22,6 @@ from tests.training import training_data as data
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def quick_clock(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Heartbeats every 2 s; no face checks (the hours wait for a staff check, but they count as pending)."""
-    for name, value in {
-        "STUDY_HEARTBEAT_SECONDS": 2,
-        "STUDY_HEARTBEAT_MIN_SECONDS": 1,
-        "STUDY_HEARTBEAT_CAP_SECONDS": 3,
-        "STUDY_HEARTBEAT_GAP_SECONDS": 30,
-        "TRAINING_FACE_CHECKS_PER_HOUR": 0,
-    }.items():
-        monkeypatch.setitem(app.config, name, value)
-
-
 def _seconds(app: Flask, trainee_id: int) -> int:
     with app.app_context():
         return int(

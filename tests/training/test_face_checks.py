@@ -1,6 +1,6 @@
 """Face checks while studying, on real photos: the trainee's own face keeps the clock, another person's discards
 the time since the last good check, a replayed frame is refused, a missed window stops crediting, repeated
-failures flag the account."""
+failures flag the account and tell the staff who review it."""
 
 from __future__ import annotations
 
@@ -10,20 +10,28 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from opcert.access import Role
+from opcert.accounts import services as accounts
+from opcert.accounts.models import Organisation, User
 from opcert.audit.models import AuditEvent
 from opcert.db import utcnow
 from opcert.errors import DomainError
+from opcert.extensions import db as _db
+from opcert.notifications.delivery import LogSender, current_sender
+from opcert.notifications.models import Notification
 from opcert.training import facechecks, services, study
 from opcert.training.models import CheckOutcome, FaceCheck, IntervalStatus, StudyInterval
 from photos import services as photos
 from photos.models import FaceDecision, PhotoSource
-from tests.factories import id_number, trainee
+from tests.factories import PASSWORD, id_number, staff, trainee
+from tests.fixtures.web import login, submit, text
 from tests.photos.imagelib import capture_640x480, photo
 from tests.training import training_data as data
 
 REFERENCE = "identities/deepface__dp01/2.jpg"
 OWN = "identities/deepface__dp01/5.jpg"
 OTHER = "identities/deepface__dp02/1.jpg"
+OTHER_AGAIN = "identities/deepface__dp02/3.jpg"
 BEAT = dt.timedelta(seconds=30)
 
 
@@ -140,3 +148,51 @@ def test_a_missed_window_discards_the_time_and_repeated_failures_flag_the_accoun
     actions = db.session.execute(sa.select(AuditEvent.action)).scalars().all()
     assert "training.face_check_missed" in actions
     assert "training.flagged" in actions
+
+
+def test_a_flag_tells_the_staff_who_review_it_after_the_commit_and_shows_on_their_home_card(app: Flask) -> None:
+    with app.app_context():
+        db = _db
+        run = Study(db)
+        provider = db.session.get(Organisation, run.course.provider_id)
+        colleague, admin = staff(Role.PROVIDER, org=provider), staff(Role.ADMIN)
+        other_provider, retired_admin = data.provider(), staff(Role.ADMIN)
+        accounts.set_user_active(user=retired_admin, active=False, by=None)
+        author = db.session.execute(
+            sa.select(User).where(User.organisation_id == provider.id, User.id != colleague.id)
+        ).scalar_one()
+        db.session.commit()
+        reviewers = {author.id, colleague.id, admin.id}
+        outbox = current_sender()
+        assert isinstance(outbox, LogSender)
+        outbox.sent.clear()
+        run.beat()
+        run.beat()
+        assert run.beat(after=dt.timedelta(seconds=50)).blocked is True  # the window passed: missed (failure 1)
+        assert run.answer(capture_640x480(OTHER)) is False  # failure 2: flagged
+        told = db.session.execute(sa.select(Notification).where(Notification.kind == "training_flagged")).scalars()
+        told = list(told)
+        assert {n.user_id for n in told} == reviewers, "the course's provider staff and active administrators"
+        assert all(run.learner.real_name in n.body and "连续2次" in n.body for n in told)
+        assert list(outbox.sent) == [], "nothing leaves before the commit"
+        db.session.commit()
+        assert {m.user_id for m in outbox.sent} == reviewers, "another provider is not told"
+        assert run.answer(capture_640x480(OTHER_AGAIN)) is False  # another failure while flagged: no second notice
+        db.session.commit()
+        assert db.session.execute(sa.select(sa.func.count(Notification.id))).scalar_one() == len(reviewers)
+        logins = {who.id: (who.login_name, who.totp_secret) for who in (colleague, admin, other_provider)}
+        ids = colleague.id, admin.id, other_provider.id
+        record = f"/training/trainees/{run.learner.id}"
+    card = "1名学员学习中人脸核验多次未通过，待复核。"
+    clients = {}
+    for who, (name, secret) in logins.items():
+        clients[who] = app.test_client()
+        assert login(clients[who], name, PASSWORD, secret).status_code == 302
+    home = {who: text(client.get("/")) for who, client in clients.items()}
+    assert card in home[ids[0]]
+    assert card in home[ids[1]]
+    assert card not in home[ids[2]], "another provider does not oversee this trainee"
+    client = clients[ids[0]]
+    assert "待复核" in text(client.get("/training/trainees"))
+    assert "复核标记已解除" in text(submit(client, record + "/clear-flag", page=record, follow=True))
+    assert card not in text(client.get("/"))

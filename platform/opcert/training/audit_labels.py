@@ -11,6 +11,7 @@ LABELS = AuditLabels(
         "training.course_created": _l("创建培训课程"),
         "training.lesson_added": _l("添加课时"),
         "training.lesson_removed": _l("删除课时"),
+        "training.lesson_moved": _l("调整课时顺序"),
         "training.course_submitted": _l("提交课程审核"),
         "training.course_published": _l("发布培训课程"),
         "training.course_returned": _l("退回培训课程"),
@@ -40,5 +41,8 @@ LABELS = AuditLabels(
         "started_at": _l("开始时间"),
         "ended_at": _l("结束时间"),
         "reason": _l("原因"),
+        "from_position": _l("原位置"),
+        "to_position": _l("新位置"),
+        "failures": _l("连续未通过次数"),
     },
 )

@@ -50,6 +50,23 @@ def trainees_for(viewer: User) -> list[User]:
     return list(db.session.execute(query.order_by(User.id)).scalars())
 
 
+def flagged_count(viewer: User) -> int:
+    """How many trainees the viewer oversees wait for a flag review (an open flag after repeated failed checks)."""
+    query = sa.select(sa.func.count(sa.distinct(StudyFlag.trainee_id))).where(StudyFlag.cleared_at.is_(None))
+    if viewer.role is not Role.ADMIN:
+        overseen = (
+            sa.select(Enrolment.trainee_id).join(Course).where(Course.provider_id == (viewer.organisation_id or -1))
+        )
+        query = query.where(StudyFlag.trainee_id.in_(overseen))
+    return int(db.session.execute(query).scalar_one())
+
+
+def flagged_ids(trainee_ids: list[int]) -> set[int]:
+    """Which of these trainees have an open flag."""
+    query = sa.select(StudyFlag.trainee_id).where(StudyFlag.cleared_at.is_(None), StudyFlag.trainee_id.in_(trainee_ids))
+    return set(db.session.execute(query).scalars())
+
+
 def trainee_for_staff(*, viewer: User, trainee_id: int) -> User:
     """A trainee whose record the viewer may see (else 404)."""
     found = db.session.get(User, trainee_id)

@@ -23,6 +23,7 @@ from opcert.training.models import (
     StudyInterval,
     StudyLease,
 )
+from opcert.training.notices import tell_flagged
 from photos.models import Outcome
 from photos.services import verify_and_add_to_set
 
@@ -149,3 +150,4 @@ def _flag_if_repeated(trainee: User) -> None:
         db.session.add(flag)
         db.session.flush()
         record_event("training.flagged", object_type="user", object_id=trainee.id, details={"failures": failures})
+        tell_flagged(trainee, failures)

@@ -57,6 +57,19 @@ class LessonForm(WebForm):
         )
 
 
+class MoveLessonForm(WebForm):
+    """Where a lesson goes in its course: the position it should take (the up/down buttons send theirs)."""
+
+    position = IntegerField(
+        _l("课时位置"),
+        validators=[
+            InputRequired(message=_l("请填写课时位置。")),
+            NumberRange(min=1, max=10_000, message=_l("课时位置应为1或以上的整数。")),
+        ],
+    )
+    submit = SubmitField(_l("移至"))
+
+
 class ReviewForm(WebForm):
     """An administrator's decision on a submitted course."""
 

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from opcert.access import Role
 from opcert.accounts.models import User
 from opcert.home import Card, Entry, Link, Step, register_panel
-from opcert.training import services
+from opcert.training import evidence, services
 from opcert.training.models import CourseStatus
 
 
@@ -34,20 +34,26 @@ def trainee_step(user: User) -> list[Step]:
 
 
 def course_card(user: User) -> list[Card]:
-    """Courses being written, waiting for approval, published."""
+    """Courses being written, waiting for approval, published; trainees whose flag waits for review."""
     courses = services.list_courses(viewer=user)
     waiting = [c for c in courses if c.status is CourseStatus.SUBMITTED]
     entries = [
         Entry(c.title, url_for("training.course", course_id=c.id), f"{c.item.name} · {c.status.label}")
         for c in (waiting or courses)[:5]
     ]
-    text = _("%(n)d门课程待审核。", n=len(waiting)) if user.role is Role.ADMIN else ""
+    parts = [_("%(n)d门课程待审核。", n=len(waiting))] if user.role is Role.ADMIN else []
+    flagged = evidence.flagged_count(user)
+    if flagged:
+        parts.append(_("%(n)d名学员学习中人脸核验多次未通过，待复核。", n=flagged))
     return [
         Card(
             title=_("培训课程"),
-            text=text,
+            text="".join(str(part) for part in parts),
             entries=entries,
-            links=(Link(_("全部课程"), url_for("training.list_courses")),),
+            links=(
+                Link(_("全部课程"), url_for("training.list_courses")),
+                Link(_("学员培训记录"), url_for("training.trainees")),
+            ),
         )
     ]
 

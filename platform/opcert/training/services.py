@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from opcert.access import Role
 from opcert.accounts.age import age_problem
@@ -94,9 +95,31 @@ def create_course(*, author: User, item_id: int, purpose: CoursePurpose, title: 
     return course
 
 
-def _check_editable(course: Course) -> None:
+def _lock_for_edit(course: Course) -> None:
+    """Lock the course row until the commit and reload its status and lessons: lesson changes sent at once (a
+    double click, two tabs) run one after the other, each on what the previous wrote (SQLite: BEGIN IMMEDIATE)."""
+    db.session.refresh(course, attribute_names=["status"], with_for_update=True)
+    lessons = db.session.execute(
+        sa.select(Lesson)
+        .where(Lesson.course_id == course.id)
+        .order_by(Lesson.position)
+        .execution_options(populate_existing=True)
+    ).scalars()
+    set_committed_value(course, "lessons", list(lessons))
     if course.status not in EDITABLE:
         raise CourseError.on_field(_("课程已提交审核或已发布，不能再修改。"))
+
+
+def _renumber(course: Course, ordered: list[Lesson]) -> None:
+    """Give the lessons positions 1..n in this order (two passes: the unique (course, position) never sees a
+    duplicate) and keep the course's list in that order."""
+    for position, row in enumerate(ordered, start=1):
+        row.position = -position
+    db.session.flush()
+    for row in ordered:
+        row.position = -row.position
+    db.session.flush()
+    set_committed_value(course, "lessons", ordered)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +136,7 @@ class LessonDraft:
 
 def add_lesson(*, course: Course, draft: LessonDraft) -> Lesson:
     """Append a lesson; refused when its minutes would take the course past the item's syllabus hours."""
-    _check_editable(course)
+    _lock_for_edit(course)
     title = draft.title.strip()
     if not title:
         raise CourseError.on_field(_("请填写课时名称。"), "title")
@@ -176,19 +199,42 @@ def _attach_file(lesson: Lesson, draft: LessonDraft) -> None:
 
 def remove_lesson(*, course: Course, lesson_id: int) -> None:
     """Take a lesson out of a course being written (later lessons move up)."""
-    _check_editable(course)
+    _lock_for_edit(course)
     lesson = next((row for row in course.lessons if row.id == lesson_id), None)
     if lesson is None:
         raise NotFoundError(_("课时不存在。"))
-    course.lessons.remove(lesson)
+    rest = [row for row in course.lessons if row is not lesson]
+    set_committed_value(course, "lessons", rest)
     db.session.delete(lesson)
     db.session.flush()
-    for position, row in enumerate(course.lessons, start=1):
-        row.position = -position  # two passes: the unique (course, position) never sees a duplicate
-    db.session.flush()
-    for row in course.lessons:
-        row.position = -row.position
+    _renumber(course, rest)
     record_event("training.lesson_removed", object_type="lesson", object_id=lesson_id, details={"course": course.id})
+
+
+def move_lesson(*, course: Course, lesson_id: int, position: int) -> bool:
+    """Put a lesson of a course being written at `position` (1 = first; past the end = last), the others
+    keeping their order. Idempotent: a lesson already there (a double click's second request) changes nothing.
+    Whether it moved."""
+    _lock_for_edit(course)
+    lesson = next((row for row in course.lessons if row.id == lesson_id), None)
+    if lesson is None:
+        raise NotFoundError(_("课时不存在。"))
+    if position < 1:
+        raise CourseError.on_field(_("课时位置应为1或以上的整数。"), "position")
+    position = min(position, len(course.lessons))
+    before = lesson.position
+    if position == before:
+        return False
+    ordered = [row for row in course.lessons if row is not lesson]
+    ordered.insert(position - 1, lesson)
+    _renumber(course, ordered)
+    record_event(
+        "training.lesson_moved",
+        object_type="lesson",
+        object_id=lesson.id,
+        details={"course": course.id, "from_position": before, "to_position": position},
+    )
+    return True
 
 
 def _move(course: Course, target: CourseStatus) -> None:

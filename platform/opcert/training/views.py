@@ -22,7 +22,7 @@ from opcert.extensions import db
 from opcert.forms import ConfirmForm
 from opcert.timeutil import local_today
 from opcert.training import evidence, facechecks, services, study
-from opcert.training.forms import AlternativeForm, CourseForm, EnrolForm, LessonForm, ReviewForm
+from opcert.training.forms import AlternativeForm, CourseForm, EnrolForm, LessonForm, MoveLessonForm, ReviewForm
 from opcert.training.models import EDITABLE, Course, CoursePurpose, CourseStatus
 
 bp = Blueprint("training", __name__, template_folder="templates")
@@ -84,6 +84,7 @@ def course(course_id: int) -> str:
         course=found,
         required=services.required_minutes(found.item, found.purpose),
         lesson_form=LessonForm(formdata=None),
+        move_form=MoveLessonForm(formdata=None),
         review_form=ReviewForm(formdata=None),
         confirm=ConfirmForm(formdata=None),
         editable=found.status in EDITABLE and current_user.role is Role.PROVIDER,
@@ -91,45 +92,54 @@ def course(course_id: int) -> str:
     )
 
 
-@bp.route("/training/courses/<int:course_id>/lessons", methods=["POST"])
-@allow(Role.PROVIDER)
-def add_lesson(course_id: int) -> Response:
-    """Append a lesson (text, video or PDF)."""
+def _course_post(course_id: int, form: Any, action: Callable[[Course], object], done: str) -> Response:
+    """A form's POST on a course: check its shape, run one service, commit, say so; back to the course page."""
     found = services.visible_course(viewer=current_user, course_id=course_id)
-    form = LessonForm()
     if not form.validate_on_submit():
         _flash_form_errors(form)
         return redirect(url_for("training.course", course_id=course_id))
     try:
-        services.add_lesson(course=found, draft=form.draft())
+        action(found)
     except DomainError as exc:
         report_refusal(exc)
     else:
         db.session.commit()
-        flash(_("课时已添加。"), "success")
+        flash(done, "success")
     return redirect(url_for("training.course", course_id=course_id))
 
 
-def _confirmed(course_id: int, action: Callable[[Course], None], done: str) -> Response:
-    """A confirm button's POST on a course: run one service, commit, say so."""
-    found = services.visible_course(viewer=current_user, course_id=course_id)
-    if ConfirmForm().validate_on_submit():
-        try:
-            action(found)
-        except DomainError as exc:
-            report_refusal(exc)
-        else:
-            db.session.commit()
-            flash(done, "success")
-    return redirect(url_for("training.course", course_id=course_id))
+@bp.route("/training/courses/<int:course_id>/lessons", methods=["POST"])
+@allow(Role.PROVIDER)
+def add_lesson(course_id: int) -> Response:
+    """Append a lesson (text, video or PDF)."""
+    form = LessonForm()
+    return _course_post(
+        course_id, form, lambda course: services.add_lesson(course=course, draft=form.draft()), _("课时已添加。")
+    )
 
 
 @bp.route("/training/courses/<int:course_id>/lessons/<int:lesson_id>/remove", methods=["POST"])
 @allow(Role.PROVIDER)
 def remove_lesson(course_id: int, lesson_id: int) -> Response:
     """Take a lesson out of a course being written."""
-    return _confirmed(
-        course_id, lambda course: services.remove_lesson(course=course, lesson_id=lesson_id), _("课时已删除。")
+    return _course_post(
+        course_id,
+        ConfirmForm(),
+        lambda course: services.remove_lesson(course=course, lesson_id=lesson_id),
+        _("课时已删除。"),
+    )
+
+
+@bp.route("/training/courses/<int:course_id>/lessons/<int:lesson_id>/move", methods=["POST"])
+@allow(Role.PROVIDER)
+def move_lesson(course_id: int, lesson_id: int) -> Response:
+    """Put a lesson at another position (up, down, or a number) in a course being written."""
+    form = MoveLessonForm()
+    return _course_post(
+        course_id,
+        form,
+        lambda course: services.move_lesson(course=course, lesson_id=lesson_id, position=form.position.data or 0),
+        _("课时顺序已更新。"),
     )
 
 
@@ -137,26 +147,24 @@ def remove_lesson(course_id: int, lesson_id: int) -> Response:
 @allow(Role.PROVIDER)
 def submit_course(course_id: int) -> Response:
     """Send the course to the administrators for approval."""
-    return _confirmed(course_id, lambda course: services.submit_course(course=course), _("课程已提交审核。"))
+    return _course_post(
+        course_id, ConfirmForm(), lambda course: services.submit_course(course=course), _("课程已提交审核。")
+    )
 
 
 @bp.route("/training/courses/<int:course_id>/review", methods=["POST"])
 @allow(Role.ADMIN)
 def review_course(course_id: int) -> Response:
     """Publish a submitted course or return it."""
-    found = services.visible_course(viewer=current_user, course_id=course_id)
     form = ReviewForm()
-    if not form.validate_on_submit():
-        _flash_form_errors(form)
-        return redirect(url_for("training.course", course_id=course_id))
-    try:
-        services.review_course(course=found, approve=form.decision.data == "publish", note=form.note.data or "")
-    except DomainError as exc:
-        report_refusal(exc)
-    else:
-        db.session.commit()
-        flash(_("审核结果已保存。"), "success")
-    return redirect(url_for("training.course", course_id=course_id))
+    return _course_post(
+        course_id,
+        form,
+        lambda course: services.review_course(
+            course=course, approve=form.decision.data == "publish", note=form.note.data or ""
+        ),
+        _("审核结果已保存。"),
+    )
 
 
 @bp.route("/training/lessons/<int:lesson_id>/file")
@@ -327,8 +335,10 @@ def face_check(lesson_id: int) -> Response | tuple[Response, int]:
 @bp.route("/training/trainees")
 @allow(*MANAGERS)
 def trainees() -> str:
-    """Trainees in the viewer's courses."""
-    return render_template("training/trainees.html", trainees=evidence.trainees_for(current_user))
+    """Trainees in the viewer's courses, those waiting for a flag review marked."""
+    found = evidence.trainees_for(current_user)
+    flagged = evidence.flagged_ids([t.id for t in found])
+    return render_template("training/trainees.html", trainees=found, flagged=flagged)
 
 
 @bp.route("/training/trainees/<int:trainee_id>")
