@@ -224,6 +224,12 @@ class DefaultConfig:
     CERT_VERIFY_THROTTLE_THRESHOLD = 20  # refused look-ups (number + name) per address before a delay
     CERT_VERIFY_THROTTLE_BASE_SECONDS = 60
     CERT_VERIFY_THROTTLE_MAX_SECONDS = 3600
+    # The verification page's camera frames (a few a second while it looks for a code), counted per address: past
+    # the threshold a growing delay; the count is forgotten after the window without frames.
+    CERT_VERIFY_FRAME_THRESHOLD = 600
+    CERT_VERIFY_FRAME_BASE_SECONDS = 60
+    CERT_VERIFY_FRAME_MAX_SECONDS = 3600
+    CERT_VERIFY_FRAME_WINDOW_SECONDS = 60
     # Applications and their review (opcert/certificates/applications.py).
     # Routing to the competent authority: the name of the authority organisation whose officers review
     # applications; empty: the city bureau (the first active authority that reports to no other).

@@ -13,10 +13,12 @@ from opcert.certificates.applications import ApplicationError, MailAddress
 from opcert.certificates.applications_models import ApplicationStatus, CertificateApplication, Delivery, Matter
 from opcert.certificates.models import Certificate, CertificateStatus, EventKind
 from opcert.certificates.renewal_models import CertificatePeriod
+from opcert.certificates.service_models import Mailing
 from opcert.extensions import db
 from tests.certificates import applications_data, certs_data
 from tests.certificates.conftest import KEYRING
 from tests.certificates.renewal_data import at_local_morning, audited, review_trained, short_review_training
+from tests.certificates.service_data import mailing_of
 
 REVIEW_DUE = dt.date(2029, 11, 2)  # certs_data issues on 2026-11-02: review at 3 years, valid 6 years
 VALID_UNTIL = dt.date(2032, 11, 2)
@@ -296,3 +298,46 @@ def test_a_returned_review_is_submitted_again_with_its_declaration(officer, trai
     db.session.commit()
     assert (application.matter, application.status) == (Matter.REVIEW, ApplicationStatus.SUBMITTED)
     assert applications.dossier_of(application)["work_years"] == 12
+
+
+def test_a_reissue_asked_by_mail_queues_its_card_once_and_an_electronic_one_none(officer, app, db) -> None:
+    user, item = certs_data.holder(), certs_data.item()
+    certificate = certs_data.issued(user, item)
+    mailed = renewal.apply_for_reissue(
+        user=user, certificate=certificate, reason="遗失", delivery=Delivery.MAIL, mail=MAIL
+    )
+    db.session.commit()
+    decide(officer, mailed, dt.date(2027, 3, 1))
+    mailing = mailing_of(mailed)
+    assert mailing is not None
+    assert (mailing.matter, mailing.certificate_id, mailing.address, mailing.authority_id) == (
+        "reissue",
+        certificate.id,
+        MAIL.address,
+        mailed.authority_id,
+    )
+    assert applications.approve(officer=officer, application=mailed) is certificate  # a repeat queues nothing more
+    db.session.commit()
+    assert db.session.execute(sa.select(sa.func.count(Mailing.id))).scalar_one() == 1
+    assert audited("certificate.mail_queued") == 1
+
+    electronic = renewal.apply_for_reissue(
+        user=user, certificate=certificate, reason="损毁", delivery=Delivery.ELECTRONIC, mail=MailAddress()
+    )
+    db.session.commit()
+    decide(officer, electronic, dt.date(2027, 4, 1))
+    assert mailing_of(electronic) is None
+
+
+def test_an_extension_asked_by_mail_queues_the_new_card_and_a_review_never_mails(officer, trained) -> None:
+    user, certificate = trained
+    review = apply(user, certificate, REVIEW_DUE - dt.timedelta(days=30), delivery=Delivery.MAIL, mail=MAIL)
+    decide(officer, review, REVIEW_DUE - dt.timedelta(days=20))
+    assert review.delivery is Delivery.ELECTRONIC
+    assert mailing_of(review) is None
+    day = VALID_UNTIL - dt.timedelta(days=30)
+    extension = apply(user, certificate, day, delivery=Delivery.MAIL, mail=MAIL)
+    decide(officer, extension, day + dt.timedelta(days=7))
+    mailing = mailing_of(extension)
+    assert mailing is not None
+    assert (mailing.matter, mailing.recipient) == ("extension", MAIL.recipient)

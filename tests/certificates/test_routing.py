@@ -15,10 +15,12 @@ from opcert.access import Role
 from opcert.accounts.models import Organisation, OrgKind, User
 from opcert.audit.models import AuditEvent
 from opcert.catalogue.models import Item
-from opcert.certificates import applications, routing
+from opcert.certificates import applications, renewal, routing
 from opcert.certificates.applications_models import ApplicationStatus
+from opcert.certificates.applications_models import Matter as AppMatter
 from opcert.certificates.authority_models import Matter, RoutingRule
 from opcert.extensions import db
+from tests.certificates import certs_data
 from tests.exams.practical import practical_data as pd
 from tests.exams.sessions import sessions_data as sessions
 from tests.factories import PASSWORD, id_number, organisation, staff, trainee
@@ -213,3 +215,36 @@ def test_the_demo_routes_pudong_but_keeps_the_certification_with_the_city(app: F
         assert routing.route(matter=Matter.REVIEW, item=item, district=PUDONG).name == "浦东新区应急管理局"
         assert routing.route(matter=Matter.FIRST_ISSUE, item=item, district=PUDONG).name == "上海市应急管理局"
         assert routing.route(matter=Matter.REVIEW, item=item, district=HUANGPU).name == "上海市应急管理局"
+
+
+def test_later_matters_are_routed_by_their_own_rules_then_the_default(app: Flask, db) -> None:
+    app.config["CERT_APPLICATION_AUTHORITY"] = ""
+    orgs = _authorities()
+    admin = _admin()
+    _rule(admin, orgs["city"], matter=Matter.FIRST_ISSUE.value, note="安全操作资格认定由市局办理")
+    _rule(admin, orgs["lingang"], district=FENGXIAN)
+    user, item = _person(FENGXIAN), certs_data.item()
+    certificate = certs_data.issued(user, item)
+    mail = applications.MailAddress()
+
+    def reissue() -> str:
+        application = renewal.apply_for_reissue(
+            user=user, certificate=certificate, reason="遗失", delivery=applications.Delivery.ELECTRONIC, mail=mail
+        )
+        name = application.authority.name
+        officer = staff(Role.OFFICER, org=application.authority)
+        applications.accept(officer=officer, application=application)
+        applications.approve(officer=officer, application=application)  # done with: the next may be submitted
+        db.session.commit()
+        return name
+
+    assert applications.competent_authority(user, item).name == orgs["city"].name
+    assert applications.competent_authority(user, item, AppMatter.REVIEW).name == "临港新片区管委会"
+    assert applications.competent_authority(user, item, AppMatter.EXTENSION).name == "临港新片区管委会"
+    assert reissue() == "临港新片区管委会"
+    _rule(admin, orgs["special"], matter=Matter.REISSUE.value)
+    _rule(admin, orgs["chem"], matter=Matter.REVIEW.value, district=FENGXIAN)
+    assert reissue() == "特设审批机关"
+    assert applications.competent_authority(user, item, AppMatter.EXTENSION).name == "危化审批机关"
+    db.session.execute(sa.delete(RoutingRule))
+    assert reissue() == orgs["city"].name  # no rule: the default authority, as for a first issue

@@ -12,6 +12,7 @@ import pytest
 from exams.results import services as results
 from exams.sessions.models import ExamPart
 from opcert.access import Role
+from opcert.accounts.models import User
 from opcert.certificates import applications as apps
 from opcert.certificates import stats
 from opcert.certificates.applications_models import Delivery
@@ -22,6 +23,7 @@ from opcert.timeutil import from_local, local_today
 from tests.certificates import applications_data
 from tests.exams.practical import practical_data as pd
 from tests.exams.sessions import sessions_data as sessions
+from tests.factories import staff
 from tests.fixtures.web import logged_in_client, text
 
 
@@ -206,3 +208,46 @@ def test_a_centre_name_like_a_formula_is_escaped_in_the_csv(app, db) -> None:
     )
     rows = list(csv.reader(io.StringIO(stats.statistics_csv(figures).lstrip("\ufeff"))))
     assert ["'=HYPERLINK(1)", "1", "1", "100", "0", "0", ""] in rows
+
+
+def test_officers_see_their_authoritys_figures_and_administrators_all(app) -> None:
+    with app.app_context():
+        first, first_officer = applications_data.bureau(app, "甲区应急管理局（统计）")
+        second, second_officer = applications_data.bureau(app, "乙区应急管理局（统计）")
+        plan = [(first, first_officer, True), (first, first_officer, False), (second, second_officer, True)]
+        for authority, officer, approve in plan:
+            app.config["CERT_APPLICATION_AUTHORITY"] = authority.name
+            user, item = applications_data.passed()
+            application = apps.submit_application(
+                user=user, item=item, signed=True, delivery=Delivery.ELECTRONIC, mail=apps.MailAddress()
+            )
+            if approve:
+                apps.accept(officer=officer, application=application)
+                apps.approve(officer=officer, application=application)
+            _db.session.commit()
+        today = local_today().isoformat()
+
+        def seen(viewer) -> tuple[int, int, int, str]:
+            figures = stats.statistics_for(start=today, end=today, today=local_today(), viewer=viewer)
+            return (
+                figures.applications_received,
+                figures.certificates_issued,
+                figures.approvals_measured,
+                figures.authority,
+            )
+
+        assert seen(first_officer) == (2, 1, 1, first.name)
+        assert seen(second_officer) == (1, 1, 1, second.name)
+        assert seen(staff(Role.ADMIN)) == (3, 2, 2, "")
+        with pytest.raises(DomainError, match="未绑定发证机关"):
+            seen(User(role=Role.OFFICER, organisation_id=None))  # no authority bound: nothing to show
+        first_id = first.id
+    page = logged_in_client(app, Role.OFFICER, organisation_id=first_id).get(f"/certificates/statistics?start={today}")
+    assert "统计范围：甲区应急管理局（统计）" in text(page)
+    export = logged_in_client(app, Role.OFFICER, organisation_id=first_id).get(
+        f"/certificates/statistics.csv?start={today}"
+    )
+    rows = list(csv.reader(io.StringIO(export.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[1:3] == [["收到申请数", "2"], ["发证数", "1"]]
+    admin_page = text(logged_in_client(app, Role.ADMIN).get(f"/certificates/statistics?start={today}"))
+    assert "统计范围：全平台" in admin_page

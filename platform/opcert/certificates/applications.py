@@ -29,6 +29,7 @@ from opcert.certificates.applications_models import (
     Delivery,
     Matter,
 )
+from opcert.certificates.authority_models import Matter as RoutedMatter
 from opcert.certificates.models import Certificate
 from opcert.certificates.sources import passed_exams, working_days_after
 from opcert.db import rowcount, utcnow
@@ -57,10 +58,24 @@ class MailAddress:
     phone: str = ""
 
 
-def competent_authority(user: User | None = None, item: Item | None = None) -> Organisation:
-    """The authority the person's application goes to, by the routing rules (no person: the default authority)."""
+# The routing rules' matter (authority_models.Matter) of each kind of application: 延期复审 is a review there.
+ROUTED_MATTERS = {
+    Matter.FIRST_ISSUE: RoutedMatter.FIRST_ISSUE,
+    Matter.REVIEW: RoutedMatter.REVIEW,
+    Matter.EXTENSION: RoutedMatter.REVIEW,
+    Matter.REISSUE: RoutedMatter.REISSUE,
+}
+
+
+def competent_authority(
+    user: User | None = None, item: Item | None = None, matter: Matter = Matter.FIRST_ISSUE
+) -> Organisation:
+    """The authority the person's application for the matter goes to, by the routing rules for that matter (no
+    rule: the default authority; no person: the default authority)."""
     try:
-        return routing.competent_authority(user=user, item=item) if user else routing.default_authority()
+        if user is None:
+            return routing.default_authority()
+        return routing.competent_authority(user=user, item=item, matter=ROUTED_MATTERS[matter])
     except routing.RoutingError as exc:
         raise ApplicationError(exc.message) from None
 
@@ -160,8 +175,9 @@ def open_application(user_id: int, item_id: int) -> CertificateApplication | Non
     ).scalar()
 
 
-def _has_certificate(user: User, item: Item) -> bool:
-    return any(c.item_id == item.id for c in services.holder_certificates(user.id))
+def _has_certificate(user: User, item: Item, on: dt.date) -> bool:
+    """Whether the person holds a certificate for the item still in force (an ended one may be applied for again)."""
+    return any(c.item_id == item.id and services.in_force(c, on) for c in services.holder_certificates(user.id))
 
 
 def submit_application(
@@ -173,7 +189,7 @@ def submit_application(
         raise _refuse(user, item, "barred", barred)
     if open_application(user.id, item.id) is not None:
         raise _refuse(user, item, "open", _("您已有“%(item)s”的发证申请在办理中，不能重复申请。", item=item.name))
-    if _has_certificate(user, item):
+    if _has_certificate(user, item, local(now).date()):
         raise _refuse(user, item, "certificate", _("您已持有“%(item)s”的证书，不能重复申请。", item=item.name))
     try:
         dossier = prefill(user, item, local(now).date())
@@ -262,7 +278,7 @@ def my_applications(user_id: int) -> list[CertificateApplication]:
 def applicable_items(user: User) -> list[tuple[Item, CertificateApplication | None]]:
     """The items the person trained for whose exams are both passed, with the open application if any."""
     today = local(utcnow()).date()
-    held = {c.item_id for c in services.holder_certificates(user.id)}
+    held = {c.item_id for c in services.holder_certificates(user.id) if services.in_force(c, today)}
     rows = []
     for item_id in sorted(training.enrolled_item_ids(user.id) - held):
         item = db.session.get(Item, item_id)
@@ -472,6 +488,8 @@ def _approve_matter(
         return certificate
     renewal.carry_out(officer=officer, application=application, certificate=certificate, six_years=six_years, now=now)
     _audit(application, "certificate.application_approved", officer.id, {"matter": application.matter.value})
+    if application.matter in (Matter.REISSUE, Matter.EXTENSION):  # a new card (a review's is electronic only)
+        mail.queue_for_application(application, certificate, now)
     _notify(
         application,
         _("%(matter)s已办结", matter=application.matter.label),

@@ -14,8 +14,10 @@ from opcert.certificates.service_models import RatingLevel
 LABELS = AuditLabels(
     actions={
         "certificate.issued": _l("发证"),
+        "certificate.issued_again": _l("证书失效后重新发证"),
         "certificate.verified": _l("核验证书"),
         "certificate.status_changed": _l("变更证书状态"),
+        "certificate.suspension_ended": _l("暂扣期满，自动恢复"),
         "certificate.verify_throttled": _l("证书查询过于频繁，已暂缓"),
         "certificate.application_submitted": _l("提交发证申请"),
         "certificate.application_resubmitted": _l("补正后重新提交发证申请"),

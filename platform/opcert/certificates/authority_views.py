@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from opcert.access import PUBLIC, Role, allow
 from opcert.catalogue import services as catalogue
-from opcert.certificates import camera, guides, routing
+from opcert.certificates import camera, guides, public, routing
 from opcert.certificates.authority_forms import ANY, GuideForm, RuleForm
 from opcert.certificates.authority_models import Matter
 from opcert.certificates.verify import MAX_IMAGE_BYTES
@@ -144,8 +144,15 @@ def edit_guide(matter: str) -> str | Response:
 
 @bp.route("/certificates/verify/frame", methods=["POST"])
 @allow(PUBLIC)
-def verify_frame() -> Response:
-    """A camera frame from the verification page: the QR code's text when the frame shows one."""
+def verify_frame() -> Response | tuple[Response, int]:
+    """A camera frame from the verification page: the QR code's text when the frame shows one; too many frames
+    from one address (or an address held back) are refused with 429 and the wait."""
+    try:
+        public.admit_frame(ip=request.remote_addr or "")
+    except DomainError as exc:
+        db.session.commit()  # the refusal's audit row
+        return jsonify({"found": False, "text": "", "error": exc.message}), 429
+    db.session.commit()  # the frame is counted
     upload = request.files.get("frame")
     data = upload.read(MAX_IMAGE_BYTES + 1) if upload is not None else b""
     text = camera.scan_frame(data) if data else None

@@ -11,12 +11,13 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
-from opcert.certificates import renewal, seal, services
+from opcert.certificates import renewal, sanctions, seal, services
 from opcert.certificates.document import render_certificate_pdf
 from opcert.certificates.payload import PayloadError, Verified
 from opcert.certificates.seal import SealError
 from opcert.certificates.statuslist import StatusListError, check_status_list
 from opcert.certificates.verify import read_qr_image, reason_text, verify_scan
+from opcert.db import utcnow
 from opcert.extensions import db
 from opcert.timeutil import local_today
 
@@ -118,14 +119,16 @@ def _print_claims(verified: Verified, listed: dict[str, Any] | None) -> None:
 
 @certificates_cli.command("expire")
 def expire_command() -> None:
-    """The daily run: record "review due" and "expired" on the day they fall."""
+    """The daily run: end suspensions whose last day has passed, record "review due" and "expired" on their day."""
+    now = utcnow()
     try:
-        counts = services.record_calendar_statuses()
+        ended = sanctions.end_lapsed_suspensions(now=now)
+        counts = services.record_calendar_statuses(now=now)
     except Exception:
         db.session.rollback()
         raise
     db.session.commit()
-    click.echo(f"review due: {counts['review_due']}, expired: {counts['expired']}")
+    click.echo(f"suspensions ended: {ended}, review due: {counts['review_due']}, expired: {counts['expired']}")
 
 
 @certificates_cli.command("remind")

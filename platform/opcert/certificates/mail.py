@@ -60,7 +60,7 @@ NEXT_STEPS = {
     MailingStatus.DELIVERED: frozenset(),
     MailingStatus.RETURNED: frozenset(),
 }
-MATTER_LABELS = {"first_issue": _l("首次发证"), "reissue": _l("补证")}
+MATTER_LABELS = {"first_issue": _l("首次发证"), "reissue": _l("补证"), "extension": _l("延期换证")}
 
 
 def _s10_check_digit_ok(number: str) -> bool:
@@ -141,14 +141,15 @@ def queue_mailing(
 def queue_for_application(
     application: CertificateApplication, certificate: Certificate, now: dt.datetime | None = None
 ) -> Mailing | None:
-    """The one call at issuance: queue the card when the application asked for it by mail."""
+    """The one call when a card is issued (first issue, reissue, extension): queue it when the application asked
+    for it by mail."""
     if application.delivery is not Delivery.MAIL:
         return None
     return queue_mailing(
         certificate=certificate,
         user_id=application.user_id,
         authority_id=application.authority_id,
-        matter="first_issue",
+        matter=application.matter.value,
         source=f"application:{application.id}",
         address=application.mail_address,
         recipient=application.mail_recipient,

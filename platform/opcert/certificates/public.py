@@ -133,6 +133,32 @@ def _check_throttle(ip: str, now: dt.datetime) -> str:
     return key
 
 
+def _frame_policy() -> throttle.Policy:
+    cfg = current_app.config
+    return throttle.Policy(
+        cfg["CERT_VERIFY_FRAME_THRESHOLD"],
+        cfg["CERT_VERIFY_FRAME_BASE_SECONDS"],
+        cfg["CERT_VERIFY_FRAME_MAX_SECONDS"],
+        cfg["CERT_VERIFY_FRAME_WINDOW_SECONDS"],
+    )
+
+
+def admit_frame(*, ip: str, now: dt.datetime | None = None) -> None:
+    """A camera frame from the verification page: refused while the address is held back for refused look-ups,
+    or when it sent too many frames (each one counts, CERT_VERIFY_FRAME_*); the refusal is audited."""
+    now = now or utcnow()
+    _check_throttle(ip, now)
+    key = "certframe:" + ip
+    store = throttle.get_store()
+    wait = store.get(key, now).wait_seconds(now)
+    if wait:
+        record_event(
+            "certificate.verify_throttled", object_type="address", object_id=ip[:64], details={"method": "frame"}
+        )
+        raise VerificationRefusedError(_("查询过于频繁，请在%(seconds)d秒后再试。", seconds=wait))
+    store.record_failure(key, now, _frame_policy())
+
+
 def verify_by_number(*, number: str, name: str, ip: str, now: dt.datetime | None = None) -> PublicResult:
     """The certificates of the holder with this number, when the name matches too; else refused and counted."""
     now = now or utcnow()

@@ -98,9 +98,9 @@ def _open(user_id: int, item_id: int, matter: Matter) -> CertificateApplication 
 
 
 def period_start(certificate: Certificate) -> dt.date:
-    """The day the current review period began: the last review or extension, else the first issue."""
+    """The day the current review period began: the last review or extension, else the (latest) first issue."""
     renewed = [e.on for e in certificate.events if e.kind in (EventKind.REVIEW, EventKind.EXTENSION)]
-    return max(renewed, default=certificate.first_issued_on)
+    return max([*renewed, certificate.first_issued_on])
 
 
 def record_problems(certificate: Certificate, since: dt.date) -> list[str]:
@@ -179,7 +179,7 @@ def _new_application(
     application = CertificateApplication(
         user_id=user.id,
         item_id=certificate.item_id,
-        authority_id=applications.competent_authority().id,
+        authority_id=applications.competent_authority(user, certificate.item, matter).id,
         status=ApplicationStatus.SUBMITTED,
         matter=matter,
         open_key=_open_key(user.id, certificate.item_id, matter),

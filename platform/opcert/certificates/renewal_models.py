@@ -12,7 +12,8 @@ from opcert.db import Base, UTCDateTime, str_enum, utcnow
 
 
 class CertificatePeriod(Base):
-    """A validity period a certificate had before an extension replaced it (kept, never changed)."""
+    """A validity period a certificate had before an extension, or a new issue after it ended, replaced it (kept,
+    never changed)."""
 
     __tablename__ = "certificate_periods"
 

@@ -275,6 +275,57 @@ def apply_sanction(
     return sanction
 
 
+def end_lapsed_suspensions(*, now: dt.datetime | None = None) -> int:
+    """The daily command: a suspension whose last day has passed ends by itself (valid again, or review due; one
+    past the validity period is left to expire), with its status event, a lifting sanction, an audit row and a
+    notice; how many ended."""
+    now = now or utcnow()
+    today = local(now).date()
+    query = _query().where(Certificate.status == CertificateStatus.SUSPENDED).order_by(Certificate.id)
+    ended = 0
+    for certificate in db.session.execute(query.with_for_update()).scalars():
+        target = services.status_on(certificate, today)
+        if target in (CertificateStatus.SUSPENDED, CertificateStatus.EXPIRED):
+            continue
+        last_day = services.suspension_last_day(certificate)
+        reason = _("暂扣期满，自动恢复")
+        event = services.change_status(certificate=certificate, status=target, reason=reason, actor_id=None, now=now)
+        db.session.add(
+            CertificateSanction(
+                certificate=certificate,
+                event=event,
+                kind=SanctionKind.LIFT,
+                ground="period_ended",
+                text=reason,
+                on=today,
+                officer_id=None,
+                at=now,
+            )
+        )
+        db.session.flush()
+        details = {"item": certificate.item.code, "until": str(last_day), "to": target.value}
+        record_event(
+            "certificate.suspension_ended",
+            object_type="certificate",
+            object_id=certificate.holder.number,
+            details=details,
+        )
+        notify(
+            user_id=certificate.holder.user_id,
+            kind=STATUS_NOTICE,
+            subject=_("证书状态变更：%(status)s", status=target.label),
+            body=_(
+                "您的“%(item)s”证书（%(number)s）暂扣期已于%(day)s届满，已自动恢复为“%(status)s”。",
+                item=certificate.item.name,
+                number=certificate.holder.number,
+                day=str(last_day),
+                status=target.label,
+            ),
+        )
+        ended += 1
+    return ended
+
+
 def _notify_holder(certificate: Certificate, sanction: CertificateSanction, reason: str) -> None:
     body = _(
         "您的“%(item)s”证书（%(number)s）已于%(day)s%(reason)s。理由：%(text)s",

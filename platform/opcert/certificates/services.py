@@ -3,6 +3,9 @@
 Issuance is idempotent: the holder's record and each (holder, item) certificate are conditional inserts
 (INSERT ... ON CONFLICT DO NOTHING on their unique keys), so double clicks, retries and concurrent approvals all
 end with the one row the first of them inserted; only that one signs, audits and records the first status.
+A certificate no longer in force (expired, revoked, cancelled) is issued again on the same row: the old period is
+kept in certificate_periods, the row gets new dates and seal, and its history gains the new issue (the row is
+locked first, so of concurrent approvals one issues and the others find it valid).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from opcert.certificates.models import (
     CertificateStatus,
     EventKind,
 )
+from opcert.certificates.renewal_models import CertificatePeriod
+from opcert.certificates.sanctions_models import CertificateSanction
 from opcert.certificates.sources import ExamRecord
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError
@@ -37,6 +42,8 @@ from opcert.extensions import db
 from opcert.timeutil import local
 
 FINAL_STATUSES = frozenset({CertificateStatus.REVOKED, CertificateStatus.CANCELLED})
+# No longer in force: a new first-issue application may be made (once any bar is over) and issues again.
+ENDED_STATUSES = FINAL_STATUSES | {CertificateStatus.EXPIRED}
 
 
 class CertificateError(DomainError):
@@ -162,7 +169,10 @@ def issue_certificate(
         .execution_options(populate_existing=True)
     ).scalar_one()
     if not created:
-        return Issued(certificate, created=False)
+        again = status_on(certificate, today) in ENDED_STATUSES and _issue_again(
+            certificate, exams=exams, actor_id=actor_id, now=now, keyring=keyring
+        )
+        return Issued(certificate, created=again)
     reseal(certificate, keyring)
     db.session.add(
         CertificateEvent(
@@ -183,6 +193,67 @@ def issue_certificate(
     )
     db.session.flush()
     return Issued(certificate, created=True)
+
+
+def _issue_again(
+    certificate: Certificate, *, exams: ExamRecord | None, actor_id: int | None, now: dt.datetime, keyring: seal.Keyring
+) -> bool:
+    """Issue anew on the same row a certificate no longer in force; False when a concurrent issue did it first."""
+    db.session.execute(
+        sa.select(Certificate)
+        .where(Certificate.id == certificate.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    today = local(now).date()
+    before = status_on(certificate, today)
+    if before not in ENDED_STATUSES:
+        return False
+    db.session.add(
+        CertificatePeriod(
+            certificate_id=certificate.id,
+            issued_at=certificate.issued_at,
+            valid_until=certificate.valid_until,
+            review_due_on=certificate.review_due_on,
+            sealed=certificate.sealed,
+            seal_kid=certificate.seal_kid,
+            ended_at=now,
+        )
+    )
+    config = current_app.config
+    certificate.first_issued_on, certificate.issued_at = today, now
+    certificate.valid_until = add_years(today, int(config["CERT_VALID_YEARS"]))
+    certificate.review_due_on = add_years(today, int(config["CERT_REVIEW_YEARS"]))
+    certificate.status, certificate.status_reason, certificate.status_on = CertificateStatus.VALID, "", today
+    certificate.authority = str(config["CERT_AUTHORITY_NAME"])
+    certificate.theory_score = exams.theory_score if exams else None
+    certificate.theory_date = exams.theory_date if exams else None
+    certificate.practical_score = exams.practical_score if exams else None
+    certificate.practical_date = exams.practical_date if exams else None
+    certificate.theory_session_id = exams.theory_session_id if exams else None
+    certificate.practical_session_id = exams.practical_session_id if exams else None
+    reseal(certificate, keyring)
+    reason = _("重新发证（原证书%(status)s）", status=before.label)
+    db.session.add(
+        CertificateEvent(
+            certificate=certificate, status=CertificateStatus.VALID, reason=reason, on=today, at=now, actor_id=actor_id
+        )
+    )
+    record_event(
+        "certificate.issued_again",
+        object_type="certificate",
+        object_id=certificate.holder.number,
+        details={"item": certificate.item.code, "kid": certificate.seal_kid, "from": before.value},
+        actor_id=actor_id,
+    )
+    db.session.flush()
+    return True
+
+
+def in_force(certificate: Certificate, day: dt.date) -> bool:
+    """Whether the certificate is still in force on `day` (valid, review due or suspended): it blocks a new
+    first-issue application for its item."""
+    return status_on(certificate, day) not in ENDED_STATUSES
 
 
 def _with_everything() -> sa.Select[tuple[Certificate]]:
@@ -227,10 +298,27 @@ def list_certificates() -> list[Certificate]:
     )
 
 
+def suspension_last_day(certificate: Certificate) -> dt.date | None:
+    """The last day of the suspension in force (the `until` of the sanction that suspended it), or None."""
+    if certificate.status is not CertificateStatus.SUSPENDED:
+        return None
+    suspended = [e for e in certificate.events if e.status is CertificateStatus.SUSPENDED]
+    if not suspended or suspended[-1].id is None:
+        return None
+    return db.session.execute(
+        sa.select(CertificateSanction.until).where(CertificateSanction.event_id == suspended[-1].id)
+    ).scalar()
+
+
 def status_on(certificate: Certificate, day: dt.date) -> CertificateStatus:
-    """The status on `day`: suspended, revoked, cancelled and expired as recorded; else expired after the validity
-    period and review due from the review date, even before the daily command has recorded it."""
-    if certificate.status not in (CertificateStatus.VALID, CertificateStatus.REVIEW_DUE):
+    """The status on `day`: suspended (up to the suspension's last day), revoked, cancelled and expired as recorded;
+    else expired after the validity period and review due from the review date, even before the daily command has
+    recorded it."""
+    if certificate.status is CertificateStatus.SUSPENDED:
+        last_day = suspension_last_day(certificate)
+        if last_day is None or day <= last_day:
+            return certificate.status
+    elif certificate.status not in (CertificateStatus.VALID, CertificateStatus.REVIEW_DUE):
         return certificate.status
     if day >= certificate.valid_until:
         return CertificateStatus.EXPIRED
@@ -263,7 +351,8 @@ def document_for(certificate: Certificate, *, today: dt.date, with_photo: bool =
     """What the certificate shows today: its fields, today's status, the photo cropped from the library photo."""
     holder, item = certificate.holder, certificate.item
     renewals = (EventKind.REVIEW, EventKind.EXTENSION)
-    reviews = [(event.on, event.reason) for event in certificate.events if event.kind in renewals]
+    since = certificate.first_issued_on  # a certificate issued again shows only its own reviews
+    reviews = [(e.on, e.reason) for e in certificate.events if e.kind in renewals and e.on >= since]
     if certificate.sealed is None:
         raise CertificateError(_("证书尚未加盖电子印章。"))
     return CertificateDocument(

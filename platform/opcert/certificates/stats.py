@@ -9,7 +9,10 @@
 - pass rates by item and by exam centre: decided exam results (theory and practical) with an exam date in the
   period, through the one adapter `sources.exam_tallies`.
 
-Days are the deployment's local days (TIMEZONE).
+Days are the deployment's local days (TIMEZONE). Administrators see the whole platform's figures; an officer sees
+their own authority's applications, certificates and median (the applications it received, the certificates issued
+on its first-issue applications or bearing its name), and the pass rates of every centre (exams are not an
+authority's).
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ import statistics
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
+from opcert.access import Role
+from opcert.accounts.models import Organisation, OrgKind, User
 from opcert.certificates import sources
-from opcert.certificates.applications_models import ApplicationStatus, CertificateApplication
+from opcert.certificates.applications_models import ApplicationStatus, CertificateApplication, Matter
 from opcert.certificates.models import Certificate
 from opcert.errors import DomainError
 from opcert.extensions import db
@@ -75,6 +80,7 @@ class Statistics:
     median_working_days: float | None
     by_item: list[PassRate]
     by_centre: list[PassRate]
+    authority: str = ""  # whose figures: an authority's name, "" for the whole platform
 
 
 def parse_period(start: str | None, end: str | None, *, today: dt.date) -> tuple[dt.date, dt.date]:
@@ -113,16 +119,40 @@ def _pass_rates(tallies: list[sources.ExamTally], key: str) -> list[PassRate]:
     return [PassRate(label, **counts) for label, counts in sorted(totals.items())]
 
 
-def period_statistics(*, start: dt.date, end: dt.date) -> Statistics:
-    """The authority's figures for the local days from `start` to `end` (inclusive)."""
+def _issued_by(authority: Organisation) -> sa.ColumnElement[bool]:
+    """Certificates the authority issued: on one of its first-issue applications, or bearing its name."""
+    approved_here = sa.select(CertificateApplication.certificate_id).where(
+        CertificateApplication.authority_id == authority.id,
+        CertificateApplication.matter == Matter.FIRST_ISSUE,
+        CertificateApplication.certificate_id.is_not(None),
+    )
+    return sa.or_(Certificate.id.in_(approved_here), Certificate.authority == authority.name)
+
+
+def viewer_authority(viewer: User | None) -> Organisation | None:
+    """Whose figures the viewer sees: None (all) for an administrator or no viewer; an officer's own authority."""
+    if viewer is None or viewer.role is Role.ADMIN:
+        return None
+    org = db.session.get(Organisation, viewer.organisation_id) if viewer.organisation_id else None
+    if org is None or org.kind is not OrgKind.AUTHORITY:
+        raise PeriodError(_("您的账号未绑定发证机关，不能查看发证统计。"))
+    return org
+
+
+def period_statistics(*, start: dt.date, end: dt.date, authority: Organisation | None = None) -> Statistics:
+    """The figures for the local days from `start` to `end` (inclusive): the authority's, or all (None)."""
     since, until = _bounds(start, end)
+    ours = (CertificateApplication.authority_id == authority.id,) if authority is not None else ()
     received = _count(
         sa.select(sa.func.count(CertificateApplication.id)).where(
-            CertificateApplication.submitted_at >= since, CertificateApplication.submitted_at < until
+            CertificateApplication.submitted_at >= since, CertificateApplication.submitted_at < until, *ours
         )
     )
+    issued_here = (_issued_by(authority),) if authority is not None else ()
     issued = _count(
-        sa.select(sa.func.count(Certificate.id)).where(Certificate.issued_at >= since, Certificate.issued_at < until)
+        sa.select(sa.func.count(Certificate.id)).where(
+            Certificate.issued_at >= since, Certificate.issued_at < until, *issued_here
+        )
     )
     approved = db.session.execute(
         sa.select(CertificateApplication.submitted_at, CertificateApplication.decided_at).where(
@@ -130,6 +160,7 @@ def period_statistics(*, start: dt.date, end: dt.date) -> Statistics:
             CertificateApplication.certificate_id.is_not(None),
             CertificateApplication.decided_at >= since,
             CertificateApplication.decided_at < until,
+            *ours,
         )
     ).all()
     days = [
@@ -147,13 +178,16 @@ def period_statistics(*, start: dt.date, end: dt.date) -> Statistics:
         median_working_days=float(statistics.median(days)) if days else None,
         by_item=_pass_rates(tallies, "item"),
         by_centre=_pass_rates(tallies, "centre"),
+        authority=authority.name if authority is not None else "",
     )
 
 
-def statistics_for(*, start: str | None, end: str | None, today: dt.date) -> Statistics:
-    """The figures of the period typed on the page (YYYY-MM-DD; by default this month up to today)."""
+def statistics_for(*, start: str | None, end: str | None, today: dt.date, viewer: User | None = None) -> Statistics:
+    """The figures of the period typed on the page (YYYY-MM-DD; by default this month up to today) that the viewer
+    may see: an officer's authority's, an administrator's all."""
+    authority = viewer_authority(viewer)
     first, last = parse_period(start, end, today=today)
-    return period_statistics(start=first, end=last)
+    return period_statistics(start=first, end=last, authority=authority)
 
 
 def _cell(value: float | None) -> str:

@@ -1,9 +1,10 @@
-"""The authority's statistics page (officers and administrators) and its CSV export."""
+"""The statistics page (officers: their authority's figures; administrators: all) and its CSV export."""
 
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from opcert.access import Role, allow
@@ -20,7 +21,7 @@ def statistics() -> ResponseReturnValue:
     """Applications, certificates, the median working days to issue and pass rates for a chosen period."""
     start, end = request.args.get("start"), request.args.get("end")
     try:
-        figures = stats.statistics_for(start=start, end=end, today=local_today())
+        figures = stats.statistics_for(viewer=current_user, start=start, end=end, today=local_today())
     except DomainError as exc:
         show_errors(exc)
         return render_template("certificates/statistics.html", figures=None, start=start, end=end), 400
@@ -35,7 +36,7 @@ def statistics_csv() -> ResponseReturnValue:
     """The same figures as CSV."""
     try:
         figures = stats.statistics_for(
-            start=request.args.get("start"), end=request.args.get("end"), today=local_today()
+            viewer=current_user, start=request.args.get("start"), end=request.args.get("end"), today=local_today()
         )
     except DomainError as exc:
         return Response(exc.message, status=400, mimetype="text/plain")

@@ -21,6 +21,12 @@
   }
 
   function answered(answer) {
+    if (answer && answer.error) {  // too many frames from this address: say how long to wait, stop the camera
+      stop();
+      busy = false;
+      status.textContent = answer.error;
+      return;
+    }
     if (answer && answer.found && stream) {
       stop();
       textField.value = answer.text;
