@@ -299,10 +299,15 @@ def record_retraining(
     return row
 
 
-def qualification(user_id: int, item_id: int, on: dt.date) -> Qualification | None:
-    """Both parts passed and valid on `on` (the theory before the practical), else None."""
-    theory = part_standing(person_id=user_id, item_id=item_id, part=ExamPart.THEORY, on=on)
-    practical = part_standing(person_id=user_id, item_id=item_id, part=ExamPart.PRACTICAL, on=on)
+def qualification(user_id: int, item_id: int, on: dt.date, *, published_only: bool = False) -> Qualification | None:
+    """Both parts passed and valid on `on` (the theory before the practical), else None; with `published_only`,
+    from the results the candidate has been told (what a certificate application may rest on)."""
+    theory = part_standing(
+        person_id=user_id, item_id=item_id, part=ExamPart.THEORY, on=on, published_only=published_only
+    )
+    practical = part_standing(
+        person_id=user_id, item_id=item_id, part=ExamPart.PRACTICAL, on=on, published_only=published_only
+    )
     if theory.result is None or practical.result is None:
         return None
     if theory.standing is not Standing.PASSED or practical.standing is not Standing.PASSED:

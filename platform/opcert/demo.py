@@ -269,6 +269,7 @@ def _demo_certificate(centre: Organisation) -> str:
             results.record_part_result(
                 person_id=trainee.id, item_id=item.id, part=ExamPart(part), score=score, session_id=session_id
             )
+            results.publish_results(session_id=session_id)
         application = applications.submit_application(
             user=trainee, item=item, signed=True, delivery=Delivery.ELECTRONIC, mail=applications.MailAddress()
         )

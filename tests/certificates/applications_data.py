@@ -28,6 +28,8 @@ def passed() -> tuple[User, Item]:
     results.record_part_result(
         person_id=user.id, item_id=item.id, part=ExamPart.PRACTICAL, score=92.5, session_id=practical.id
     )
+    results.publish_results(session_id=theory.id)
+    results.publish_results(session_id=practical.id)
     db.session.commit()
     return user, item
 

@@ -21,10 +21,14 @@ def test_both_parts_passed_give_the_exam_record_the_certificate_keeps(db) -> Non
     user = pd.candidate()
     today = local(practical.starts_at).date()
     results.record_part_result(person_id=user.id, item_id=item.id, part=ExamPart.THEORY, score=86, session_id=theory.id)
+    results.publish_results(session_id=theory.id)
     assert passed_exams(user_id=user.id, item_id=item.id, on=today) is None  # the practical is still to pass
     results.record_part_result(
         person_id=user.id, item_id=item.id, part=ExamPart.PRACTICAL, score=92.5, session_id=practical.id
     )
+    assert passed_exams(user_id=user.id, item_id=item.id, on=today) is None  # passed, but not yet published
+    assert results.qualification(user.id, item.id, today) is not None  # (the exam side knows it already)
+    results.publish_results(session_id=practical.id)
     record = passed_exams(user_id=user.id, item_id=item.id, on=today)
     assert record is not None
     assert (record.theory_score, record.practical_score) == (86.0, 92.5)

@@ -26,8 +26,10 @@ class ExamRecord:
 
 
 def passed_exams(*, user_id: int, item_id: int, on: dt.date) -> ExamRecord | None:
-    """The person's passed and still valid theory and practical exams for the item on `on`, else None."""
-    found = qualification(user_id, item_id, on)
+    """The person's passed and still valid theory and practical exams for the item on `on`, else None. Only
+    published results count: a result not yet told to the candidate (it may still be corrected before publication)
+    gives no right to apply, and an application is not approved on one."""
+    found = qualification(user_id, item_id, on, published_only=True)
     if found is None:
         return None
     return ExamRecord(
