@@ -37,14 +37,18 @@ def short_review_training(app: Flask, monkeypatch: pytest.MonkeyPatch, item: Ite
     db.session.commit()
 
 
-def review_trained(user: User, item: Item) -> None:
-    """The holder enrols in the item's published review course and studies its hour through real heartbeats."""
+def review_trained(user: User, item: Item, now: dt.datetime | None = None) -> None:
+    """The holder enrols in the item's published review course and studies its hour through real heartbeats from
+    `now` (default: the present); a holder who completed the course before starts a new round first (the next
+    review period's training)."""
     existing = [c for c in training.published_courses(item) if c.purpose is CoursePurpose.REVIEW]
     course = existing[0] if existing else training_data.published_course(item, purpose=CoursePurpose.REVIEW)
     photos.record_consent(id_number=user.id_number or "", recorded_by_id=None)
     training.enrol(trainee=user, item_id=item.id, on=local_today(), purpose=CoursePurpose.REVIEW)
     lesson = course.lessons[0]
-    now = utcnow()
+    now = now or utcnow()
+    if training.course_progress(trainee=user, course=course).left == 0:
+        assert training.start_new_round(trainee=user, course=course, now=now)
     token = study.start_study(trainee=user, lesson_id=lesson.id, now=now).token or ""
     for seq in range(1, lesson.minutes * 2 + 1):
         now += BEAT

@@ -15,6 +15,7 @@ from opcert.certificates.models import Certificate, CertificateStatus, EventKind
 from opcert.certificates.renewal_models import CertificatePeriod
 from opcert.certificates.service_models import Mailing
 from opcert.extensions import db
+from opcert.timeutil import local_today
 from tests.certificates import applications_data, certs_data
 from tests.certificates.conftest import KEYRING
 from tests.certificates.renewal_data import at_local_morning, audited, review_trained, short_review_training
@@ -167,9 +168,12 @@ def test_a_suspension_after_applying_stops_the_approval(officer, trained) -> Non
     assert audited("certificate.renewal_approval_refused", "status") == 1
 
 
-def reviewed(officer, user, certificate) -> None:
-    """The review at 3 years, approved: the next review is the extension at 6 years."""
+def reviewed(officer, user, certificate, *, train_again: bool = True) -> None:
+    """The review at 3 years, approved: the next review is the extension at 6 years; the holder then studies the
+    review training again for that period (a new round of the course), unless told not to."""
     decide(officer, apply(user, certificate, REVIEW_DUE - dt.timedelta(days=30)), REVIEW_DUE - dt.timedelta(days=20))
+    if train_again:
+        review_trained(user, certificate.item, now=at_local_morning(REVIEW_DUE - dt.timedelta(days=10)))
 
 
 def test_extension_issues_a_new_period_on_the_same_certificate_and_keeps_the_old_one(officer, trained) -> None:
@@ -190,6 +194,32 @@ def test_extension_issues_a_new_period_on_the_same_certificate_and_keeps_the_old
     assert (claims.valid_until, claims.number) == (dt.date(2038, 11, 2), certificate.holder.number)
     assert certificate.events[-1].kind is EventKind.EXTENSION
     assert audited("certificate.extended") == 1
+
+
+def test_the_first_reviews_training_does_not_count_for_the_extension(officer, trained) -> None:
+    user, certificate = trained
+    reviewed(officer, user, certificate, train_again=False)
+    day = VALID_UNTIL - dt.timedelta(days=30)
+    assert renewal.review_training(user, certificate) == (0, 3600)
+    assert (
+        renewal.review_training_missing(user, certificate)
+        == "本复审周期内已计入复审培训0分钟，还差1小时0分钟（要求1小时0分钟）。"
+    )
+    message = refused(user, certificate, day, delivery=Delivery.MAIL, mail=MAIL)
+    assert message == "复审培训学时不足：要求1小时0分钟，已计入0分钟。请先完成复审培训。"
+    assert audited("certificate.renewal_refused", "training") == 1
+    review_trained(user, certificate.item, now=at_local_morning(day - dt.timedelta(days=3)))
+    assert renewal.review_training(user, certificate) == (3600, 3600)
+    assert renewal.review_training_missing(user, certificate) == ""
+    assert apply(user, certificate, day, delivery=Delivery.MAIL, mail=MAIL).matter is Matter.EXTENSION
+
+
+def test_review_training_before_the_period_began_does_not_count(officer, app, db, monkeypatch) -> None:
+    user, item = certs_data.holder(), certs_data.item()
+    short_review_training(app, monkeypatch, item)
+    review_trained(user, item)  # today, in the course's first round
+    certificate = certs_data.issued(user, item, now=at_local_morning(local_today() + dt.timedelta(days=1)))
+    assert renewal.review_training(user, certificate) == (0, 3600)
 
 
 def test_the_6_year_rule_needs_10_years_of_work_and_a_clean_record(officer, trained) -> None:
@@ -335,6 +365,7 @@ def test_an_extension_asked_by_mail_queues_the_new_card_and_a_review_never_mails
     decide(officer, review, REVIEW_DUE - dt.timedelta(days=20))
     assert review.delivery is Delivery.ELECTRONIC
     assert mailing_of(review) is None
+    review_trained(user, certificate.item, now=at_local_morning(REVIEW_DUE - dt.timedelta(days=10)))
     day = VALID_UNTIL - dt.timedelta(days=30)
     extension = apply(user, certificate, day, delivery=Delivery.MAIL, mail=MAIL)
     decide(officer, extension, day + dt.timedelta(days=7))

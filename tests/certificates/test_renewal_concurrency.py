@@ -81,6 +81,7 @@ def accepted(app: Flask, database_url: str, monkeypatch: pytest.MonkeyPatch) -> 
             if extension:
                 review = _apply(user, certificate.id, REVIEW_DUE - dt.timedelta(days=30))
                 _decide_once(officer, review, REVIEW_DUE - dt.timedelta(days=20))
+                review_trained(user, item, now=at_local_morning(REVIEW_DUE - dt.timedelta(days=10)))  # next period's
                 application = _apply(user, certificate.id, VALID_UNTIL - dt.timedelta(days=30))
             else:
                 application = _apply(user, certificate.id, REVIEW_DUE - dt.timedelta(days=5))

@@ -48,6 +48,8 @@ def test_holder_sees_what_opens_when_applies_and_the_officer_approves_a_reissue(
     assert "告知承诺书" in text(holder.get(renew))
     refused = text(submit(holder, renew, {"signed": "y", "delivery": "electronic"}, page=renew))
     assert "复审培训学时不足：要求8小时0分钟，已计入0分钟。" in refused
+    assert "本复审周期内已计入复审培训0分钟，还差8小时0分钟（要求8小时0分钟）。" in refused
+    assert '<a href="/training">前往在线培训完成复审培训</a>' in refused
     early = f"/certificates/{fresh_id}/renew"
     assert f"{opens.year}年{opens.month}月{opens.day}日起可申请" in text(holder.get(early))
     assert "开放" in text(submit(holder, early, {"signed": "y", "delivery": "electronic"}, page=early))

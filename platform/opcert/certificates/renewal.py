@@ -31,7 +31,7 @@ from opcert.errors import NotFoundError
 from opcert.extensions import db
 from opcert.notifications.kinds import register_kinds
 from opcert.notifications.services import notify
-from opcert.timeutil import local
+from opcert.timeutil import from_local, local
 from opcert.training import services as training
 from opcert.training.models import CoursePurpose
 
@@ -113,15 +113,32 @@ def record_problems(certificate: Certificate, since: dt.date) -> list[str]:
 
 
 def review_training(user: User, certificate: Certificate) -> tuple[int, int]:
-    """(seconds counted, seconds required) of the holder's review training (复审培训) for the item."""
+    """(seconds counted, seconds required) of the holder's review training (复审培训) for the item: only study
+    credited in this review period (since `period_start`) and in the course's current round counts."""
     item = certificate.item
     required = max(int(current_app.config["CERT_REVIEW_TRAINING_HOURS"]), item.review_hours) * 3600
+    since = from_local(dt.datetime.combine(period_start(certificate), dt.time()))
     counted = [
-        training.course_progress(trainee=user, course=e.course).counted
+        training.counted_since(trainee=user, course=e.course, since=since)
         for e in training.enrolments(user)
         if e.course.item_id == item.id and e.course.purpose is CoursePurpose.REVIEW
     ]
     return max(counted, default=0), required
+
+
+def review_training_missing(user: User, certificate: Certificate) -> str:
+    """What the holder's review training of this period still lacks, in Chinese ("" when complete)."""
+    counted, required = review_training(user, certificate)
+    if counted >= required:
+        return ""
+    return str(
+        _(
+            "本复审周期内已计入复审培训%(counted)s，还差%(left)s（要求%(required)s）。",
+            counted=training.format_minutes(counted),
+            left=training.format_minutes(required - counted),
+            required=training.format_minutes(required),
+        )
+    )
 
 
 def _refuse(

@@ -353,6 +353,7 @@ def renew(certificate_id: int) -> ResponseReturnValue:
         form=form,
         certificate=certificate,
         opening=renewal.openings(certificate, local_today())[:1],
+        training_missing=renewal.review_training_missing(current_user, certificate),
         version=version,
         text=text,
     )

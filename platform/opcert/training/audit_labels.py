@@ -16,6 +16,7 @@ LABELS = AuditLabels(
         "training.course_published": _l("发布培训课程"),
         "training.course_returned": _l("退回培训课程"),
         "training.enrolled": _l("报名培训"),
+        "training.round_started": _l("开始新一轮复审培训"),
         "training.interval_credited": _l("计入学时"),
         "training.interval_discarded": _l("作废学时"),
         "training.face_check_passed": _l("学习人脸核验通过"),

@@ -104,11 +104,26 @@ class Record:
     intervals: list[StudyInterval]
     checks: list[CheckRow]
     flag: StudyFlag | None
+    round_starts: dict[int, dt.datetime] = dataclasses.field(default_factory=dict)  # course id → counts_from
 
     @property
     def credited_seconds(self) -> int:
         """Seconds credited in all."""
         return sum(i.seconds for i in self.intervals if i.status is IntervalStatus.CREDITED)
+
+    def in_round(self, interval: StudyInterval) -> bool:
+        """Whether the interval belongs to the current round of its course (earlier rounds are kept, not counted)."""
+        since = self.round_starts.get(interval.lesson.course_id)
+        return since is None or interval.started_at >= since
+
+    def round_label(self, interval: StudyInterval) -> str:
+        """The interval's round for people: 本轮 (current) or 以往轮次 (earlier)."""
+        return str(_("本轮") if self.in_round(interval) else _("以往轮次"))
+
+    @property
+    def round_seconds(self) -> int:
+        """Seconds credited in the current rounds of the trainee's courses."""
+        return sum(i.seconds for i in self.intervals if i.status is IntervalStatus.CREDITED and self.in_round(i))
 
     @property
     def awaiting_alternative(self) -> int:
@@ -133,7 +148,16 @@ def record_of(trainee: User) -> Record:
     flag = db.session.execute(
         sa.select(StudyFlag).where(StudyFlag.trainee_id == trainee.id, StudyFlag.cleared_at.is_(None))
     ).scalar_one_or_none()
-    return Record(trainee=trainee, intervals=intervals, checks=[CheckRow(c, k) for c, k in rows], flag=flag)
+    starts = db.session.execute(
+        sa.select(Enrolment.course_id, Enrolment.counts_from).where(Enrolment.trainee_id == trainee.id)
+    ).all()
+    return Record(
+        trainee=trainee,
+        intervals=intervals,
+        checks=[CheckRow(c, k) for c, k in rows],
+        flag=flag,
+        round_starts={course_id: since for course_id, since in starts},
+    )
 
 
 def approve_alternative(*, staff: User, trainee: User, note: str) -> int:
@@ -202,7 +226,7 @@ def evidence_csv(trainee: User) -> str:
     out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out)
-    writer.writerow(["type", "lesson", "started_at", "ended_at", "seconds", "status", "beats", "played"])
+    writer.writerow(["type", "lesson", "started_at", "ended_at", "seconds", "status", "beats", "played", "round"])
     for i in record.intervals:
         writer.writerow(
             [
@@ -214,6 +238,7 @@ def evidence_csv(trainee: User) -> str:
                 i.status.value,
                 i.beats,
                 i.played,
+                "current" if record.in_round(i) else "earlier",
             ]
         )
     for row in record.checks:
@@ -279,12 +304,13 @@ def evidence_pdf(trainee: User) -> bytes:
     lines = [
         _("学员：%(name)s", name=trainee.real_name),
         _("已计入：%(n)d秒", n=record.credited_seconds),
+        _("本轮已计入：%(n)d秒", n=record.round_seconds),
         _("生成时间：%(at)s", at=show_datetime(utcnow())),
         "",
         _("学时段（服务器计时）"),
         *[
             f"{show_datetime(i.started_at)} – {show_datetime(i.ended_at)}  {i.lesson.title}  {i.seconds}s  "
-            f"{i.status.label}"
+            f"{i.status.label}  {record.round_label(i)}"
             for i in record.intervals
         ],
         "",

@@ -128,7 +128,8 @@ class Lesson(Base):
 
 
 class Enrolment(Base):
-    """A trainee enrolled in a published course."""
+    """A trainee enrolled in a published course; study time counts from `counts_from` (the current round: a review
+    course is studied again for each review period, `services.start_new_round`)."""
 
     __tablename__ = "training_enrolments"
     __table_args__ = (sa.UniqueConstraint("trainee_id", "course_id", name="uq_training_enrolments_trainee_course"),)
@@ -137,6 +138,7 @@ class Enrolment(Base):
     trainee_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
     course_id: Mapped[int] = mapped_column(sa.ForeignKey("training_courses.id"), index=True)
     enrolled_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    counts_from: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     trainee: Mapped[User] = relationship()
     course: Mapped[Course] = relationship()

@@ -33,6 +33,7 @@ from opcert.training.models import (
     Lesson,
     LessonKind,
     StudyInterval,
+    StudyLease,
 )
 from opcert.training.richtext import sanitise_html
 
@@ -366,7 +367,8 @@ def enrol(*, trainee: User, item_id: int, on: dt.date, purpose: CoursePurpose = 
     ).scalar_one_or_none()
     if existing is not None:
         return existing
-    enrolment = Enrolment(trainee_id=trainee.id, course_id=course.id)
+    now = utcnow()
+    enrolment = Enrolment(trainee_id=trainee.id, course_id=course.id, enrolled_at=now, counts_from=now)
     db.session.add(enrolment)
     flush_unique(_("您已报名该课程。"), error=EnrolmentError)
     record_event("training.enrolled", object_type="course", object_id=course.id, details={"item": item.code})
@@ -397,11 +399,12 @@ class LessonProgress:
 
 @dataclasses.dataclass(frozen=True)
 class CourseProgress:
-    """Where a trainee stands in one course."""
+    """Where a trainee stands in one course: the time of the current round (`since`: its start) only."""
 
     course: Course
     lessons: list[LessonProgress]
     face_checks_passed: int
+    since: dt.datetime | None = None
 
     @property
     def counted(self) -> int:
@@ -418,21 +421,39 @@ class CourseProgress:
         """Seconds still to study."""
         return max(self.required - self.counted, 0)
 
+    @property
+    def may_start_new_round(self) -> bool:
+        """Whether the trainee may study the course again for the next review period (`start_new_round`)."""
+        return self.course.purpose is CoursePurpose.REVIEW and self.since is not None and self.left == 0
 
-def _seconds_by_lesson(trainee: User, lesson_ids: list[int]) -> dict[tuple[int, IntervalStatus], int]:
-    rows = db.session.execute(
-        sa.select(StudyInterval.lesson_id, StudyInterval.status, sa.func.sum(StudyInterval.seconds))
-        .where(StudyInterval.trainee_id == trainee.id, StudyInterval.lesson_id.in_(lesson_ids))
-        .group_by(StudyInterval.lesson_id, StudyInterval.status)
-    ).all()
+
+def _seconds_by_lesson(
+    trainee: User, lesson_ids: list[int], since: dt.datetime | None
+) -> dict[tuple[int, IntervalStatus], int]:
+    query = sa.select(StudyInterval.lesson_id, StudyInterval.status, sa.func.sum(StudyInterval.seconds)).where(
+        StudyInterval.trainee_id == trainee.id, StudyInterval.lesson_id.in_(lesson_ids)
+    )
+    if since is not None:
+        query = query.where(StudyInterval.started_at >= since)
+    rows = db.session.execute(query.group_by(StudyInterval.lesson_id, StudyInterval.status)).all()
     return {(lesson_id, status): int(total or 0) for lesson_id, status, total in rows}
 
 
-def course_progress(*, trainee: User, course: Course) -> CourseProgress:
-    """Credited and pending seconds per lesson, and face checks passed, for one course."""
+def enrolment_in(trainee: User, course: Course) -> Enrolment | None:
+    """The trainee's enrolment in the course, if any."""
+    query = sa.select(Enrolment).where(Enrolment.trainee_id == trainee.id, Enrolment.course_id == course.id)
+    return db.session.execute(query).scalar_one_or_none()
+
+
+def course_progress(*, trainee: User, course: Course, since: dt.datetime | None = None) -> CourseProgress:
+    """Credited and pending seconds per lesson, and face checks passed, for one course: intervals that started in
+    the enrolment's current round (and at or after `since` when given)."""
     from opcert.training.facechecks import passed_checks
 
-    sums = _seconds_by_lesson(trainee, [lesson.id for lesson in course.lessons])
+    enrolment = enrolment_in(trainee, course)
+    starts = [t for t in (since, enrolment.counts_from if enrolment else None) if t is not None]
+    since = max(starts) if starts else None
+    sums = _seconds_by_lesson(trainee, [lesson.id for lesson in course.lessons], since)
     lessons = [
         LessonProgress(
             lesson=lesson,
@@ -442,7 +463,79 @@ def course_progress(*, trainee: User, course: Course) -> CourseProgress:
         )
         for lesson in course.lessons
     ]
-    return CourseProgress(course=course, lessons=lessons, face_checks_passed=passed_checks(trainee, course))
+    return CourseProgress(
+        course=course, lessons=lessons, face_checks_passed=passed_checks(trainee, course), since=since
+    )
+
+
+def counted_since(*, trainee: User, course: Course, since: dt.datetime) -> int:
+    """Seconds of the course that count (each lesson up to its minutes), credited in intervals that started at or
+    after both `since` and the start of the enrolment's current round (for other domains: review periods)."""
+    return course_progress(trainee=trainee, course=course, since=since).counted
+
+
+def round_start(trainee: User, course: Course) -> dt.datetime | None:
+    """When the trainee's current round of the course began (None: not enrolled)."""
+    enrolment = enrolment_in(trainee, course)
+    return enrolment.counts_from if enrolment else None
+
+
+def enrolled_course(*, trainee: User, course_id: int) -> Course:
+    """A course the trainee is enrolled in (else 404)."""
+    course = db.session.get(Course, course_id)
+    if course is None or not is_enrolled(trainee, course):
+        raise NotFoundError(_("课程不存在。"))
+    return course
+
+
+def _studying(trainee: User, now: dt.datetime) -> bool:
+    """Whether a lesson page of the trainee holds a live study lease."""
+    stale = now - dt.timedelta(seconds=float(current_app.config["STUDY_HEARTBEAT_GAP_SECONDS"]))
+    query = sa.select(StudyLease.trainee_id).where(
+        StudyLease.trainee_id == trainee.id, StudyLease.token.is_not(None), StudyLease.last_beat_at >= stale
+    )
+    return db.session.execute(query).first() is not None
+
+
+def start_new_round(*, trainee: User, course: Course, now: dt.datetime | None = None) -> bool:
+    """Study a review course (复审培训) again for the next review period: from now on only new study counts.
+
+    Refused for initial training and while the current round's required hours are not all credited. The
+    enrolment row is locked until the commit; a second request within the same second (a double click) changes
+    nothing. Whether a round started."""
+    now = now or utcnow()
+    if course.purpose is not CoursePurpose.REVIEW:
+        raise EnrolmentError.on_field(_("只有复审培训课程可以开始新一轮学习，初次培训不能重新计时。"))
+    enrolment = enrolment_in(trainee, course)
+    if enrolment is None:
+        raise NotFoundError(_("课程不存在。"))
+    db.session.refresh(enrolment, attribute_names=["counts_from"], with_for_update=True)
+    if enrolment.counts_from != enrolment.enrolled_at and now - enrolment.counts_from < dt.timedelta(seconds=1):
+        return False  # a round started by the same click's other request
+    if _studying(trainee, now):
+        # The open interval began before the new round: what it would still collect would count in neither round.
+        raise EnrolmentError.on_field(_("您正在学习课时：请先关闭课时页面，再开始新一轮复审培训。"))
+    progress = course_progress(trainee=trainee, course=course)
+    if progress.left:
+        raise EnrolmentError.on_field(
+            _(
+                "本轮复审培训尚未完成：要求%(required)s，已计入%(counted)s，还差%(left)s。完成后才能开始新一轮。",
+                required=format_minutes(progress.required),
+                counted=format_minutes(progress.counted),
+                left=format_minutes(progress.left),
+            )
+        )
+    previous = enrolment.counts_from
+    enrolment.counts_from = now
+    db.session.flush()
+    record_event(
+        "training.round_started",
+        object_type="course",
+        object_id=course.id,
+        details={"enrolment": enrolment.id, "previous": previous.isoformat(), "counts_from": now.isoformat()},
+        actor_id=trainee.id,
+    )
+    return True
 
 
 def format_minutes(seconds: int) -> str:

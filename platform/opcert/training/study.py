@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import aliased, defer
 from sqlalchemy.orm.attributes import set_committed_value
 
 from opcert.accounts.models import User
@@ -302,12 +302,13 @@ def format_segments(segments: Sequence[Segment]) -> str:
 
 
 def covered_segments(trainee: User, lesson: Lesson) -> list[Segment]:
-    """The lesson video's segments already counted for the trainee (discarded time excluded)."""
+    """The lesson video's segments already counted for the trainee in this round (discarded time excluded)."""
     rows = db.session.execute(
         sa.select(StudyInterval.played).where(
             StudyInterval.trainee_id == trainee.id,
             StudyInterval.lesson_id == lesson.id,
             StudyInterval.status.in_(COUNTING),
+            _in_round(trainee.id),
         )
     ).scalars()
     return merge([segment for text in rows for segment in parse_segments(text)])
@@ -332,11 +333,29 @@ def check_segments(raw: Any, lesson: Lesson) -> list[Segment]:
 # --- heartbeats ------------------------------------------------------------------------------------------
 
 
+def _in_round(trainee_id: int) -> Any:
+    """Intervals that started in the current round of the trainee's enrolment in their lesson's course."""
+    course_lesson = aliased(Lesson)
+    since = (
+        sa.select(Enrolment.counts_from)
+        .join(course_lesson, course_lesson.course_id == Enrolment.course_id)
+        .where(Enrolment.trainee_id == trainee_id, course_lesson.id == StudyInterval.lesson_id)
+        .correlate(StudyInterval)
+        .scalar_subquery()
+    )
+    return StudyInterval.started_at >= since
+
+
 def _used_columns(trainee_id: int, lesson_id: Any, now: dt.datetime) -> tuple[Any, Any]:
-    """Seconds that count (or may) on the lesson, and today in all: two scalar subqueries for the caps."""
+    """Seconds that count (or may) on the lesson in this round, and today in all: two scalar subqueries for the
+    caps."""
     counting = sa.and_(StudyInterval.trainee_id == trainee_id, StudyInterval.status.in_(COUNTING))
     seconds = sa.func.coalesce(sa.func.sum(StudyInterval.seconds), 0)
-    on_lesson = sa.select(seconds).where(counting, StudyInterval.lesson_id == lesson_id).scalar_subquery()
+    on_lesson = (
+        sa.select(seconds)
+        .where(counting, StudyInterval.lesson_id == lesson_id, _in_round(trainee_id))
+        .scalar_subquery()
+    )
     today = sa.select(seconds).where(counting, StudyInterval.ended_at > _day_start(now)).scalar_subquery()
     return on_lesson, today
 

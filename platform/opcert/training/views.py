@@ -194,7 +194,13 @@ def my_training() -> str:
     progress = [
         services.course_progress(trainee=current_user, course=e.course) for e in services.enrolments(current_user)
     ]
-    return render_template("training/my_training.html", form=form, progress=progress, fmt=services.format_minutes)
+    return render_template(
+        "training/my_training.html",
+        form=form,
+        progress=progress,
+        fmt=services.format_minutes,
+        confirm=ConfirmForm(formdata=None),
+    )
 
 
 @bp.route("/training/enrol", methods=["POST"])
@@ -213,6 +219,26 @@ def enrol() -> Response:
         return redirect(url_for("training.my_training"))
     db.session.commit()
     flash(_("报名成功，可以开始学习。"), "success")
+    return redirect(url_for("training.my_training"))
+
+
+@bp.route("/training/courses/<int:course_id>/new-round", methods=["POST"])
+@allow(Role.TRAINEE)
+def start_new_round(course_id: int) -> Response:
+    """Study a completed review course again for the next review period (复审)."""
+    course = services.enrolled_course(trainee=current_user, course_id=course_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        _flash_form_errors(form)
+        return redirect(url_for("training.my_training"))
+    try:
+        started = services.start_new_round(trainee=current_user, course=course)
+    except DomainError as exc:
+        report_refusal(exc)
+        return redirect(url_for("training.my_training"))
+    db.session.commit()
+    if started:
+        flash(_("新一轮复审培训已开始：此后的学习计入本轮。"), "success")
     return redirect(url_for("training.my_training"))
 
 
