@@ -41,7 +41,7 @@ from opcert.accounts import throttle
 from opcert.accounts.idnumber import normalise
 from opcert.accounts.models import User
 from opcert.audit.services import record_event
-from opcert.db import rowcount, utcnow
+from opcert.db import UTCDateTime, rowcount, utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
 from opcert.timeutil import local
@@ -211,6 +211,10 @@ def remaining_seconds(attempt: Attempt, now: dt.datetime) -> int | None:
         return 0
     if attempt.paused_at is not None:
         deadline += now - attempt.paused_at
+    return _seconds_until(deadline, now)
+
+
+def _seconds_until(deadline: dt.datetime, now: dt.datetime) -> int:
     return max(0, int((deadline - now).total_seconds()))
 
 
@@ -302,9 +306,13 @@ def chain_hash(
     prev: str, attempt_id: int, seq: int, number: int, question_id: int, answer: str, at: dt.datetime
 ) -> str:
     """The hash of one save: its fields and the previous save's hash."""
+    return hashlib.sha256((prev + _chain_tail(attempt_id, seq, number, question_id, answer, at)).encode()).hexdigest()
+
+
+def _chain_tail(attempt_id: int, seq: int, number: int, question_id: int, answer: str, at: dt.datetime) -> str:
+    """What a save's hash covers after the previous hash (the one-statement save hashes it in the database)."""
     stamp = at.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
-    text = f"{prev}|{attempt_id}|{seq}|{number}|{question_id}|{answer}|{stamp}"
-    return hashlib.sha256(text.encode()).hexdigest()
+    return f"|{attempt_id}|{seq}|{number}|{question_id}|{answer}|{stamp}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -322,9 +330,13 @@ _LAYOUTS_MAX = 20_000
 _LAYOUTS_LOCK = threading.Lock()
 
 
-def _layout(attempt: Attempt) -> tuple[_Slot, ...]:
+def _known_layout(paper_id: int) -> tuple[_Slot, ...] | None:
     with _LAYOUTS_LOCK:
-        found = _LAYOUTS.get(attempt.paper_id)
+        return _LAYOUTS.get(paper_id)
+
+
+def _layout(attempt: Attempt) -> tuple[_Slot, ...]:
+    found = _known_layout(attempt.paper_id)
     if found is not None:
         return found
     entries = attempt.paper.entries
@@ -340,7 +352,10 @@ def _layout(attempt: Attempt) -> tuple[_Slot, ...]:
 
 def _clean_answer(attempt: Attempt, number: int, raw: str) -> tuple[int, str]:
     """The question id and the answer's letters (sorted) for question `number` of the attempt's paper."""
-    layout = _layout(attempt)
+    return _letters(_layout(attempt), number, raw)
+
+
+def _letters(layout: tuple[_Slot, ...], number: int, raw: str) -> tuple[int, str]:
     if not 1 <= number <= len(layout):
         raise ExamError(_("第%(n)d题不在您的试卷中。", n=number), "not_in_paper")
     slot = layout[number - 1]
@@ -474,6 +489,110 @@ def save_answer(
     for name, value in (("last_seq", seq), ("head_hash", digest), ("last_save_at", now)):
         set_committed_value(attempt, name, value)
     return SaveAck(seq, number, False, state(attempt, now))
+
+
+# The usual save on PostgreSQL is one statement: a conditional UPDATE of the attempt that takes the number only
+# while nothing else is owed (answering, not paused, no gap to credit, time left: every other case goes the locked
+# way of save_answer and gets its refusal, credit or submission there), hashing the chain's link in the database
+# (the same text as chain_hash), and the INSERT of the save's row fed by it. The device hash is in the condition:
+# a moved or rebound seat matches nothing. The attempt and paper a seat's token named are remembered per process.
+_ONE_STATEMENT_SAVE = (
+    sa.text(
+        """
+WITH before AS (
+    SELECT id, head_hash FROM cbt_attempts WHERE id = :attempt_id AND device_hash = :device_hash
+), taken AS (
+    UPDATE cbt_attempts AS a
+    SET last_seq = :seq, last_save_at = :now, last_contact_at = :now,
+        head_hash = encode(sha256(convert_to(COALESCE(NULLIF(before.head_hash, ''), :genesis) || :tail, 'UTF8')),
+                           'hex')
+    FROM before
+    WHERE a.id = before.id AND a.head_hash = before.head_hash AND a.device_hash = :device_hash
+      AND a.last_seq = :seq - 1 AND a.status = :answering AND a.paused_at IS NULL
+      AND a.last_contact_at >= :contact_after
+      AND a.started_at + (a.duration_seconds + a.extra_seconds + a.credited_seconds + a.paused_seconds)
+          * interval '1 second' >= :time_left_after
+    RETURNING a.id, COALESCE(NULLIF(before.head_hash, ''), :genesis) AS prev_hash, a.head_hash AS hash,
+        a.credited_seconds, a.started_at + (a.duration_seconds + a.extra_seconds + a.credited_seconds
+        + a.paused_seconds) * interval '1 second' AS deadline
+), saved AS (
+    INSERT INTO cbt_answer_saves (attempt_id, seq, number, question_id, answer, saved_at, prev_hash, hash)
+    SELECT id, :seq, :number, :question_id, :answer, :now, prev_hash, hash FROM taken
+    RETURNING attempt_id
+)
+SELECT taken.credited_seconds, taken.deadline FROM taken JOIN saved ON saved.attempt_id = taken.id
+"""
+    )
+    .bindparams(
+        sa.bindparam("now", type_=UTCDateTime()),
+        sa.bindparam("contact_after", type_=UTCDateTime()),
+        sa.bindparam("time_left_after", type_=UTCDateTime()),
+    )
+    .columns(credited_seconds=sa.Integer(), deadline=UTCDateTime())
+)
+_SEATS: dict[str, tuple[int, int]] = {}  # device hash → (attempt id, paper id)
+_SEATS_MAX = 20_000
+_SEATS_LOCK = threading.Lock()
+
+
+def save_for_device(
+    *, token: str | None, seq: int, number: int, answer: str, now: dt.datetime | None = None
+) -> SaveAck:
+    """Save `seq` for the attempt bound to a seat's token: in one statement when it is a usual save (PostgreSQL),
+    else locked by save_answer with all its refusals. NotFoundError without a seat."""
+    now = now or utcnow()
+    hashed = device_hash(token) if token else ""
+    with _SEATS_LOCK:
+        known = _SEATS.get(hashed)
+    if known is not None:
+        ack = _save_in_one_statement(known, hashed, seq, number, answer, now)
+        if ack is not None:
+            return ack
+    attempt = attempt_for_device(token, lock=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        with _SEATS_LOCK:
+            if len(_SEATS) >= _SEATS_MAX:
+                _SEATS.pop(next(iter(_SEATS)))
+            _SEATS[hashed] = (attempt.id, attempt.paper_id)
+    return save_answer(attempt=attempt, seq=seq, number=number, answer=answer, now=now, locked=True)
+
+
+def _save_in_one_statement(
+    seat: tuple[int, int], hashed: str, seq: int, number: int, answer: str, now: dt.datetime
+) -> SaveAck | None:
+    """The save applied by _ONE_STATEMENT_SAVE, or None when it is not a usual one (nothing written then)."""
+    attempt_id, paper_id = seat
+    layout = _known_layout(paper_id)
+    if layout is None:
+        return None
+    try:
+        question_id, letters = _letters(layout, number, answer)
+    except ExamError:
+        return None
+    cfg = current_app.config
+    row = db.session.execute(
+        _ONE_STATEMENT_SAVE,
+        {
+            "attempt_id": attempt_id,
+            "device_hash": hashed,
+            "seq": seq,
+            "number": number,
+            "question_id": question_id,
+            "answer": letters,
+            "now": now,
+            "genesis": GENESIS,
+            "tail": _chain_tail(attempt_id, seq, number, question_id, letters, now),
+            "answering": AttemptStatus.ANSWERING.value,
+            "contact_after": now - dt.timedelta(seconds=float(cfg["CBT_OFFLINE_GRACE_SECONDS"])),
+            # remaining_seconds counts whole seconds: under one left is time up (save_answer submits then).
+            "time_left_after": now + dt.timedelta(seconds=1),
+        },
+    ).first()
+    if row is None:
+        return None
+    remaining = _seconds_until(row.deadline, now)
+    state = {"status": AttemptStatus.ANSWERING.value, "remaining": remaining, "last_seq": seq}
+    return SaveAck(seq, number, False, {**state, "credited": row.credited_seconds})
 
 
 # --- submission, grading, the seal ------------------------------------------------------------------------------------

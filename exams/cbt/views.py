@@ -96,13 +96,13 @@ def _refused(exc: services.ExamError, status: int = 409) -> tuple[Response, int]
 @allow(PUBLIC)
 def save() -> Response | tuple[Response, int]:
     """Save one answer: {"seq": n, "number": question number, "answer": "A"}; acknowledged once stored."""
-    attempt = services.attempt_for_device(_token(), lock=True)
     body = _json_body()
     seq, number, answer = _int(body.get("seq")), _int(body.get("number")), body.get("answer")
     if seq is None or number is None or not isinstance(answer, str) or len(answer) > 12:
+        services.attempt_for_device(_token())  # without a seat: 404, as for a well-formed save
         return jsonify(ok=False, code="bad_request", message=_("保存的内容格式不正确。")), 400
     try:
-        ack = services.save_answer(attempt=attempt, seq=seq, number=number, answer=answer, locked=True)
+        ack = services.save_for_device(token=_token(), seq=seq, number=number, answer=answer)
     except services.ExamError as exc:
         return _refused(exc)
     db.session.commit()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import secrets
@@ -260,11 +261,18 @@ def start_session(*, user: User, ip: str, user_agent: str) -> str:
     return token
 
 
+@functools.cache
+def _session_query() -> sa.Select[tuple[UserSession]]:
+    """The session and its user in one query, run on every signed-in request: built once (building it and its cache
+    key cost more than running it), the token's hash bound on each call."""
+    token_hash = sa.bindparam("token_hash", type_=sa.String())
+    return sa.select(UserSession).where(UserSession.token_hash == token_hash).options(joinedload(UserSession.user))
+
+
 def load_session(token: str, *, now: dt.datetime | None = None) -> tuple[User | None, str | None]:
     """The user behind a session token, or (None, reason) when it is unknown, revoked, idle or expired."""
     now = now or utcnow()
-    query = sa.select(UserSession).where(UserSession.token_hash == _token_hash(token))
-    row = db.session.execute(query.options(joinedload(UserSession.user))).scalars().first()  # one query per request
+    row = db.session.execute(_session_query(), {"token_hash": _token_hash(token)}).scalars().first()
     if row is None or row.revoked_at is not None:
         return None, "revoked"
     cfg = current_app.config

@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 import secrets
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -25,7 +25,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from opcert.accounts.models import User
 from opcert.audit.services import record_event
-from opcert.db import rowcount
+from opcert.db import UTCDateTime, rowcount
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
 from opcert.timeutil import local_tz
@@ -333,7 +333,7 @@ def check_segments(raw: Any, lesson: Lesson) -> list[Segment]:
 # --- heartbeats ------------------------------------------------------------------------------------------
 
 
-def _in_round(trainee_id: int) -> Any:
+def _in_round(trainee_id: Any) -> Any:
     """Intervals that started in the current round of the trainee's enrolment in their lesson's course."""
     course_lesson = aliased(Lesson)
     since = (
@@ -346,9 +346,9 @@ def _in_round(trainee_id: int) -> Any:
     return StudyInterval.started_at >= since
 
 
-def _used_columns(trainee_id: int, lesson_id: Any, now: dt.datetime) -> tuple[Any, Any]:
-    """Seconds that count (or may) on the lesson in this round, and today in all: two scalar subqueries for the
-    caps."""
+def _used_columns(trainee_id: Any, lesson_id: Any, since: Any) -> tuple[Any, Any]:
+    """Seconds that count (or may) on the lesson in this round, and since the day's start in all: two scalar
+    subqueries for the caps."""
     counting = sa.and_(StudyInterval.trainee_id == trainee_id, StudyInterval.status.in_(COUNTING))
     seconds = sa.func.coalesce(sa.func.sum(StudyInterval.seconds), 0)
     on_lesson = (
@@ -356,13 +356,14 @@ def _used_columns(trainee_id: int, lesson_id: Any, now: dt.datetime) -> tuple[An
         .where(counting, StudyInterval.lesson_id == lesson_id, _in_round(trainee_id))
         .scalar_subquery()
     )
-    today = sa.select(seconds).where(counting, StudyInterval.ended_at > _day_start(now)).scalar_subquery()
+    today = sa.select(seconds).where(counting, StudyInterval.ended_at > since).scalar_subquery()
     return on_lesson, today
 
 
 def _used_seconds(trainee: User, lesson: Lesson, now: dt.datetime) -> tuple[int, int]:
     """Seconds that count (or may) on this lesson, and today in all: one query for both caps."""
-    lesson_total, day_total = db.session.execute(sa.select(*_used_columns(trainee.id, lesson.id, now))).one()
+    columns = _used_columns(trainee.id, lesson.id, _day_start(now))
+    lesson_total, day_total = db.session.execute(sa.select(*columns)).one()
     return int(lesson_total), int(day_total)
 
 
@@ -371,24 +372,42 @@ def _day_start(now: dt.datetime) -> dt.datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
 
 
-def _beat_state(trainee: User, lesson_id: int, now: dt.datetime) -> tuple[Lesson, StudyLease | None, tuple[int, int]]:
-    """In one query: the lesson (of a published course the trainee is enrolled in, else 404), the trainee's lease
-    and the seconds used on the lesson and today (the same rules as `study_lesson`, `_lease`, `_used_seconds`)."""
-    enrolled = sa.exists().where(Enrolment.trainee_id == trainee.id, Enrolment.course_id == Lesson.course_id)
-    columns: list[Any] = [Lesson, StudyLease, *_used_columns(trainee.id, Lesson.id, now)]
-    if db.session.get_bind().dialect.name == "postgresql":
+# The heartbeat's query, built once per dialect: heartbeats are many, and building it (and its cache key) cost
+# more than running it. The trainee, lesson and day's start are bound on each call.
+_BEAT_STATE_QUERIES: dict[str, Any] = {}
+
+
+def _beat_state_query(dialect: str) -> Any:
+    query = _BEAT_STATE_QUERIES.get(dialect)
+    if query is not None:
+        return query
+    trainee_id = sa.bindparam("trainee_id", type_=sa.Integer())
+    enrolled = sa.exists().where(Enrolment.trainee_id == trainee_id, Enrolment.course_id == Lesson.course_id)
+    since = sa.bindparam("since", type_=UTCDateTime())
+    columns: list[Any] = [Lesson, StudyLease, *_used_columns(trainee_id, Lesson.id, since)]
+    if dialect == "postgresql":
         # This transaction's COMMIT does not wait for the WAL flush (the database stays consistent; a crash
         # within a fraction of a second may lose the last heartbeats, which then simply credit nothing).
         columns.append(sa.func.set_config("synchronous_commit", "off", True))
     query = (
         sa.select(*columns)
         .join(Course, Course.id == Lesson.course_id)
-        .outerjoin(StudyLease, StudyLease.trainee_id == trainee.id)
-        .where(Lesson.id == lesson_id, Course.status == CourseStatus.PUBLISHED, enrolled)
+        .outerjoin(StudyLease, StudyLease.trainee_id == trainee_id)
+        .where(Lesson.id == sa.bindparam("lesson_id", type_=sa.Integer()), Course.status == CourseStatus.PUBLISHED)
+        .where(enrolled)
         .options(defer(Lesson.body_html))
         .execution_options(populate_existing=True)
     )
-    row = db.session.execute(query).first()
+    _BEAT_STATE_QUERIES[dialect] = query
+    return query
+
+
+def _beat_state(trainee: User, lesson_id: int, now: dt.datetime) -> tuple[Lesson, StudyLease | None, tuple[int, int]]:
+    """In one query: the lesson (of a published course the trainee is enrolled in, else 404), the trainee's lease
+    and the seconds used on the lesson and today (the same rules as `study_lesson`, `_lease`, `_used_seconds`)."""
+    query = _beat_state_query(db.session.get_bind().dialect.name)
+    params = {"trainee_id": trainee.id, "lesson_id": lesson_id, "since": _day_start(now)}
+    row = db.session.execute(query, params).first()
     if row is None:
         raise NotFoundError(_("课时不存在。"))
     lesson, lease, lesson_total, day_total = row[:4]
@@ -409,7 +428,8 @@ def heartbeat(
     """Credit the server time since the previous heartbeat of this page's lease (see the module's rules).
 
     Heartbeats are many: the usual one is a SELECT (lesson, lease, used seconds), the lease's conditional UPDATE
-    and, when it credits, one UPDATE of the open interval; no audit row (the settled interval is audited)."""
+    and, when it credits, one UPDATE of the open interval (on PostgreSQL both UPDATEs are one statement); no audit
+    row (the settled interval is audited)."""
     lesson, lease, used = _beat_state(trainee, lesson_id, now)
     if lease is None or lease.token is None or not secrets.compare_digest(lease.token, token):
         raise StudyRefusedError(_("本页面的学习已在其他页面或设备上接续，或已结束：请重新进入课时。"), "not_lease")
@@ -422,23 +442,29 @@ def heartbeat(
     if elapsed < _setting("STUDY_HEARTBEAT_MIN_SECONDS"):
         raise StudyRefusedError(_("心跳过于频繁，不计学时。"), "too_frequent")
     segments = check_segments(played, lesson) if lesson.kind is LessonKind.VIDEO else []
-    advanced = _updated(
-        sa.update(StudyLease)
-        .where(StudyLease.trainee_id == trainee.id, StudyLease.token == token, StudyLease.seq == seq - 1)
-        .values(seq=seq, last_beat_at=now)
-    )
-    if not advanced:
-        raise StudyRefusedError(_("心跳序号无效（重复或过期），不计学时。"), "replayed")
-    # The row now holds what the UPDATE wrote; the loaded object is told so without another SELECT or UPDATE.
-    set_committed_value(lease, "seq", seq)
-    set_committed_value(lease, "last_beat_at", now)
-    if _advance_checks(trainee, lease, lesson, now):
-        used = _used_seconds(trainee, lesson, now)  # time was discarded: the caps count without it
-    credit, reason, segments = _credit_for(trainee, lease, lesson, elapsed, visible, active, segments, used)
-    if credit > 0:
-        _add_to_interval(trainee, lease, lesson, previous, now, credit, segments)
+    step = _step_in_one_statement(trainee, lease, lesson, token, seq, now, (elapsed, visible, active), segments, used)
+    if step is not None:
+        credit, reason, extended = step
+        if not extended:  # the interval was closed meanwhile: the step starts a new one
+            _add_to_interval(trainee, lease, lesson, previous, now, credit, [])
     else:
-        lease.interval_id = None  # the next credited step starts a new interval: the record shows the gap
+        advanced = _updated(
+            sa.update(StudyLease)
+            .where(StudyLease.trainee_id == trainee.id, StudyLease.token == token, StudyLease.seq == seq - 1)
+            .values(seq=seq, last_beat_at=now)
+        )
+        if not advanced:
+            raise StudyRefusedError(_("心跳序号无效（重复或过期），不计学时。"), "replayed")
+        # The row now holds what the UPDATE wrote; the loaded object is told so without another SELECT or UPDATE.
+        set_committed_value(lease, "seq", seq)
+        set_committed_value(lease, "last_beat_at", now)
+        if _advance_checks(trainee, lease, lesson, now):
+            used = _used_seconds(trainee, lesson, now)  # time was discarded: the caps count without it
+        credit, reason, segments = _credit_for(trainee, lease, lesson, elapsed, visible, active, segments, used)
+        if credit > 0:
+            _add_to_interval(trainee, lease, lesson, previous, now, credit, segments)
+        else:
+            lease.interval_id = None  # the next credited step starts a new interval: the record shows the gap
     db.session.flush()
     return BeatResult(
         credited=credit,
@@ -447,6 +473,69 @@ def heartbeat(
         check_due_by=lease.check_due_by,
         blocked=lease.blocked,
     )
+
+
+def _step_in_one_statement(
+    trainee: User,
+    lease: StudyLease,
+    lesson: Lesson,
+    token: str,
+    seq: int,
+    now: dt.datetime,
+    page: tuple[float, bool, bool],
+    segments: list[Segment],
+    used: tuple[int, int],
+) -> tuple[int, str, bool] | None:
+    """The usual credited step on PostgreSQL (no video segments, an open interval, no face check owed, so the
+    credit does not depend on the lease's UPDATE): the lease's conditional UPDATE and the interval's in one
+    statement, the interval extended only when the lease advanced. (credit, reason, interval extended), or None
+    when it is not such a step (nothing written: the caller goes the usual way)."""
+    if segments or not lease.interval_id or _checks_owed(lease, now):
+        return None
+    if db.session.get_bind().dialect.name != "postgresql":  # SQLite has no UPDATE inside WITH
+        return None
+    elapsed, visible, active = page
+    credit, reason, _segments = _credit_for(trainee, lease, lesson, elapsed, visible, active, [], used)
+    if credit <= 0:
+        return None
+    leases, intervals = cast(sa.Table, StudyLease.__table__), cast(sa.Table, StudyInterval.__table__)
+    advanced = (
+        sa.update(leases)
+        .where(leases.c.trainee_id == trainee.id, leases.c.token == token, leases.c.seq == seq - 1)
+        .values(seq=seq, last_beat_at=now)
+        .returning(leases.c.trainee_id)
+        .cte("advanced")
+    )
+    extended = (
+        sa.update(intervals)
+        .where(
+            intervals.c.id == lease.interval_id,
+            intervals.c.status.in_((IntervalStatus.PROVISIONAL, IntervalStatus.AWAITING_ALTERNATIVE)),
+            sa.exists(sa.select(advanced.c.trainee_id)),
+        )
+        .values(seconds=intervals.c.seconds + credit, beats=intervals.c.beats + 1, ended_at=now)
+        .returning(intervals.c.id)
+        .cte("extended")
+    )
+    counts = sa.select(
+        sa.select(sa.func.count()).select_from(advanced).scalar_subquery(),
+        sa.select(sa.func.count()).select_from(extended).scalar_subquery(),
+    )
+    took, grew = db.session.execute(counts).one()
+    loaded = db.session.identity_map.get(db.session.identity_key(StudyInterval, lease.interval_id))
+    if loaded is not None:
+        db.session.expire(loaded, ["seconds", "beats", "ended_at"])  # what synchronize_session did before
+    if not took:
+        raise StudyRefusedError(_("心跳序号无效（重复或过期），不计学时。"), "replayed")
+    set_committed_value(lease, "seq", seq)
+    set_committed_value(lease, "last_beat_at", now)
+    return credit, reason, bool(grew)
+
+
+def _checks_owed(lease: StudyLease, now: dt.datetime) -> bool:
+    """Whether _advance_checks has anything to do on this step."""
+    missed = lease.check_due_by is not None and now > lease.check_due_by
+    return missed or (lease.check_at is not None and now >= lease.check_at and lease.check_due_by is None)
 
 
 def _advance_checks(trainee: User, lease: StudyLease, lesson: Lesson, now: dt.datetime) -> bool:
