@@ -442,17 +442,7 @@ def carry_out(
 
 def _new_period(certificate: Certificate, today: dt.date, six_years: bool, now: dt.datetime) -> None:
     """The extension's new certificate: the old period kept, a new one from the end of the old (or today)."""
-    db.session.add(
-        CertificatePeriod(
-            certificate_id=certificate.id,
-            issued_at=certificate.issued_at,
-            valid_until=certificate.valid_until,
-            review_due_on=certificate.review_due_on,
-            sealed=certificate.sealed,
-            seal_kid=certificate.seal_kid,
-            ended_at=now,
-        )
-    )
+    services.keep_period(certificate, now)
     config = current_app.config
     starts = max(certificate.valid_until, today)
     certificate.issued_at = now.replace(microsecond=0)

@@ -195,6 +195,22 @@ def issue_certificate(
     return Issued(certificate, created=True)
 
 
+def keep_period(certificate: Certificate, now: dt.datetime) -> None:
+    """Keep the certificate's current period (dates, seal) in its history before a new one replaces it (an
+    extension, or a new issue after the certificate ended)."""
+    db.session.add(
+        CertificatePeriod(
+            certificate_id=certificate.id,
+            issued_at=certificate.issued_at,
+            valid_until=certificate.valid_until,
+            review_due_on=certificate.review_due_on,
+            sealed=certificate.sealed,
+            seal_kid=certificate.seal_kid,
+            ended_at=now,
+        )
+    )
+
+
 def _issue_again(
     certificate: Certificate, *, exams: ExamRecord | None, actor_id: int | None, now: dt.datetime, keyring: seal.Keyring
 ) -> bool:
@@ -209,17 +225,7 @@ def _issue_again(
     before = status_on(certificate, today)
     if before not in ENDED_STATUSES:
         return False
-    db.session.add(
-        CertificatePeriod(
-            certificate_id=certificate.id,
-            issued_at=certificate.issued_at,
-            valid_until=certificate.valid_until,
-            review_due_on=certificate.review_due_on,
-            sealed=certificate.sealed,
-            seal_kid=certificate.seal_kid,
-            ended_at=now,
-        )
-    )
+    keep_period(certificate, now)
     config = current_app.config
     certificate.first_issued_on, certificate.issued_at = today, now
     certificate.valid_until = add_years(today, int(config["CERT_VALID_YEARS"]))
