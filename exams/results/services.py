@@ -21,6 +21,7 @@ from flask_babel.speaklater import LazyString
 from exams.results.models import PartResult, Retraining
 from exams.sessions.models import ExamPart, ExamSession
 from opcert.accounts.models import Organisation
+from opcert.advice import after_qualifying
 from opcert.audit.services import record_event
 from opcert.calendar import services as calendar
 from opcert.catalogue.models import Item
@@ -344,7 +345,7 @@ def next_step(*, person_id: int, item: Item, on: dt.date, published_only: bool =
         )
     if practical.standing is not Standing.PASSED:
         return str(_("请预约实际操作考试。"))
-    return str(_("理论和实际操作考试均已合格：请申请特种作业操作证。"))
+    return after_qualifying(person_id, item.id) or str(_("理论和实际操作考试均已合格：请申请特种作业操作证。"))
 
 
 # --- publication -------------------------------------------------------------------------------------

@@ -247,3 +247,24 @@ def test_four_eyes_needs_a_second_officer_to_approve(app, db) -> None:
         assert _audits("certificate.application_first_approval") == 1
     finally:
         app.config["CERT_FOUR_EYES"] = False
+
+
+def test_the_exams_advice_after_passing_knows_the_application_and_the_certificate(app, db) -> None:
+    from exams.results import services as results
+    from opcert.timeutil import local_today
+
+    _authority, officer = data.bureau(app)
+    user, item = data.passed()
+
+    def advice() -> str:
+        return results.next_step(person_id=user.id, item=item, on=local_today(), published_only=True)
+
+    assert advice() == "理论和实际操作考试均已合格：请申请特种作业操作证。"
+    application = _submit(user, item)
+    assert advice() == "理论和实际操作考试均已合格，发证申请正在办理中，可在“我的发证申请”查看进度。"
+    apps.accept(officer=officer, application=application)
+    certificate = apps.approve(officer=officer, application=application)
+    db.session.commit()
+    assert advice() == (
+        f"理论和实际操作考试均已合格，已取得特种作业操作证（证号{certificate.holder.number}），可在“我的证书”查看。"
+    )

@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 
 from opcert.access import Role
 from opcert.accounts.models import User
-from opcert.certificates import applications, service_home
+from opcert.advice import register_after_qualifying
+from opcert.certificates import applications, service_home, services
 from opcert.certificates.applications_models import ApplicationStatus
 from opcert.home import Card, Entry, Link, Step, register_panel
 from opcert.timeutil import local_today
@@ -59,8 +60,26 @@ def data_card(user: User) -> list[Card]:
     return [Card(_("统计与数据共享"), text, [], tuple(links))]
 
 
+def after_qualifying(person_id: int, item_id: int) -> str | None:
+    """What the exams' advice says once both parts are passed, when the person already holds the item's
+    certificate in force or has an application in progress (else None: apply)."""
+    today = local_today()
+    for certificate in services.holder_certificates(person_id):
+        if certificate.item_id == item_id and services.in_force(certificate, today):
+            return str(
+                _(
+                    "理论和实际操作考试均已合格，已取得特种作业操作证（证号%(number)s），可在“我的证书”查看。",
+                    number=certificate.holder.number,
+                )
+            )
+    if applications.open_application(person_id, item_id) is not None:
+        return str(_("理论和实际操作考试均已合格，发证申请正在办理中，可在“我的发证申请”查看进度。"))
+    return None
+
+
 def register_home_panels() -> None:
-    """Register certificates' panels."""
+    """Register certificates' panels, and what they add to the exams' advice."""
+    register_after_qualifying(after_qualifying)
     register_panel(Role.TRAINEE, trainee_step, order=30)
     register_panel(Role.OFFICER, officer_card, order=30)
     service_home.register_home_panels()
