@@ -45,6 +45,15 @@ def _load_keys(keys: Path | None) -> seal.Keyring:
         raise click.UsageError(f"cannot read the key list {keys}: {exc}") from None
 
 
+def _is_file(path: Path) -> bool:
+    """Whether the argument names a file; QR text is not a path, and base45 text (which may hold '/') can make a
+    "path" component longer than the system allows (OSError: file name too long)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 @certificates_cli.command("verify-qr")
 @click.argument("image_or_text")
 @click.option("--keys", type=click.Path(path_type=Path, dir_okay=False), help="published keys (keys.json)")
@@ -60,7 +69,7 @@ def verify_qr_command(image_or_text: str, keys: Path | None, status_file: Path |
     keyring = _load_keys(keys)
     path = Path(image_or_text)
     try:
-        text = read_qr_image(path.read_bytes()) if path.is_file() else image_or_text
+        text = read_qr_image(path.read_bytes()) if _is_file(path) else image_or_text
         verified = verify_scan(text, keyring=keyring)
         listed = _listed_status(status_file, keyring, verified.claims.status_index)
     except PayloadError as exc:
