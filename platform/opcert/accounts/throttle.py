@@ -50,6 +50,18 @@ class Policy:
     max_seconds: int
     window_seconds: int
 
+    @classmethod
+    def from_settings(cls, prefix: str, *, window: str | None = None) -> Policy:
+        """The policy the settings PREFIX_THRESHOLD, _BASE_SECONDS, _MAX_SECONDS and _WINDOW_SECONDS (or the
+        setting named by `window`) describe."""
+        cfg = current_app.config
+        return cls(
+            int(cfg[f"{prefix}_THRESHOLD"]),
+            int(cfg[f"{prefix}_BASE_SECONDS"]),
+            int(cfg[f"{prefix}_MAX_SECONDS"]),
+            int(cfg[window or f"{prefix}_WINDOW_SECONDS"]),
+        )
+
     def lock_for(self, failures: int) -> int:
         """Seconds to lock after `failures` failures: 0 below the threshold, then doubling."""
         if failures < self.threshold:
@@ -268,25 +280,13 @@ def get_store() -> ThrottleStore:
 def account_policy() -> Policy:
     """Policy for one account name, whoever tries it: a short delay, capped low, so that a stranger cannot keep
     the owner out for long (docs/security.md)."""
-    cfg = current_app.config
-    return Policy(
-        cfg["LOGIN_THROTTLE_THRESHOLD"],
-        cfg["LOGIN_THROTTLE_BASE_SECONDS"],
-        cfg["LOGIN_THROTTLE_MAX_SECONDS"],
-        cfg["LOGIN_THROTTLE_WINDOW_SECONDS"],
-    )
+    return Policy.from_settings("LOGIN_THROTTLE")
 
 
 def ip_policy() -> Policy:
     """Policy for one client address: a higher threshold (many people share an exam centre's address), then a
     delay that keeps doubling up to a long cap, so that guessing from one address soon becomes pointless."""
-    cfg = current_app.config
-    return Policy(
-        cfg["LOGIN_THROTTLE_IP_THRESHOLD"],
-        cfg["LOGIN_THROTTLE_IP_BASE_SECONDS"],
-        cfg["LOGIN_THROTTLE_IP_MAX_SECONDS"],
-        cfg["LOGIN_THROTTLE_WINDOW_SECONDS"],
-    )
+    return Policy.from_settings("LOGIN_THROTTLE_IP", window="LOGIN_THROTTLE_WINDOW_SECONDS")
 
 
 def totp_policy() -> Policy:
@@ -296,10 +296,4 @@ def totp_policy() -> Policy:
 
 def registration_policy() -> Policy:
     """Policy for registrations from one client address (every attempt counts, not only failures)."""
-    cfg = current_app.config
-    return Policy(
-        cfg["REGISTER_THROTTLE_THRESHOLD"],
-        cfg["REGISTER_THROTTLE_BASE_SECONDS"],
-        cfg["REGISTER_THROTTLE_MAX_SECONDS"],
-        cfg["REGISTER_THROTTLE_WINDOW_SECONDS"],
-    )
+    return Policy.from_settings("REGISTER_THROTTLE")

@@ -143,13 +143,7 @@ def token_state(token: ApiToken, now: dt.datetime) -> str:
 
 
 def _address_policy() -> throttle.Policy:
-    cfg = current_app.config
-    return throttle.Policy(
-        cfg["API_REFUSAL_THROTTLE_THRESHOLD"],
-        cfg["API_REFUSAL_THROTTLE_BASE_SECONDS"],
-        cfg["API_REFUSAL_THROTTLE_MAX_SECONDS"],
-        cfg["LOGIN_THROTTLE_WINDOW_SECONDS"],
-    )
+    return throttle.Policy.from_settings("API_REFUSAL_THROTTLE", window="LOGIN_THROTTLE_WINDOW_SECONDS")
 
 
 def _refuse(code: str, message: str, *, key: str, ip: str, now: dt.datetime, token_id: int | None = None) -> NoReturn:

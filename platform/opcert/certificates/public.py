@@ -115,32 +115,20 @@ def _log(number: str, method: str, result: str, **details: str) -> None:
 
 
 def _policy() -> throttle.Policy:
-    cfg = current_app.config
-    return throttle.Policy(
-        cfg["CERT_VERIFY_THROTTLE_THRESHOLD"],
-        cfg["CERT_VERIFY_THROTTLE_BASE_SECONDS"],
-        cfg["CERT_VERIFY_THROTTLE_MAX_SECONDS"],
-        cfg["LOGIN_THROTTLE_WINDOW_SECONDS"],
-    )
+    return throttle.Policy.from_settings("CERT_VERIFY_THROTTLE", window="LOGIN_THROTTLE_WINDOW_SECONDS")
 
 
-def _check_throttle(ip: str, now: dt.datetime) -> str:
-    key = "certverify:" + ip
+def _held_back(key: str, ip: str, now: dt.datetime, **details: str) -> str:
+    """Refuse (audited) while the address is held back under `key`; else the key, to count on."""
     wait = throttle.get_store().get(key, now).wait_seconds(now)
     if wait:
-        record_event("certificate.verify_throttled", object_type="address", object_id=ip[:64])
+        record_event("certificate.verify_throttled", object_type="address", object_id=ip[:64], details=details)
         raise VerificationRefusedError(_("查询过于频繁，请在%(seconds)d秒后再试。", seconds=wait))
     return key
 
 
-def _frame_policy() -> throttle.Policy:
-    cfg = current_app.config
-    return throttle.Policy(
-        cfg["CERT_VERIFY_FRAME_THRESHOLD"],
-        cfg["CERT_VERIFY_FRAME_BASE_SECONDS"],
-        cfg["CERT_VERIFY_FRAME_MAX_SECONDS"],
-        cfg["CERT_VERIFY_FRAME_WINDOW_SECONDS"],
-    )
+def _check_throttle(ip: str, now: dt.datetime) -> str:
+    return _held_back("certverify:" + ip, ip, now)
 
 
 def admit_frame(*, ip: str, now: dt.datetime | None = None) -> None:
@@ -148,15 +136,8 @@ def admit_frame(*, ip: str, now: dt.datetime | None = None) -> None:
     or when it sent too many frames (each one counts, CERT_VERIFY_FRAME_*); the refusal is audited."""
     now = now or utcnow()
     _check_throttle(ip, now)
-    key = "certframe:" + ip
-    store = throttle.get_store()
-    wait = store.get(key, now).wait_seconds(now)
-    if wait:
-        record_event(
-            "certificate.verify_throttled", object_type="address", object_id=ip[:64], details={"method": "frame"}
-        )
-        raise VerificationRefusedError(_("查询过于频繁，请在%(seconds)d秒后再试。", seconds=wait))
-    store.record_failure(key, now, _frame_policy())
+    key = _held_back("certframe:" + ip, ip, now, method="frame")
+    throttle.get_store().record_failure(key, now, throttle.Policy.from_settings("CERT_VERIFY_FRAME"))
 
 
 def verify_by_number(*, number: str, name: str, ip: str, now: dt.datetime | None = None) -> PublicResult:
