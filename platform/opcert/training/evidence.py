@@ -121,6 +121,11 @@ class Record:
         return str(_("本轮") if self.in_round(interval) else _("以往轮次"))
 
     @property
+    def has_earlier_rounds(self) -> bool:
+        """Whether any interval belongs to an earlier round (the trainee started a new round of review training)."""
+        return any(not self.in_round(i) for i in self.intervals)
+
+    @property
     def round_seconds(self) -> int:
         """Seconds credited in the current rounds of the trainee's courses."""
         return sum(i.seconds for i in self.intervals if i.status is IntervalStatus.CREDITED and self.in_round(i))
