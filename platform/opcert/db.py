@@ -109,16 +109,16 @@ def flush_unique(message: str, field: str = "", *, error: type[DomainError] = Do
         raise error.on_field(message, field) from None
 
 
-def rowcount(statement: sa.Executable, *, synchronize: str | bool = False) -> int:
+def rowcount(statement: sa.Executable, *, synchronize: str | bool = False, params: dict[str, Any] | None = None) -> int:
     """Run an UPDATE/DELETE/INSERT in the request's session and return how many rows it touched.
 
     The count is what conditional writes are decided on (a seat taken, a sequence number applied, a first approval).
     `synchronize` is SQLAlchemy's synchronize_session: False by default (the caller refreshes what it uses), "auto"
-    to update the objects loaded in the session as well.
+    to update the objects loaded in the session as well. `params` bind a statement built once with bind parameters.
     """
     from opcert.extensions import db
 
-    result = db.session.execute(statement, execution_options={"synchronize_session": synchronize})
+    result = db.session.execute(statement, params, execution_options={"synchronize_session": synchronize})
     return int(cast(CursorResult[Any], result).rowcount or 0)
 
 

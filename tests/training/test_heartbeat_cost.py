@@ -1,5 +1,5 @@
-"""Heartbeats are many: the usual one costs two or three statements and no audit row; a page whose answer was lost can
-go on from the number the server holds (only the page holding the lease is told it)."""
+"""Heartbeats are many: the usual one costs two statements on PostgreSQL (three on SQLite) and no audit row; a page
+whose answer was lost can go on from the number the server holds (only the page holding the lease is told it)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from flask import Flask
 
 from opcert.audit.models import AuditEvent
 from opcert.db import utcnow
+from opcert.errors import NotFoundError
 from opcert.training import study
-from opcert.training.models import IntervalStatus, StudyInterval
+from opcert.training.models import CourseStatus, IntervalStatus, StudyInterval, StudyLease
 from tests.training.test_study import Page, _setup
 
 
@@ -37,7 +38,7 @@ def statements(db) -> Iterator[list[str]]:
     sa.event.remove(db.engine, "before_cursor_execute", record)
 
 
-def test_a_usual_heartbeat_is_one_select_and_two_updates(db, statements) -> None:
+def test_a_usual_heartbeat_is_a_read_and_advance_then_the_interval(db, statements) -> None:
     learner, course = _setup(db)
     page = Page(learner, course.lessons[0], utcnow())
     assert page.beat().credited == 30  # opens the interval
@@ -47,13 +48,18 @@ def test_a_usual_heartbeat_is_one_select_and_two_updates(db, statements) -> None
     statements.clear()
     for _ in range(4):
         assert page.beat().credited == 30
-    if db.engine.dialect.name == "postgresql":
-        assert statements == ["SELECT", "WITH"] * 4, "lesson+lease+used seconds; the lease and the interval at once"
+    postgresql = db.engine.dialect.name == "postgresql"
+    if postgresql:
+        assert statements == ["WITH", "UPDATE"] * 4, "lesson+lease+used seconds with the lease's advance; the interval"
     else:
         assert statements == ["SELECT", "UPDATE", "UPDATE"] * 4, "lesson+lease+used seconds, the lease, the interval"
     statements.clear()
     assert page.beat(visible=False).credited == 0
-    assert statements == ["SELECT", "UPDATE", "UPDATE"], "a step that credits nothing closes the interval"
+    closing = ["WITH", "UPDATE"] if postgresql else ["SELECT", "UPDATE", "UPDATE"]
+    assert statements == closing, "a step that credits nothing closes the interval"
+    statements.clear()
+    assert page.beat(visible=False).credited == 0
+    assert statements == (["WITH"] if postgresql else ["SELECT", "UPDATE"]), "no interval open: the lease only"
     db.session.commit()
     assert db.session.execute(sa.select(sa.func.count(AuditEvent.id))).scalar_one() == audited, "no audit per beat"
     study.stop_study(trainee=learner, token=page.token, now=page.now + dt.timedelta(seconds=5))
@@ -130,3 +136,41 @@ def test_a_step_whose_interval_was_closed_meanwhile_starts_a_new_one(db) -> None
     db.session.commit()
     db.session.refresh(intervals[1])
     assert (intervals[1].seconds, intervals[1].ended_at) == (60, page.now + dt.timedelta(seconds=30))
+
+
+def test_a_refused_heartbeat_leaves_the_lease_as_it_was_even_if_the_caller_commits(db) -> None:
+    """On PostgreSQL the lease advances in the heartbeat's read: it must not when the beat is then refused."""
+    learner, course = _setup(db, video=True)
+    text, video = course.lessons[1], course.lessons[0]
+
+    def lease() -> tuple[int, dt.datetime | None]:
+        row = db.session.get(StudyLease, learner.id, populate_existing=True)
+        assert row is not None
+        return row.seq, row.last_beat_at
+
+    page = Page(learner, text, utcnow())
+    assert page.beat().credited == 30
+    db.session.commit()
+    before = lease()
+    course.status = CourseStatus.RETURNED  # the course is withdrawn while the page is open
+    db.session.commit()
+    with pytest.raises(NotFoundError):
+        page.beat()
+    db.session.commit()
+    assert lease() == before, "a lesson the read does not find advances nothing"
+    course.status = CourseStatus.PUBLISHED
+    db.session.commit()
+    page.seq -= 1
+    assert page.beat().credited == 40, "the same number counts once the course is back (60 s, capped at 40)"
+
+    study.stop_study(trainee=learner, token=page.token, now=page.now)
+    watching = Page(learner, video, page.now)
+    assert watching.beat(played=[[0, 29.5]]).credited == 29
+    db.session.commit()
+    before = lease()
+    with pytest.raises(study.StudyRefusedError):
+        watching.beat(played=[[0, 5000]])
+    db.session.commit()
+    assert lease() == before, "malformed video segments advance nothing"
+    watching.seq -= 1
+    assert watching.beat(played=[[30, 58]]).credited == 28

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import secrets
 from collections.abc import Sequence
 from typing import Any, cast
@@ -372,20 +373,70 @@ def _day_start(now: dt.datetime) -> dt.datetime:
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)
 
 
-# The heartbeat's query, built once per dialect: heartbeats are many, and building it (and its cache key) cost
-# more than running it. The trainee, lesson and day's start are bound on each call.
+# The heartbeat's statements, built once: heartbeats are many, and building a statement (and its cache key) costs
+# more than running it. The values are bound on each call (named b_*: SQLAlchemy keeps a table's column names for
+# an UPDATE's SET clause). The writes are Core statements on the tables: no ORM bookkeeping per beat.
+_LEASES, _INTERVALS = cast(sa.Table, StudyLease.__table__), cast(sa.Table, StudyInterval.__table__)
+_OPEN = (IntervalStatus.PROVISIONAL, IntervalStatus.AWAITING_ALTERNATIVE)
+
+
+@functools.cache
+def _advance_statement() -> sa.Update:
+    """The lease's conditional advance to the next sequence number at the server's time of the beat: only for the
+    page's token, on its lesson, and not too soon after the previous beat (the rules `heartbeat` explains)."""
+    seq, now = sa.bindparam("b_seq", type_=sa.Integer()), sa.bindparam("b_now", type_=UTCDateTime())
+    return (
+        sa.update(_LEASES)
+        .where(
+            _LEASES.c.trainee_id == sa.bindparam("b_trainee_id", type_=sa.Integer()),
+            _LEASES.c.token == sa.bindparam("b_token", type_=sa.String()),
+            _LEASES.c.seq == seq - 1,
+            _LEASES.c.lesson_id == sa.bindparam("b_lesson_id", type_=sa.Integer()),
+            sa.func.coalesce(_LEASES.c.last_beat_at, now) <= sa.bindparam("b_earliest", type_=UTCDateTime()),
+        )
+        .values(seq=seq, last_beat_at=now)
+    )
+
+
+@functools.cache
+def _extend_statement() -> sa.Update:
+    """The open interval grows by the step's credit (no SELECT of it first)."""
+    return (
+        sa.update(_INTERVALS)
+        .where(_INTERVALS.c.id == sa.bindparam("b_interval_id", type_=sa.Integer()), _INTERVALS.c.status.in_(_OPEN))
+        .values(
+            seconds=_INTERVALS.c.seconds + sa.bindparam("b_credit", type_=sa.Integer()),
+            beats=_INTERVALS.c.beats + 1,
+            ended_at=sa.bindparam("b_now", type_=UTCDateTime()),
+        )
+    )
+
+
 _BEAT_STATE_QUERIES: dict[str, Any] = {}
 
 
 def _beat_state_query(dialect: str) -> Any:
+    """The heartbeat's read, per dialect; on PostgreSQL with the lease's advance in the same statement."""
     query = _BEAT_STATE_QUERIES.get(dialect)
     if query is not None:
         return query
-    trainee_id = sa.bindparam("trainee_id", type_=sa.Integer())
+    trainee_id = sa.bindparam("b_trainee_id", type_=sa.Integer())
     enrolled = sa.exists().where(Enrolment.trainee_id == trainee_id, Enrolment.course_id == Lesson.course_id)
-    since = sa.bindparam("since", type_=UTCDateTime())
+    since = sa.bindparam("b_since", type_=UTCDateTime())
     columns: list[Any] = [Lesson, StudyLease, *_used_columns(trainee_id, Lesson.id, since)]
     if dialect == "postgresql":
+        # The advance is a CTE: the statement's read does not see its UPDATE, so the lease read is the one before
+        # the beat (the refusals explain from it); whether it advanced is a column. It advances only where nothing
+        # after it can refuse: a lesson the read will find, and not a video (its reported segments are checked
+        # first). A refusal thus never leaves an advance behind. SQLite has no UPDATE in WITH.
+        lesson_id = sa.bindparam("b_lesson_id", type_=sa.Integer())
+        studied = (
+            sa.exists()
+            .where(Lesson.id == lesson_id, Lesson.kind != LessonKind.VIDEO, Course.id == Lesson.course_id)
+            .where(Course.status == CourseStatus.PUBLISHED, enrolled)
+        )
+        advanced = _advance_statement().where(studied).returning(_LEASES.c.trainee_id).cte("advanced")
+        columns.append(sa.select(sa.func.count()).select_from(advanced).scalar_subquery())
         # This transaction's COMMIT does not wait for the WAL flush (the database stays consistent; a crash
         # within a fraction of a second may lose the last heartbeats, which then simply credit nothing).
         columns.append(sa.func.set_config("synchronous_commit", "off", True))
@@ -393,7 +444,7 @@ def _beat_state_query(dialect: str) -> Any:
         sa.select(*columns)
         .join(Course, Course.id == Lesson.course_id)
         .outerjoin(StudyLease, StudyLease.trainee_id == trainee_id)
-        .where(Lesson.id == sa.bindparam("lesson_id", type_=sa.Integer()), Course.status == CourseStatus.PUBLISHED)
+        .where(Lesson.id == sa.bindparam("b_lesson_id", type_=sa.Integer()), Course.status == CourseStatus.PUBLISHED)
         .where(enrolled)
         .options(defer(Lesson.body_html))
         .execution_options(populate_existing=True)
@@ -402,16 +453,37 @@ def _beat_state_query(dialect: str) -> Any:
     return query
 
 
-def _beat_state(trainee: User, lesson_id: int, now: dt.datetime) -> tuple[Lesson, StudyLease | None, tuple[int, int]]:
+@dataclasses.dataclass(frozen=True)
+class _Beat:
+    """What one heartbeat asks for: the page's lease token and sequence number, at the server's time."""
+
+    trainee: User
+    lesson_id: int
+    token: str
+    seq: int
+    now: dt.datetime
+    earliest: dt.datetime  # the previous beat must be no later than this (STUDY_HEARTBEAT_MIN_SECONDS)
+
+    def params(self, lesson_id: int | None = None) -> dict[str, Any]:
+        return {
+            "b_trainee_id": self.trainee.id, "b_lesson_id": lesson_id or self.lesson_id, "b_token": self.token,
+            "b_seq": self.seq, "b_now": self.now, "b_earliest": self.earliest,
+        }  # fmt: skip
+
+
+def _beat_state(beat: _Beat) -> tuple[Lesson, StudyLease | None, tuple[int, int], bool | None]:
     """In one query: the lesson (of a published course the trainee is enrolled in, else 404), the trainee's lease
-    and the seconds used on the lesson and today (the same rules as `study_lesson`, `_lease`, `_used_seconds`)."""
-    query = _beat_state_query(db.session.get_bind().dialect.name)
-    params = {"trainee_id": trainee.id, "lesson_id": lesson_id, "since": _day_start(now)}
-    row = db.session.execute(query, params).first()
+    as it was before the beat, and the seconds used on the lesson and today (the same rules as `study_lesson`,
+    `_lease`, `_used_seconds`); on PostgreSQL also whether the lease advanced (None where it was not tried: on
+    SQLite, and for a video)."""
+    dialect = db.session.get_bind().dialect.name
+    params = beat.params() | {"b_since": _day_start(beat.now)}
+    row = db.session.execute(_beat_state_query(dialect), params).first()
     if row is None:
         raise NotFoundError(_("课时不存在。"))
     lesson, lease, lesson_total, day_total = row[:4]
-    return lesson, lease, (int(lesson_total), int(day_total))
+    advanced = bool(row[4]) if dialect == "postgresql" and lesson.kind is not LessonKind.VIDEO else None
+    return lesson, lease, (int(lesson_total), int(day_total)), advanced
 
 
 def heartbeat(
@@ -427,10 +499,12 @@ def heartbeat(
 ) -> BeatResult:
     """Credit the server time since the previous heartbeat of this page's lease (see the module's rules).
 
-    Heartbeats are many: the usual one is a SELECT (lesson, lease, used seconds), the lease's conditional UPDATE
-    and, when it credits, one UPDATE of the open interval (on PostgreSQL both UPDATEs are one statement); no audit
-    row (the settled interval is audited)."""
-    lesson, lease, used = _beat_state(trainee, lesson_id, now)
+    Heartbeats are many: the usual one is one statement (the lesson, lease and used seconds read, with the lease's
+    conditional advance on PostgreSQL; on SQLite and for a video the advance follows) and, when it credits, one
+    UPDATE of the open interval; no audit row (the settled interval is audited). A refusal has written nothing."""
+    earliest = now - dt.timedelta(seconds=_setting("STUDY_HEARTBEAT_MIN_SECONDS"))
+    beat = _Beat(trainee=trainee, lesson_id=lesson_id, token=token, seq=seq, now=now, earliest=earliest)
+    lesson, lease, used, advanced = _beat_state(beat)
     if lease is None or lease.token is None or not secrets.compare_digest(lease.token, token):
         raise StudyRefusedError(_("本页面的学习已在其他页面或设备上接续，或已结束：请重新进入课时。"), "not_lease")
     if lease.lesson_id != lesson.id:
@@ -438,33 +512,24 @@ def heartbeat(
     if seq != lease.seq + 1:
         raise StudyRefusedError(_("心跳序号无效（重复或过期），不计学时。"), "replayed", seq=lease.seq)
     previous = lease.last_beat_at or now
-    elapsed = (now - previous).total_seconds()
-    if elapsed < _setting("STUDY_HEARTBEAT_MIN_SECONDS"):
+    if previous > earliest:
         raise StudyRefusedError(_("心跳过于频繁，不计学时。"), "too_frequent")
     segments = check_segments(played, lesson) if lesson.kind is LessonKind.VIDEO else []
-    step = _step_in_one_statement(trainee, lease, lesson, token, seq, now, (elapsed, visible, active), segments, used)
-    if step is not None:
-        credit, reason, extended = step
-        if not extended:  # the interval was closed meanwhile: the step starts a new one
-            _add_to_interval(trainee, lease, lesson, previous, now, credit, [])
-    else:
-        advanced = _updated(
-            sa.update(StudyLease)
-            .where(StudyLease.trainee_id == trainee.id, StudyLease.token == token, StudyLease.seq == seq - 1)
-            .values(seq=seq, last_beat_at=now)
-        )
-        if not advanced:
-            raise StudyRefusedError(_("心跳序号无效（重复或过期），不计学时。"), "replayed")
-        # The row now holds what the UPDATE wrote; the loaded object is told so without another SELECT or UPDATE.
-        set_committed_value(lease, "seq", seq)
-        set_committed_value(lease, "last_beat_at", now)
-        if _advance_checks(trainee, lease, lesson, now):
-            used = _used_seconds(trainee, lesson, now)  # time was discarded: the caps count without it
-        credit, reason, segments = _credit_for(trainee, lease, lesson, elapsed, visible, active, segments, used)
-        if credit > 0:
-            _add_to_interval(trainee, lease, lesson, previous, now, credit, segments)
-        else:
-            lease.interval_id = None  # the next credited step starts a new interval: the record shows the gap
+    if advanced is None:
+        advanced = rowcount(_advance_statement(), params=beat.params(lesson.id)) > 0
+    if not advanced:  # the read saw the step as due, but a concurrent heartbeat took it first
+        raise StudyRefusedError(_("心跳序号无效（重复或过期），不计学时。"), "replayed")
+    # The row now holds what the UPDATE wrote; the loaded object is told so without another SELECT or UPDATE.
+    set_committed_value(lease, "seq", seq)
+    set_committed_value(lease, "last_beat_at", now)
+    if _advance_checks(trainee, lease, lesson, now):
+        used = _used_seconds(trainee, lesson, now)  # time was discarded: the caps count without it
+    elapsed = (now - previous).total_seconds()
+    credit, reason, segments = _credit_for(trainee, lease, lesson, elapsed, visible, active, segments, used)
+    if credit > 0:
+        _add_to_interval(trainee, lease, lesson, previous, now, credit, segments)
+    elif lease.interval_id is not None:
+        lease.interval_id = None  # the next credited step starts a new interval: the record shows the gap
     db.session.flush()
     return BeatResult(
         credited=credit,
@@ -473,69 +538,6 @@ def heartbeat(
         check_due_by=lease.check_due_by,
         blocked=lease.blocked,
     )
-
-
-def _step_in_one_statement(
-    trainee: User,
-    lease: StudyLease,
-    lesson: Lesson,
-    token: str,
-    seq: int,
-    now: dt.datetime,
-    page: tuple[float, bool, bool],
-    segments: list[Segment],
-    used: tuple[int, int],
-) -> tuple[int, str, bool] | None:
-    """The usual credited step on PostgreSQL (no video segments, an open interval, no face check owed, so the
-    credit does not depend on the lease's UPDATE): the lease's conditional UPDATE and the interval's in one
-    statement, the interval extended only when the lease advanced. (credit, reason, interval extended), or None
-    when it is not such a step (nothing written: the caller goes the usual way)."""
-    if segments or not lease.interval_id or _checks_owed(lease, now):
-        return None
-    if db.session.get_bind().dialect.name != "postgresql":  # SQLite has no UPDATE inside WITH
-        return None
-    elapsed, visible, active = page
-    credit, reason, _segments = _credit_for(trainee, lease, lesson, elapsed, visible, active, [], used)
-    if credit <= 0:
-        return None
-    leases, intervals = cast(sa.Table, StudyLease.__table__), cast(sa.Table, StudyInterval.__table__)
-    advanced = (
-        sa.update(leases)
-        .where(leases.c.trainee_id == trainee.id, leases.c.token == token, leases.c.seq == seq - 1)
-        .values(seq=seq, last_beat_at=now)
-        .returning(leases.c.trainee_id)
-        .cte("advanced")
-    )
-    extended = (
-        sa.update(intervals)
-        .where(
-            intervals.c.id == lease.interval_id,
-            intervals.c.status.in_((IntervalStatus.PROVISIONAL, IntervalStatus.AWAITING_ALTERNATIVE)),
-            sa.exists(sa.select(advanced.c.trainee_id)),
-        )
-        .values(seconds=intervals.c.seconds + credit, beats=intervals.c.beats + 1, ended_at=now)
-        .returning(intervals.c.id)
-        .cte("extended")
-    )
-    counts = sa.select(
-        sa.select(sa.func.count()).select_from(advanced).scalar_subquery(),
-        sa.select(sa.func.count()).select_from(extended).scalar_subquery(),
-    )
-    took, grew = db.session.execute(counts).one()
-    loaded = db.session.identity_map.get(db.session.identity_key(StudyInterval, lease.interval_id))
-    if loaded is not None:
-        db.session.expire(loaded, ["seconds", "beats", "ended_at"])  # what synchronize_session did before
-    if not took:
-        raise StudyRefusedError(_("心跳序号无效（重复或过期），不计学时。"), "replayed")
-    set_committed_value(lease, "seq", seq)
-    set_committed_value(lease, "last_beat_at", now)
-    return credit, reason, bool(grew)
-
-
-def _checks_owed(lease: StudyLease, now: dt.datetime) -> bool:
-    """Whether _advance_checks has anything to do on this step."""
-    missed = lease.check_due_by is not None and now > lease.check_due_by
-    return missed or (lease.check_at is not None and now >= lease.check_at and lease.check_due_by is None)
 
 
 def _advance_checks(trainee: User, lease: StudyLease, lesson: Lesson, now: dt.datetime) -> bool:
@@ -603,18 +605,13 @@ def _add_to_interval(
     credit: int,
     segments: list[Segment],
 ) -> None:
-    if lease.interval_id and not segments:
-        # The usual step: the open interval grows by one compact UPDATE (no SELECT of it first).
-        extended = _updated(
-            sa.update(StudyInterval)
-            .where(
-                StudyInterval.id == lease.interval_id,
-                StudyInterval.status.in_((IntervalStatus.PROVISIONAL, IntervalStatus.AWAITING_ALTERNATIVE)),
-            )
-            .values(seconds=StudyInterval.seconds + credit, beats=StudyInterval.beats + 1, ended_at=now)
-        )
-        if extended:
-            return
+    extend = {"b_interval_id": lease.interval_id, "b_credit": credit, "b_now": now}
+    # The usual step: the open interval grows by one compact UPDATE (no SELECT of it first).
+    if lease.interval_id and not segments and rowcount(_extend_statement(), params=extend):
+        loaded = db.session.identity_map.get(db.session.identity_key(StudyInterval, lease.interval_id))
+        if loaded is not None:
+            db.session.expire(loaded, ["seconds", "beats", "ended_at"])  # the row changed under it
+        return
     interval = db.session.get(StudyInterval, lease.interval_id) if lease.interval_id else None
     if interval is None or interval.status not in (IntervalStatus.PROVISIONAL, IntervalStatus.AWAITING_ALTERNATIVE):
         status = IntervalStatus.AWAITING_ALTERNATIVE if needs_alternative(trainee) else IntervalStatus.PROVISIONAL
