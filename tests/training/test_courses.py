@@ -4,6 +4,8 @@ and served with range requests."""
 from __future__ import annotations
 
 import io
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -12,6 +14,7 @@ from opcert.access import Role
 from opcert.audit.models import AuditEvent
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db as _db
+from opcert.timeutil import local_today
 from opcert.training import media, services
 from opcert.training.models import CoursePurpose, CourseStatus, LessonKind
 from opcert.training.richtext import sanitise_html
@@ -167,3 +170,23 @@ def test_video_is_served_with_range_requests_and_a_missing_file_is_explained(app
     missing = client.get(url)
     assert missing.status_code == 404
     assert "文件在服务器上缺失" in text(missing)
+
+
+def test_a_review_course_holds_at_least_the_review_training_a_renewal_asks_for(app: Flask, db) -> None:
+    """An item asking fewer review hours than CERT_REVIEW_TRAINING_HOURS (the law's 8) still gets an 8-hour course:
+    otherwise a complete course could never reach what the renewal counts against."""
+    from opcert.certificates import renewal
+
+    assert app.config["CERT_REVIEW_TRAINING_HOURS"] == 8
+    _, course = _course(db, data.small_item(review_hours=4), purpose=CoursePurpose.REVIEW)
+    assert services.required_minutes(course.item, CoursePurpose.REVIEW) == 8 * 60
+    services.add_lesson(course=course, draft=data.text_draft(4 * 60))
+    with pytest.raises(DomainError, match="未达到"):
+        services.submit_course(course=course)
+    services.add_lesson(course=course, draft=data.text_draft(4 * 60))
+    services.submit_course(course=course)
+    holder = trainee()
+    # review_training reads the certificate's item and history only: a stand-in issued today will do
+    held: Any = SimpleNamespace(item=course.item, events=[], first_issued_on=local_today())
+    counted, required = renewal.review_training(holder, held)
+    assert (counted, required) == (0, 8 * 3600), "the renewal asks what the complete course holds"

@@ -2,9 +2,9 @@
 
 Each is a *matter* of an application (applications_models.Matter) that goes through the same dossier and review
 queue as the first issue. Review and extension open CERT_RENEWAL_WINDOW_DAYS before the date they are due; they need
-the review training (CERT_REVIEW_TRAINING_HOURS, at least the item's review hours) and a clean record
-(`record_problems`). An extension gives the same certificate row a new validity period; the old one is kept in
-certificate_periods (docs/decisions/0004-extension-keeps-one-certificate-row.md).
+the review training (the item's review hours, at least CERT_REVIEW_TRAINING_HOURS: training.required_minutes) and
+a clean record (`record_problems`). An extension gives the same certificate row a new validity period; the old one
+is kept in certificate_periods (docs/decisions/0004-extension-keeps-one-certificate-row.md).
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def review_training(user: User, certificate: Certificate) -> tuple[int, int]:
     """(seconds counted, seconds required) of the holder's review training (复审培训) for the item: only study
     credited in this review period (since `period_start`) and in the course's current round counts."""
     item = certificate.item
-    required = max(int(current_app.config["CERT_REVIEW_TRAINING_HOURS"]), item.review_hours) * 3600
+    required = training.required_minutes(item, CoursePurpose.REVIEW) * 60  # what a complete review course holds
     since = from_local(dt.datetime.combine(period_start(certificate), dt.time()))
     counted = [
         training.counted_since(trainee=user, course=e.course, since=since)

@@ -28,8 +28,9 @@ from photos.models import Outcome
 from photos.services import verify_and_add_to_set
 
 
-def passed_checks(trainee: User, course: Course) -> int:
-    """Face checks (or staff-approved alternatives) the trainee passed while studying the course's lessons."""
+def passed_checks(trainee: User, course: Course, *, since: dt.datetime | None = None) -> int:
+    """Face checks (or staff-approved alternatives) the trainee passed while studying the course's lessons, asked
+    for at or after `since` when given (the current round of review training counts its own checks)."""
     query = (
         sa.select(sa.func.count(FaceCheck.id))
         .join(Lesson, Lesson.id == FaceCheck.lesson_id)
@@ -39,6 +40,8 @@ def passed_checks(trainee: User, course: Course) -> int:
             FaceCheck.outcome.in_((CheckOutcome.PASSED, CheckOutcome.ALTERNATIVE)),
         )
     )
+    if since is not None:
+        query = query.where(FaceCheck.requested_at >= since)
     return int(db.session.execute(query).scalar_one())
 
 

@@ -47,9 +47,12 @@ class EnrolmentError(DomainError):
 
 
 def required_minutes(item: Item, purpose: CoursePurpose) -> int:
-    """The syllabus minutes a course must hold: the item's theory hours (initial) or its review hours (复审)."""
-    hours = item.theory_hours if purpose is CoursePurpose.INITIAL else item.review_hours
-    return hours * 60
+    """The syllabus minutes a course must hold: the item's theory hours (initial), or its review hours (复审) but at
+    least CERT_REVIEW_TRAINING_HOURS, the review training a renewal asks for (the law: no less than 8 hours). The
+    renewal counts against the same figure, so a complete review course always suffices."""
+    if purpose is CoursePurpose.INITIAL:
+        return item.theory_hours * 60
+    return max(item.review_hours, int(current_app.config["CERT_REVIEW_TRAINING_HOURS"])) * 60
 
 
 # --- courses (providers write, administrators publish) ---------------------------------------------
@@ -446,8 +449,8 @@ def enrolment_in(trainee: User, course: Course) -> Enrolment | None:
 
 
 def course_progress(*, trainee: User, course: Course, since: dt.datetime | None = None) -> CourseProgress:
-    """Credited and pending seconds per lesson, and face checks passed, for one course: intervals that started in
-    the enrolment's current round (and at or after `since` when given)."""
+    """Credited and pending seconds per lesson, and face checks passed, for one course: intervals that started, and
+    checks asked for, in the enrolment's current round (and at or after `since` when given)."""
     from opcert.training.facechecks import passed_checks
 
     enrolment = enrolment_in(trainee, course)
@@ -463,9 +466,8 @@ def course_progress(*, trainee: User, course: Course, since: dt.datetime | None 
         )
         for lesson in course.lessons
     ]
-    return CourseProgress(
-        course=course, lessons=lessons, face_checks_passed=passed_checks(trainee, course), since=since
-    )
+    checks = passed_checks(trainee, course, since=since)
+    return CourseProgress(course=course, lessons=lessons, face_checks_passed=checks, since=since)
 
 
 def counted_since(*, trainee: User, course: Course, since: dt.datetime) -> int:
