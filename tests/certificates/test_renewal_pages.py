@@ -13,10 +13,12 @@ from opcert.certificates.applications_models import ApplicationStatus, Certifica
 from opcert.certificates.models import EventKind
 from opcert.extensions import db
 from opcert.timeutil import local_today
+from opcert.training.models import CoursePurpose, Enrolment
 from tests.certificates import applications_data, certs_data
 from tests.certificates.renewal_data import at_local_morning, audited
 from tests.factories import PASSWORD
 from tests.fixtures.web import login, submit, text
+from tests.training import training_data
 
 
 def _client(app: Flask, account: str, secret: str | None = None):
@@ -91,3 +93,36 @@ def test_holder_sees_what_opens_when_applies_and_the_officer_approves_a_reissue(
         certificate = services.get_certificate(soon_id)
         assert certificate.events[-1].kind is EventKind.REISSUE
     assert "补办（遗失补发）办理中" not in text(holder.get(f"/certificates/{soon_id}"))
+
+
+def test_a_holder_enrols_in_the_review_training_from_the_renewal_page(app: Flask) -> None:
+    """The renewal page says what review training is missing and enrols the holder in the item's review course;
+    the training page then shows that course (it only ever enrolled initial training before)."""
+    with app.app_context():
+        user = certs_data.holder()
+        item = certs_data.item()
+        due_soon = services.add_years(local_today() + dt.timedelta(days=30), -3)
+        held = certs_data.issued(user, item, now=at_local_morning(due_soon))
+        review = training_data.published_course(item, purpose=CoursePurpose.REVIEW)
+        held_id, item_id, account, review_title = held.id, item.id, user.login_name, review.title
+    holder = _client(app, account)
+    renew = f"/certificates/{held_id}/renew"
+    page = text(holder.get(renew))
+    assert 'action="/training/enrol"' in page
+    assert '<input type="hidden" name="purpose" value="review">' in page
+
+    forged = submit(holder, "/training/enrol", {"item_id": item_id, "purpose": "holiday"}, page=renew, follow=True)
+    assert "培训类型无效，请从页面重新报名。" in text(forged)
+    with app.app_context():
+        assert db.session.execute(sa.select(sa.func.count(Enrolment.id))).scalar_one() == 0, "nothing enrolled"
+
+    answer = submit(holder, "/training/enrol", {"item_id": item_id, "purpose": "review"}, page=renew, follow=True)
+    assert "报名成功" in text(answer)
+    assert review_title in text(answer)
+    with app.app_context():
+        enrolment = db.session.execute(sa.select(Enrolment)).scalar_one()
+        assert enrolment.course.purpose is CoursePurpose.REVIEW
+    again = submit(holder, "/training/enrol", {"item_id": item_id, "purpose": "review"}, page=renew)
+    assert again.status_code == 302
+    with app.app_context():
+        assert db.session.execute(sa.select(sa.func.count(Enrolment.id))).scalar_one() == 1, "enrolled once"

@@ -11,6 +11,7 @@ from flask import Flask
 from opcert.errors import DomainError
 from opcert.timeutil import local_today
 from opcert.training import services
+from opcert.training.models import CoursePurpose
 from tests.factories import PASSWORD, id_number, trainee
 from tests.fixtures.web import login, submit, text
 from tests.training import training_data as data
@@ -57,3 +58,19 @@ def test_trainee_enrols_and_the_home_page_shows_the_hours_left(app: Flask, monke
     lesson_page = client.get(f"/training/lessons/{lesson_id}")
     assert lesson_page.status_code == 200
     assert "study.js" in text(lesson_page)
+
+
+def test_the_training_page_offers_only_initial_training_not_yet_enrolled(db) -> None:
+    course = data.published_course()
+    data.published_course(data.small_item(), purpose=CoursePurpose.REVIEW)  # review only: not offered
+    other = data.published_course(data.small_item())
+    learner = trainee()
+    offered = {item.id for item in services.items_to_enrol(learner)}
+    assert {course.item_id, other.item_id} <= offered
+    services.enrol(trainee=learner, item_id=course.item_id, on=local_today())
+    db.session.commit()
+    left = {item.id for item in services.items_to_enrol(learner)}
+    assert course.item_id not in left, "already enrolled: the page does not offer it again"
+    assert other.item_id in left
+    assert all(any(c.purpose is CoursePurpose.INITIAL for c in services.published_courses(i))
+               for i in services.items_to_enrol(learner)), "every choice has an initial course"  # fmt: skip

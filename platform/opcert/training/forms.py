@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
-from wtforms import IntegerField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms import HiddenField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import AnyOf, InputRequired, Length, NumberRange, Optional
 
 from opcert.forms import WebForm
 from opcert.training.models import CoursePurpose, LessonKind
@@ -79,9 +79,14 @@ class ReviewForm(WebForm):
 
 
 class EnrolForm(WebForm):
-    """A trainee picks an operation item to train for."""
+    """A trainee picks an operation item to train for: initial training from the training page, review training
+    (复审) from the certificate's renewal page, which posts the purpose."""
 
     item_id = SelectField(_l("操作项目"), coerce=int, validators=[InputRequired(message=_l("请选择操作项目。"))])
+    purpose = HiddenField(
+        default=CoursePurpose.INITIAL.value,
+        validators=[AnyOf([p.value for p in CoursePurpose], message=_l("培训类型无效，请从页面重新报名。"))],
+    )
     submit = SubmitField(_l("报名"))
 
 

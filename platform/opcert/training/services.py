@@ -17,7 +17,7 @@ from opcert.accounts.age import age_problem
 from opcert.accounts.models import User
 from opcert.audit.services import record_event
 from opcert.catalogue.models import Item
-from opcert.catalogue.services import get_item, item_offered_problem
+from opcert.catalogue.services import get_item, item_offered_problem, offered_items
 from opcert.db import flush_unique, utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
@@ -291,6 +291,17 @@ def enrolments(trainee: User) -> list[Enrolment]:
     """The trainee's enrolments, oldest first."""
     query = sa.select(Enrolment).where(Enrolment.trainee_id == trainee.id).order_by(Enrolment.id)
     return list(db.session.execute(query).scalars())
+
+
+def items_to_enrol(trainee: User) -> list[Item]:
+    """The enrolment form's choices: offered items with a published initial course, less those whose initial
+    training the trainee is enrolled in already (review training is enrolled from the certificate's renewal)."""
+    enrolled = {e.course.item_id for e in enrolments(trainee) if e.course.purpose is CoursePurpose.INITIAL}
+    return [
+        item
+        for item in offered_items()
+        if item.id not in enrolled and any(c.purpose is CoursePurpose.INITIAL for c in published_courses(item))
+    ]
 
 
 def enrolled_item_ids(trainee_id: int) -> set[int]:

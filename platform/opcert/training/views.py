@@ -190,7 +190,7 @@ def my_training() -> str:
     study.settle(trainee=current_user, now=utcnow())
     db.session.commit()
     form = EnrolForm(formdata=None)
-    form.item_id.choices = [(i.id, f"{i.code} {i.name}") for i in offered_items() if services.published_courses(i)]
+    form.item_id.choices = [(i.id, f"{i.code} {i.name}") for i in services.items_to_enrol(current_user)]
     progress = [
         services.course_progress(trainee=current_user, course=e.course) for e in services.enrolments(current_user)
     ]
@@ -206,14 +206,15 @@ def my_training() -> str:
 @bp.route("/training/enrol", methods=["POST"])
 @allow(Role.TRAINEE)
 def enrol() -> Response:
-    """Enrol in the chosen item's published course."""
+    """Enrol in the chosen item's published course of the posted purpose (initial training unless said)."""
     form = EnrolForm()
     form.item_id.choices = [(i.id, i.name) for i in offered_items()]
     if not form.validate_on_submit():
         _flash_form_errors(form)
         return redirect(url_for("training.my_training"))
+    purpose = CoursePurpose(form.purpose.data)
     try:
-        services.enrol(trainee=current_user, item_id=form.item_id.data, on=local_today())
+        services.enrol(trainee=current_user, item_id=form.item_id.data, on=local_today(), purpose=purpose)
     except DomainError as exc:
         report_refusal(exc)
         return redirect(url_for("training.my_training"))
