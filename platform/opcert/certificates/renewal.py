@@ -126,6 +126,11 @@ def review_training(user: User, certificate: Certificate) -> tuple[int, int]:
     return max(counted, default=0), required
 
 
+def review_course_offered(certificate: Certificate) -> bool:
+    """Whether the certificate's item has a published review course to enrol in (复审培训)."""
+    return any(c.purpose is CoursePurpose.REVIEW for c in training.published_courses(certificate.item))
+
+
 def review_training_missing(user: User, certificate: Certificate) -> str:
     """What the holder's review training of this period still lacks, in Chinese ("" when complete)."""
     counted, required = review_training(user, certificate)
