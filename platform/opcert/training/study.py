@@ -464,9 +464,9 @@ class _Beat:
     now: dt.datetime
     earliest: dt.datetime  # the previous beat must be no later than this (STUDY_HEARTBEAT_MIN_SECONDS)
 
-    def params(self, lesson_id: int | None = None) -> dict[str, Any]:
+    def params(self) -> dict[str, Any]:
         return {
-            "b_trainee_id": self.trainee.id, "b_lesson_id": lesson_id or self.lesson_id, "b_token": self.token,
+            "b_trainee_id": self.trainee.id, "b_lesson_id": self.lesson_id, "b_token": self.token,
             "b_seq": self.seq, "b_now": self.now, "b_earliest": self.earliest,
         }  # fmt: skip
 
@@ -516,7 +516,7 @@ def heartbeat(
         raise StudyRefusedError(_("心跳过于频繁，不计学时。"), "too_frequent")
     segments = check_segments(played, lesson) if lesson.kind is LessonKind.VIDEO else []
     if advanced is None:
-        advanced = rowcount(_advance_statement(), params=beat.params(lesson.id)) > 0
+        advanced = rowcount(_advance_statement(), params=beat.params()) > 0
     if not advanced:  # the read saw the step as due, but a concurrent heartbeat took it first
         raise StudyRefusedError(_("心跳序号无效（重复或过期），不计学时。"), "replayed")
     # The row now holds what the UPDATE wrote; the loaded object is told so without another SELECT or UPDATE.
