@@ -283,8 +283,10 @@ def test_the_next_step_does_not_give_away_an_unpublished_result(db, world) -> No
     assert "补考" not in step
     assert "理论考试已合格" in step
     services.publish_results(session_id=practical.id)
-    told = db.session.execute(sa.select(Notification.body).where(Notification.user_id == user.id)).scalars().all()
-    assert "实际操作考试不合格：请预约补考" in told[-1]
+    told = db.session.execute(
+        sa.select(Notification.body).where(Notification.user_id == user.id).order_by(Notification.id)
+    ).scalars()
+    assert "实际操作考试不合格：请预约补考" in list(told)[-1], "the latest notice (rows have no order without ORDER BY)"
     [(_item, step)] = services.my_next_steps(person_id=user.id, on=dt.date.today())
     assert "请预约补考" in step
 
