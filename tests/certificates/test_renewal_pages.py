@@ -127,6 +127,9 @@ def test_a_holder_enrols_in_the_review_training_from_the_renewal_page(app: Flask
     with app.app_context():
         enrolment = db.session.execute(sa.select(Enrolment)).scalar_one()
         assert enrolment.course.purpose is CoursePurpose.REVIEW
+    enrolled = text(holder.get(renew))
+    assert "您已报名本项目的复审培训，请前往在线培训继续学习。" in enrolled
+    assert 'action="/training/enrol"' not in enrolled, "no enrolment button once enrolled"
     again = submit(holder, "/training/enrol", {"item_id": item_id, "purpose": "review"}, page=renew)
     assert again.status_code == 302
     with app.app_context():

@@ -62,11 +62,12 @@ def test_trainee_enrols_and_the_home_page_shows_the_hours_left(app: Flask, monke
 
 def test_the_training_page_offers_only_initial_training_not_yet_enrolled(db) -> None:
     course = data.published_course()
-    data.published_course(data.small_item(), purpose=CoursePurpose.REVIEW)  # review only: not offered
+    review_only = data.published_course(data.small_item(), purpose=CoursePurpose.REVIEW)
     other = data.published_course(data.small_item())
     learner = trainee()
     offered = {item.id for item in services.items_to_enrol(learner)}
     assert {course.item_id, other.item_id} <= offered
+    assert review_only.item_id not in offered, "review training is enrolled from the renewal page, not here"
     services.enrol(trainee=learner, item_id=course.item_id, on=local_today())
     db.session.commit()
     left = {item.id for item in services.items_to_enrol(learner)}

@@ -126,9 +126,13 @@ def review_training(user: User, certificate: Certificate) -> tuple[int, int]:
     return max(counted, default=0), required
 
 
-def review_course_offered(certificate: Certificate) -> bool:
-    """Whether the certificate's item has a published review course to enrol in (复审培训)."""
-    return any(c.purpose is CoursePurpose.REVIEW for c in training.published_courses(certificate.item))
+def review_enrolment(user: User, certificate: Certificate) -> str:
+    """Where the holder stands with the item's review course (复审培训): "enrolled", "open" (a published course to
+    enrol in) or "none" (no published review course yet). The renewal page offers enrolment only when "open"."""
+    item = certificate.item
+    if any(e.course.item_id == item.id and e.course.purpose is CoursePurpose.REVIEW for e in training.enrolments(user)):
+        return "enrolled"
+    return "open" if any(c.purpose is CoursePurpose.REVIEW for c in training.published_courses(item)) else "none"
 
 
 def review_training_missing(user: User, certificate: Certificate) -> str:
