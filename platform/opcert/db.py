@@ -122,6 +122,17 @@ def rowcount(statement: sa.Executable, *, synchronize: str | bool = False, param
     return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
+def core_execute(statement: sa.Executable, params: dict[str, Any] | None = None) -> CursorResult[Any]:
+    """Run a Core statement on the request session's connection, in its transaction, past the ORM's execution path.
+
+    For the hottest statements only (the heartbeat's): there the ORM's per-call bookkeeping cost more than the SQL.
+    Nothing loaded in the session is told what the statement read or wrote: the caller expires what it changed.
+    """
+    from opcert.extensions import db
+
+    return db.session.connection().execute(statement, params)
+
+
 def writes(view: F) -> F:
     """Mark a GET view that writes (an audit row, a cache, a read mark): it takes the write lock as a POST does."""
     setattr(view, WRITES_ATTR, True)

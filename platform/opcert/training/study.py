@@ -15,18 +15,17 @@ import datetime as dt
 import functools
 import secrets
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, defer
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import aliased
 
 from opcert.accounts.models import User
 from opcert.audit.services import record_event
-from opcert.db import UTCDateTime, rowcount
+from opcert.db import UTCDateTime, core_execute, rowcount
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
 from opcert.timeutil import local_tz
@@ -302,7 +301,7 @@ def format_segments(segments: Sequence[Segment]) -> str:
     return ",".join(f"{start:.2f}-{end:.2f}" for start, end in segments)
 
 
-def covered_segments(trainee: User, lesson: Lesson) -> list[Segment]:
+def covered_segments(trainee: User, lesson: _LessonFacts) -> list[Segment]:
     """The lesson video's segments already counted for the trainee in this round (discarded time excluded)."""
     rows = db.session.execute(
         sa.select(StudyInterval.played).where(
@@ -315,7 +314,7 @@ def covered_segments(trainee: User, lesson: Lesson) -> list[Segment]:
     return merge([segment for text in rows for segment in parse_segments(text)])
 
 
-def check_segments(raw: Any, lesson: Lesson) -> list[Segment]:
+def check_segments(raw: Any, lesson: _LessonFacts) -> list[Segment]:
     """Reported played segments as numbers within the video; anything malformed is refused."""
     refused = StudyRefusedError(_("播放记录无效，本次不计学时。"), "bad_segments")
     if not isinstance(raw, list) or len(raw) > 50:
@@ -361,7 +360,7 @@ def _used_columns(trainee_id: Any, lesson_id: Any, since: Any) -> tuple[Any, Any
     return on_lesson, today
 
 
-def _used_seconds(trainee: User, lesson: Lesson, now: dt.datetime) -> tuple[int, int]:
+def _used_seconds(trainee: User, lesson: _LessonFacts, now: dt.datetime) -> tuple[int, int]:
     """Seconds that count (or may) on this lesson, and today in all: one query for both caps."""
     columns = _used_columns(trainee.id, lesson.id, _day_start(now))
     lesson_total, day_total = db.session.execute(sa.select(*columns)).one()
@@ -416,14 +415,17 @@ _BEAT_STATE_QUERIES: dict[str, Any] = {}
 
 
 def _beat_state_query(dialect: str) -> Any:
-    """The heartbeat's read, per dialect; on PostgreSQL with the lease's advance in the same statement."""
+    """The heartbeat's read, per dialect; on PostgreSQL with the lease's advance in the same statement. It reads
+    plain columns, not entities: loading two ORM objects cost more than running the statement."""
     query = _BEAT_STATE_QUERIES.get(dialect)
     if query is not None:
         return query
     trainee_id = sa.bindparam("b_trainee_id", type_=sa.Integer())
     enrolled = sa.exists().where(Enrolment.trainee_id == trainee_id, Enrolment.course_id == Lesson.course_id)
     since = sa.bindparam("b_since", type_=UTCDateTime())
-    columns: list[Any] = [Lesson, StudyLease, *_used_columns(trainee_id, Lesson.id, since)]
+    lease = [_LEASES.c[name] for name in _LeaseFacts.COLUMNS]
+    columns: list[Any] = [Lesson.id, Lesson.kind, Lesson.minutes, Lesson.video_seconds, *lease]
+    columns += _used_columns(trainee_id, Lesson.id, since)
     if dialect == "postgresql":
         # The advance is a CTE: the statement's read does not see its UPDATE, so the lease read is the one before
         # the beat (the refusals explain from it); whether it advanced is a column. It advances only where nothing
@@ -442,12 +444,11 @@ def _beat_state_query(dialect: str) -> Any:
         columns.append(sa.func.set_config("synchronous_commit", "off", True))
     query = (
         sa.select(*columns)
+        .select_from(Lesson)
         .join(Course, Course.id == Lesson.course_id)
-        .outerjoin(StudyLease, StudyLease.trainee_id == trainee_id)
+        .outerjoin(_LEASES, _LEASES.c.trainee_id == trainee_id)
         .where(Lesson.id == sa.bindparam("b_lesson_id", type_=sa.Integer()), Course.status == CourseStatus.PUBLISHED)
         .where(enrolled)
-        .options(defer(Lesson.body_html))
-        .execution_options(populate_existing=True)
     )
     _BEAT_STATE_QUERIES[dialect] = query
     return query
@@ -471,18 +472,48 @@ class _Beat:
         }  # fmt: skip
 
 
-def _beat_state(beat: _Beat) -> tuple[Lesson, StudyLease | None, tuple[int, int], bool | None]:
+@dataclasses.dataclass(frozen=True)
+class _LessonFacts:
+    """What a heartbeat needs of its lesson."""
+
+    id: int
+    kind: LessonKind
+    minutes: int
+    video_seconds: int
+
+
+@dataclasses.dataclass(frozen=True)
+class _LeaseFacts:
+    """The trainee's lease as the heartbeat's read found it (before the beat's advance)."""
+
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        "token", "lesson_id", "seq", "last_beat_at", "interval_id", "check_at", "check_due_by", "blocked",
+    )  # fmt: skip
+
+    token: str | None
+    lesson_id: int | None
+    seq: int
+    last_beat_at: dt.datetime | None
+    interval_id: int | None
+    check_at: dt.datetime | None
+    check_due_by: dt.datetime | None
+    blocked: bool
+
+
+def _beat_state(beat: _Beat) -> tuple[_LessonFacts, _LeaseFacts | None, tuple[int, int], bool | None]:
     """In one query: the lesson (of a published course the trainee is enrolled in, else 404), the trainee's lease
     as it was before the beat, and the seconds used on the lesson and today (the same rules as `study_lesson`,
     `_lease`, `_used_seconds`); on PostgreSQL also whether the lease advanced (None where it was not tried: on
-    SQLite, and for a video)."""
+    SQLite, and for a video). Plain rows on the session's connection: no ORM objects are loaded or told."""
     dialect = db.session.get_bind().dialect.name
     params = beat.params() | {"b_since": _day_start(beat.now)}
-    row = db.session.execute(_beat_state_query(dialect), params).first()
+    row = core_execute(_beat_state_query(dialect), params).first()
     if row is None:
         raise NotFoundError(_("课时不存在。"))
-    lesson, lease, lesson_total, day_total = row[:4]
-    advanced = bool(row[4]) if dialect == "postgresql" and lesson.kind is not LessonKind.VIDEO else None
+    lesson = _LessonFacts(*row[:4])
+    lease = _LeaseFacts(*row[4:12]) if row[6] is not None else None  # seq is never NULL in a lease row
+    lesson_total, day_total = row[12:14]
+    advanced = bool(row[14]) if dialect == "postgresql" and lesson.kind is not LessonKind.VIDEO else None
     return lesson, lease, (int(lesson_total), int(day_total)), advanced
 
 
@@ -501,7 +532,9 @@ def heartbeat(
 
     Heartbeats are many: the usual one is one statement (the lesson, lease and used seconds read, with the lease's
     conditional advance on PostgreSQL; on SQLite and for a video the advance follows) and, when it credits, one
-    UPDATE of the open interval; no audit row (the settled interval is audited). A refusal has written nothing."""
+    UPDATE of the open interval; no audit row (the settled interval is audited). A refusal has written nothing.
+    The lease is loaded as an ORM object only on the rarer steps that change more of it (a face check falls due or
+    is missed, an interval starts)."""
     earliest = now - dt.timedelta(seconds=_setting("STUDY_HEARTBEAT_MIN_SECONDS"))
     beat = _Beat(trainee=trainee, lesson_id=lesson_id, token=token, seq=seq, now=now, earliest=earliest)
     lesson, lease, used, advanced = _beat_state(beat)
@@ -516,52 +549,77 @@ def heartbeat(
         raise StudyRefusedError(_("心跳过于频繁，不计学时。"), "too_frequent")
     segments = check_segments(played, lesson) if lesson.kind is LessonKind.VIDEO else []
     if advanced is None:
-        advanced = rowcount(_advance_statement(), params=beat.params()) > 0
+        advanced = core_execute(_advance_statement(), beat.params()).rowcount > 0
     if not advanced:  # the read saw the step as due, but a concurrent heartbeat took it first
         raise StudyRefusedError(_("心跳序号无效（重复或过期），不计学时。"), "replayed")
-    # The row now holds what the UPDATE wrote; the loaded object is told so without another SELECT or UPDATE.
-    set_committed_value(lease, "seq", seq)
-    set_committed_value(lease, "last_beat_at", now)
-    if _advance_checks(trainee, lease, lesson, now):
+    _forget_loaded_lease(trainee)  # the row changed under an object loaded earlier in this session, if any
+    state = _advance_checks(trainee, lease, lesson, now)
+    if state.discarded:
         used = _used_seconds(trainee, lesson, now)  # time was discarded: the caps count without it
     elapsed = (now - previous).total_seconds()
-    credit, reason, segments = _credit_for(trainee, lease, lesson, elapsed, visible, active, segments, used)
+    credit, reason, segments = _credit_for(trainee, state.blocked, lesson, elapsed, visible, active, segments, used)
     if credit > 0:
-        _add_to_interval(trainee, lease, lesson, previous, now, credit, segments)
-    elif lease.interval_id is not None:
-        lease.interval_id = None  # the next credited step starts a new interval: the record shows the gap
+        _add_to_interval(trainee, state.interval_id, lesson, previous, now, credit, segments)
+    elif state.interval_id is not None:
+        # The next credited step starts a new interval: the record shows the gap.
+        core_execute(_unlink_statement(), {"b_trainee_id": trainee.id})
     db.session.flush()
     return BeatResult(
         credited=credit,
         lesson_seconds=used[0] + credit,
         reason=reason,
-        check_due_by=lease.check_due_by,
-        blocked=lease.blocked,
+        check_due_by=state.check_due_by,
+        blocked=state.blocked,
     )
 
 
-def _advance_checks(trainee: User, lease: StudyLease, lesson: Lesson, now: dt.datetime) -> bool:
-    """A check whose window passed is missed (time discarded, crediting stops); a due one is asked for.
-    Whether time was discarded."""
-    discarded = False
-    if lease.check_due_by is not None and now > lease.check_due_by:
+@functools.cache
+def _unlink_statement() -> sa.Update:
+    """The lease no longer extends an interval."""
+    trainee_id = sa.bindparam("b_trainee_id", type_=sa.Integer())
+    return sa.update(_LEASES).where(_LEASES.c.trainee_id == trainee_id).values(interval_id=None)
+
+
+def _forget_loaded_lease(trainee: User) -> None:
+    loaded = db.session.identity_map.get(db.session.identity_key(StudyLease, trainee.id))
+    if loaded is not None:
+        db.session.expire(loaded)
+
+
+@dataclasses.dataclass(frozen=True)
+class _CheckState:
+    """The lease's face-check state after a beat's step, and whether time was discarded."""
+
+    discarded: bool
+    blocked: bool
+    check_due_by: dt.datetime | None
+    interval_id: int | None
+
+
+def _advance_checks(trainee: User, lease: _LeaseFacts, lesson: _LessonFacts, now: dt.datetime) -> _CheckState:
+    """A check whose window passed is missed (time discarded, crediting stops); a due one is asked for."""
+    missed = lease.check_due_by is not None and now > lease.check_due_by
+    due = lease.check_at is not None and now >= lease.check_at and (lease.check_due_by is None or missed)
+    if not (missed or due):
+        return _CheckState(False, lease.blocked, lease.check_due_by, lease.interval_id)
+    held = _held_lease(trainee)  # the rarer step: the lease as an object, with the beat's advance in it
+    if missed:
         _expire_pending_checks(trainee, now)
         discard_provisional(trainee=trainee, now=now, reason="check_missed")
-        lease.check_due_by = None
-        lease.blocked = True
-        discarded = True
-    if lease.check_at is not None and now >= lease.check_at and lease.check_due_by is None:
+        held.check_due_by = None
+        held.blocked = True
+    if held.check_at is not None and now >= held.check_at and held.check_due_by is None:
         due_by = now + dt.timedelta(seconds=_setting("TRAINING_FACE_WINDOW_SECONDS"))
         db.session.add(FaceCheck(trainee_id=trainee.id, lesson_id=lesson.id, requested_at=now, due_by=due_by))
-        lease.check_due_by = due_by
-        lease.check_at = None
-    return discarded
+        held.check_due_by = due_by
+        held.check_at = None
+    return _CheckState(missed, held.blocked, held.check_due_by, held.interval_id)
 
 
 def _credit_for(
     trainee: User,
-    lease: StudyLease,
-    lesson: Lesson,
+    blocked: bool,
+    lesson: _LessonFacts,
     elapsed: float,
     visible: bool,
     active: bool,
@@ -571,7 +629,7 @@ def _credit_for(
     """The seconds this heartbeat earns, why not more, and the video segments they stand for."""
     if elapsed > _setting("STUDY_HEARTBEAT_GAP_SECONDS"):
         return 0, str(_("心跳中断过久，中断期间不计学时。")), []
-    if lease.blocked:
+    if blocked:
         return 0, str(_("请先完成人脸核验，通过后继续计时。")), []
     if not visible:
         return 0, str(_("页面不在前台，暂停计时。")), []
@@ -598,21 +656,21 @@ def _credit_for(
 
 def _add_to_interval(
     trainee: User,
-    lease: StudyLease,
-    lesson: Lesson,
+    interval_id: int | None,
+    lesson: _LessonFacts,
     previous: dt.datetime,
     now: dt.datetime,
     credit: int,
     segments: list[Segment],
 ) -> None:
-    extend = {"b_interval_id": lease.interval_id, "b_credit": credit, "b_now": now}
+    extend = {"b_interval_id": interval_id, "b_credit": credit, "b_now": now}
     # The usual step: the open interval grows by one compact UPDATE (no SELECT of it first).
-    if lease.interval_id and not segments and rowcount(_extend_statement(), params=extend):
-        loaded = db.session.identity_map.get(db.session.identity_key(StudyInterval, lease.interval_id))
+    if interval_id and not segments and core_execute(_extend_statement(), extend).rowcount:
+        loaded = db.session.identity_map.get(db.session.identity_key(StudyInterval, interval_id))
         if loaded is not None:
             db.session.expire(loaded, ["seconds", "beats", "ended_at"])  # the row changed under it
         return
-    interval = db.session.get(StudyInterval, lease.interval_id) if lease.interval_id else None
+    interval = db.session.get(StudyInterval, interval_id) if interval_id else None
     if interval is None or interval.status not in (IntervalStatus.PROVISIONAL, IntervalStatus.AWAITING_ALTERNATIVE):
         status = IntervalStatus.AWAITING_ALTERNATIVE if needs_alternative(trainee) else IntervalStatus.PROVISIONAL
         interval = StudyInterval(
@@ -620,7 +678,7 @@ def _add_to_interval(
         )
         db.session.add(interval)
         db.session.flush()
-        lease.interval_id = interval.id
+        _held_lease(trainee).interval_id = interval.id
     interval.seconds += credit
     interval.beats += 1
     interval.ended_at = now
