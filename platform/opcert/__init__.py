@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
+from babel import Locale
 from flask import Flask, current_app, has_request_context, request, session
 from sqlalchemy import event
 
@@ -55,6 +57,17 @@ def _select_locale() -> str:
     return chosen if chosen in languages else languages[0]
 
 
+@functools.cache
+def _parsed_locale(code: str) -> Locale:
+    return Locale.parse(code)
+
+
+def _request_locale() -> Locale:
+    """The request's language as a parsed Locale: Flask-Babel parses a selector's string again on every request,
+    and a Locale it is given is used as it is."""
+    return _parsed_locale(_select_locale())
+
+
 def _current_languages() -> tuple[str, ...]:
     from flask import current_app
 
@@ -77,7 +90,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.session_protection = None
     register_access_control(app)
     csrf.init_app(app)
-    babel.init_app(app, locale_selector=_select_locale)
+    babel.init_app(app, locale_selector=_request_locale)
     bootstrap.init_app(app)
 
 

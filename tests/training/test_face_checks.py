@@ -141,6 +141,7 @@ def test_a_missed_window_discards_the_time_and_repeated_failures_flag_the_accoun
     assert late.credited == 0
     assert late.blocked is True
     assert _seconds(db, IntervalStatus.DISCARDED) == 60
+    assert (late.recounted, late.total_changed, late.lesson_seconds) == (True, True, 0), "the page shows the loss"
     assert run.answer(capture_640x480(OTHER)) is False
     db.session.commit()
     problems = services.training_shortfall(run.learner, run.course.item, run.now.date())

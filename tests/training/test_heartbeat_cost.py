@@ -4,6 +4,7 @@ whose answer was lost can go on from the number the server holds (only the page 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -108,6 +109,65 @@ def test_the_refusal_answer_carries_the_number(app: Flask) -> None:
     assert answer.status_code == 409
     assert answer.get_json()["code"] == "replayed"
     assert answer.get_json()["seq"] == 0
+
+
+def test_a_heartbeat_forged_from_another_site_credits_nothing(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The heartbeat takes no CSRF token (docs/decisions/0006-heartbeat-forgery.md): its proof is the lease token
+    that only the page holding the lease was given, in a JSON body. Another site's page can make the trainee's
+    browser post with the trainee's cookie, but cannot know that token, nor send JSON without asking first."""
+    from opcert.extensions import db
+    from tests.factories import PASSWORD
+    from tests.fixtures.web import login
+
+    monkeypatch.setitem(app.config, "STUDY_HEARTBEAT_MIN_SECONDS", 0)
+    with app.app_context():
+        learner, course = _setup(db)
+        account, lesson_id, learner_id = learner.login_name, course.lessons[0].id, learner.id
+    client = app.test_client()
+    login(client, account, PASSWORD)
+    page = client.get(f"/training/lessons/{lesson_id}").get_data(as_text=True)
+    headers = {"X-CSRFToken": page.split('data-csrf="')[1].split('"')[0]}
+    assert client.post(f"/training/lessons/{lesson_id}/start", json={}).status_code == 400, "start takes CSRF"
+    token = client.post(f"/training/lessons/{lesson_id}/start", json={}, headers=headers).get_json()["token"]
+    url = f"/training/lessons/{lesson_id}/beat"
+    guessed = client.post(url, json={"token": "0" * 32, "seq": 1, "visible": True, "active": True})
+    assert (guessed.status_code, guessed.get_json()["code"]) == (409, "not_lease")
+    body = {"token": token, "seq": 1, "visible": True, "active": True}
+    as_form = client.post(url, data={key: str(value) for key, value in body.items()})
+    as_text = client.post(url, data=json.dumps(body), content_type="text/plain")
+    for refused in (as_form, as_text):  # what a cross-site form or a no-cors fetch can send
+        assert (refused.status_code, refused.get_json()["code"]) == (400, "malformed")
+    with app.app_context():
+        lease = db.session.get(StudyLease, learner_id)
+        assert lease is not None
+        assert lease.seq == 0, "no forged heartbeat advanced the lease"
+    own = client.post(url, json=body)
+    assert own.status_code == 200, "the page's own beat needs only its token"
+    assert own.get_json()["ok"] is True
+    assert own.get_json()["lesson_text"] is None, "no whole second passed: the total and its text are unchanged"
+
+
+def test_the_answer_renews_the_lesson_text_only_when_the_total_changed(db) -> None:
+    learner, course = _setup(db)
+    page = Page(learner, course.lessons[0], utcnow())
+    credited = page.beat()
+    assert (credited.credited, credited.total_changed) == (30, True)
+    hidden = page.beat(visible=False)
+    assert (hidden.credited, hidden.recounted, hidden.total_changed) == (0, False, False)
+
+
+def test_objects_loaded_before_a_beat_show_what_its_statements_wrote(db) -> None:
+    """The usual beat writes with Core statements; objects this session loaded earlier are expired, not stale."""
+    learner, course = _setup(db)
+    page = Page(learner, course.lessons[0], utcnow())
+    page.beat()
+    lease = db.session.get(StudyLease, learner.id)
+    interval = db.session.execute(sa.select(StudyInterval)).scalar_one()
+    assert (lease.seq, interval.seconds) == (1, 30)
+    page.beat()
+    page.beat()
+    assert (lease.seq, lease.last_beat_at) == (3, page.now)
+    assert (interval.seconds, interval.beats, interval.ended_at) == (90, 3, page.now)
 
 
 def test_a_step_whose_interval_was_closed_meanwhile_starts_a_new_one(db) -> None:

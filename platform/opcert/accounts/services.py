@@ -8,13 +8,12 @@ import hashlib
 import re
 import secrets
 from collections.abc import Callable, Collection
-from typing import TypedDict, TypeVar
+from typing import NamedTuple, TypedDict, TypeVar
 
 import pyotp
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy.orm import joinedload
 
 from opcert.access import STAFF_ROLES, Role
 from opcert.accounts import throttle
@@ -262,32 +261,60 @@ def start_session(*, user: User, ip: str, user_agent: str) -> str:
 
 
 @functools.cache
-def _session_query() -> sa.Select[tuple[UserSession]]:
-    """The session and its user in one query, run on every signed-in request: built once (building it and its cache
-    key cost more than running it), the token's hash bound on each call."""
+def _session_query() -> sa.Select[tuple[User, int, dt.datetime | None, dt.datetime, dt.datetime]]:
+    """The user and their session's times in one query, run on every signed-in request: built once (building it and
+    its cache key cost more than running it), the token's hash bound on each call. The session row is read as
+    columns, not as an object: one entity to load, not two."""
     token_hash = sa.bindparam("token_hash", type_=sa.String())
-    return sa.select(UserSession).where(UserSession.token_hash == token_hash).options(joinedload(UserSession.user))
+    return (
+        sa.select(User, UserSession.id, UserSession.revoked_at, UserSession.created_at, UserSession.last_seen_at)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.token_hash == token_hash)
+    )
 
 
-def load_session(token: str, *, now: dt.datetime | None = None) -> tuple[User | None, str | None]:
-    """The user behind a session token, or (None, reason) when it is unknown, revoked, idle or expired."""
+@functools.cache
+def _session_update() -> sa.Update:
+    """One session row's times and state, by id (a touch, or its end when idle or expired)."""
+    return sa.update(UserSession).where(UserSession.id == sa.bindparam("session_id", type_=sa.Integer()))
+
+
+class SessionCheck(NamedTuple):
+    """Who a session token belongs to; `reason` when nobody (unknown, revoked, disabled, idle, expired);
+    `wrote` when the check changed the session row (touched, or ended it), for the caller to commit."""
+
+    user: User | None
+    reason: str | None
+    wrote: bool = False
+
+
+def load_session(token: str, *, now: dt.datetime | None = None, write: bool = True) -> SessionCheck:
+    """The user behind a session token, or the reason there is none: unknown, revoked, idle or expired. An idle or
+    expired session is ended, and an active one's last-seen time touched (at most every SESSION_TOUCH_SECONDS),
+    unless `write` is False (the database is busy: the answer is the same, the row is left)."""
     now = now or utcnow()
-    row = db.session.execute(_session_query(), {"token_hash": _token_hash(token)}).scalars().first()
+    row = db.session.execute(_session_query(), {"token_hash": _token_hash(token)}).first()
     if row is None or row.revoked_at is not None:
-        return None, "revoked"
+        return SessionCheck(None, "revoked")
+    user, session_id = row[0], row.id
     cfg = current_app.config
-    if not row.user.is_active:
-        return None, "disabled"
+    if not user.is_active:
+        return SessionCheck(None, "disabled")
     if now - row.last_seen_at > dt.timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]):
-        row.revoked_at, row.revoked_reason = now, "idle"
-        return None, "idle"
+        return SessionCheck(None, "idle", write and _update_session(session_id, revoked_at=now, revoked_reason="idle"))
     if now - row.created_at > current_app.permanent_session_lifetime:
-        row.revoked_at, row.revoked_reason = now, "expired"
-        return None, "expired"
-    if (now - row.last_seen_at).total_seconds() > cfg["SESSION_TOUCH_SECONDS"]:
-        row.last_seen_at = now
-    row.user.session_token = token
-    return row.user, None
+        ended = write and _update_session(session_id, revoked_at=now, revoked_reason="expired")
+        return SessionCheck(None, "expired", ended)
+    touched = write and (now - row.last_seen_at).total_seconds() > cfg["SESSION_TOUCH_SECONDS"]
+    if touched:
+        _update_session(session_id, last_seen_at=now)
+    user.session_token = token
+    return SessionCheck(user, None, touched)
+
+
+def _update_session(session_id: int, **values: object) -> bool:
+    rowcount(_session_update().values(**values), params={"session_id": session_id})
+    return True
 
 
 def end_session(*, token: str) -> None:

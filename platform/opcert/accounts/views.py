@@ -35,14 +35,15 @@ PENDING_KEY = "pending_login"
 
 def load_user(token: str) -> User | None:
     """Resolve the cookie's session token against the server-side session table."""
-    user, reason = services.load_session(token)
-    if db.session.dirty:
-        try:
+    try:
+        user, reason, wrote = services.load_session(token)
+        if wrote:
             db.session.commit()
-        except OperationalError:
-            # Touching last_seen is best effort: a busy embedded database must not fail the page.
-            db.session.rollback()
-            user, reason = services.load_session(token)
+    except OperationalError:
+        # Touching last_seen (or ending an idle session) is best effort: a busy embedded database must not fail
+        # the page. The same check again, writing nothing.
+        db.session.rollback()
+        user, reason, _wrote = services.load_session(token, write=False)
     if reason == "idle":
         flash(_("您已长时间未操作，为保护账号安全已自动退出，请重新登录。"), "warning")
     return user

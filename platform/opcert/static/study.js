@@ -86,7 +86,7 @@
       if (answer.ok) {
         seq += 1;
         root.dataset.state = "counting";
-        credited.textContent = answer.lesson_text;
+        if (answer.lesson_text) credited.textContent = answer.lesson_text;
         say(answer.reason || root.dataset.countingText);
         if (answer.check_due || answer.blocked) showCheck();
         return;

@@ -67,6 +67,12 @@ class BeatResult:
     reason: str = ""  # why nothing (or less) was credited, in Chinese; "" when the whole step counted
     check_due_by: dt.datetime | None = None
     blocked: bool = False
+    recounted: bool = False  # time was discarded (a missed check): the lesson's total went down
+
+    @property
+    def total_changed(self) -> bool:
+        """Whether the lesson's total differs from the previous beat's (the page's text needs renewing)."""
+        return self.credited > 0 or self.recounted
 
 
 def _setting(name: str) -> float:
@@ -570,6 +576,7 @@ def heartbeat(
         reason=reason,
         check_due_by=state.check_due_by,
         blocked=state.blocked,
+        recounted=state.discarded,
     )
 
 
@@ -580,8 +587,15 @@ def _unlink_statement() -> sa.Update:
     return sa.update(_LEASES).where(_LEASES.c.trainee_id == trainee_id).values(interval_id=None)
 
 
+def _loaded(model: type[Any], key: int) -> Any:
+    """The object of `model` with primary key `key` if this session has it loaded, else None (no query). The key is
+    SQLAlchemy's documented identity key, (class, primary key tuple, identity token), built directly: the
+    `identity_key()` helper's mapper lookups cost more, once per heartbeat."""
+    return db.session.identity_map.get((model, (key,), None))
+
+
 def _forget_loaded_lease(trainee: User) -> None:
-    loaded = db.session.identity_map.get(db.session.identity_key(StudyLease, trainee.id))
+    loaded = _loaded(StudyLease, trainee.id)
     if loaded is not None:
         db.session.expire(loaded)
 
@@ -666,7 +680,7 @@ def _add_to_interval(
     extend = {"b_interval_id": interval_id, "b_credit": credit, "b_now": now}
     # The usual step: the open interval grows by one compact UPDATE (no SELECT of it first).
     if interval_id and not segments and core_execute(_extend_statement(), extend).rowcount:
-        loaded = db.session.identity_map.get(db.session.identity_key(StudyInterval, interval_id))
+        loaded = _loaded(StudyInterval, interval_id)
         if loaded is not None:
             db.session.expire(loaded, ["seconds", "beats", "ended_at"])  # the row changed under it
         return

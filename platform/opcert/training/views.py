@@ -18,7 +18,7 @@ from opcert.access import Role, allow
 from opcert.catalogue.services import offered_items
 from opcert.db import utcnow, writes
 from opcert.errors import DomainError, report_refusal
-from opcert.extensions import db
+from opcert.extensions import csrf, db
 from opcert.forms import ConfirmForm
 from opcert.timeutil import local_today
 from opcert.training import evidence, facechecks, services, study
@@ -290,8 +290,11 @@ def start_study(lesson_id: int) -> Response | tuple[Response, int]:
 
 @bp.route("/training/lessons/<int:lesson_id>/beat", methods=["POST"])
 @allow(Role.TRAINEE)
+@csrf.exempt  # the page's lease token is its anti-forgery secret (docs/decisions/0006-heartbeat-forgery.md)
 def heartbeat(lesson_id: int) -> Response | tuple[Response, int]:
-    """One heartbeat: the server credits the time since the previous one by its own clock."""
+    """One heartbeat: the server credits the time since the previous one by its own clock. It acts only for the
+    page holding the study lease, named by a token only that page was given (by `start_study`, which takes the
+    CSRF token), in a JSON body (a cross-site form cannot send one): a forged request credits nothing."""
     body = _json_body()
     token, seq = body.get("token"), body.get("seq")
     if not isinstance(token, str) or not isinstance(seq, int) or isinstance(seq, bool) or not 0 < seq < 2**31:
@@ -314,7 +317,8 @@ def heartbeat(lesson_id: int) -> Response | tuple[Response, int]:
         ok=True,
         credited=result.credited,
         lesson_seconds=result.lesson_seconds,
-        lesson_text=services.format_minutes(result.lesson_seconds),
+        # The page's text changes only with the total (a beat that credits nothing leaves it as shown).
+        lesson_text=services.format_minutes(result.lesson_seconds) if result.total_changed else None,
         reason=result.reason,
         check_due=result.check_due_by is not None,
         blocked=result.blocked,
