@@ -1,8 +1,11 @@
 """Study heartbeats under load: 100 concurrent trainees' heartbeats against gunicorn, as a ratio to a bare endpoint
 of the same app (/healthz: one SELECT) under the same gunicorn in the same run.
 
-    .venv/bin/python bench/heartbeats.py [--db sqlite|postgresql] [--trainees 100] [--beats 10] [--workers 2]
+    .venv/bin/python bench/heartbeats.py [--db postgresql|sqlite] [--trainees 100] [--beats 10] [--workers 2]
         [--rounds 5]
+
+PostgreSQL by default: the production database, where the target applies (`--db sqlite` runs the embedded default,
+whose writers take turns: every POST begins with BEGIN IMMEDIATE).
 
 Builds a fresh database with one published course and `--trainees` enrolled trainees (each with a face consent
 check waived: face checks off, so the hours are provisional), starts gunicorn, opens each trainee's lesson page and
@@ -195,7 +198,7 @@ def run(args: argparse.Namespace, url: str, tmp: Path) -> dict[str, object]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    add_database_arguments(parser, default="sqlite")
+    add_database_arguments(parser, default="postgresql")
     parser.add_argument("--trainees", type=int, default=100)
     parser.add_argument("--beats", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
