@@ -108,10 +108,23 @@ def test_a_holder_enrols_in_the_review_training_from_the_renewal_page(app: Flask
     holder = _client(app, account)
     renew = f"/certificates/{held_id}/renew"
     none_yet = text(holder.get(renew))
-    assert "本项目暂无已发布的复审培训课程，请向培训机构咨询。" in none_yet
+    assert "暂不能报名复审培训：“低压电工作业”暂无已发布的培训课程。如有疑问，请向培训机构咨询。" in none_yet
     assert 'action="/training/enrol"' not in none_yet
     with app.app_context():
+        training_data.published_course(db.session.get(Item, item_id))  # initial training only
+    initial_only = text(holder.get(renew))
+    assert "“低压电工作业”暂无已发布的复审培训课程。" in initial_only, "the reason the enrolment would give"
+    assert 'action="/training/enrol"' not in initial_only
+    with app.app_context():
         review_title = training_data.published_course(db.session.get(Item, item_id), purpose=CoursePurpose.REVIEW).title
+        db.session.get(Item, item_id).offered = False
+        db.session.commit()
+    not_offered = text(holder.get(renew))
+    assert "本平台目前不开考“低压电工作业”。" in not_offered, "the same rules as the enrolment: no button to a refusal"
+    assert 'action="/training/enrol"' not in not_offered
+    with app.app_context():
+        db.session.get(Item, item_id).offered = True
+        db.session.commit()
     page = text(holder.get(renew))
     assert 'action="/training/enrol"' in page
     assert '<input type="hidden" name="purpose" value="review">' in page

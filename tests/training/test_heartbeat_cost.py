@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -145,6 +146,10 @@ def test_a_heartbeat_forged_from_another_site_credits_nothing(app: Flask, monkey
     assert own.status_code == 200, "the page's own beat needs only its token"
     assert own.get_json()["ok"] is True
     assert own.get_json()["lesson_text"] is None, "no whole second passed: the total and its text are unchanged"
+    time.sleep(1.1)  # the server's clock must move a whole second for the next beat to credit
+    credited = client.post(url, json=body | {"seq": 2}).get_json()
+    assert credited["credited"] >= 1
+    assert credited["lesson_text"] == "0分钟", "a beat that credits renews the page's text"
 
 
 def test_the_answer_renews_the_lesson_text_only_when_the_total_changed(db) -> None:

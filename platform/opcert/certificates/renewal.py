@@ -126,13 +126,10 @@ def review_training(user: User, certificate: Certificate) -> tuple[int, int]:
     return max(counted, default=0), required
 
 
-def review_enrolment(user: User, certificate: Certificate) -> str:
-    """Where the holder stands with the item's review course (复审培训): "enrolled", "open" (a published course to
-    enrol in) or "none" (no published review course yet). The renewal page offers enrolment only when "open"."""
-    item = certificate.item
-    if any(e.course.item_id == item.id and e.course.purpose is CoursePurpose.REVIEW for e in training.enrolments(user)):
-        return "enrolled"
-    return "open" if any(c.purpose is CoursePurpose.REVIEW for c in training.published_courses(item)) else "none"
+def review_enrolment(user: User, certificate: Certificate, on: dt.date) -> training.EnrolmentStanding:
+    """Where the holder stands with the item's review course (复审培训): enrolled, free to enrol, or why not (the
+    rules the enrolment itself applies). The renewal page offers the enrolment only when the holder can enrol."""
+    return training.enrolment_standing(trainee=user, item=certificate.item, on=on, purpose=CoursePurpose.REVIEW)
 
 
 def review_training_missing(user: User, certificate: Certificate) -> str:

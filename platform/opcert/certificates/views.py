@@ -354,7 +354,7 @@ def renew(certificate_id: int) -> ResponseReturnValue:
         certificate=certificate,
         opening=renewal.openings(certificate, local_today())[:1],
         training_missing=renewal.review_training_missing(current_user, certificate),
-        review_enrolment=renewal.review_enrolment(current_user, certificate),
+        review_enrolment=renewal.review_enrolment(current_user, certificate, local_today()),
         version=version,
         text=text,
     )

@@ -365,9 +365,8 @@ def enrolment_problems(*, trainee: User, item: Item, on: dt.date) -> list[str]:
     return [p for p in problems if p]
 
 
-def enrol(*, trainee: User, item_id: int, on: dt.date, purpose: CoursePurpose = CoursePurpose.INITIAL) -> Enrolment:
-    """Enrol the trainee in the item's published course of that purpose (initial training, or 复审 review)."""
-    item = get_item(item_id)
+def _course_to_enrol(*, trainee: User, item: Item, on: dt.date, purpose: CoursePurpose) -> Course:
+    """The item's published course of that purpose the trainee may enrol in; EnrolmentError saying why not."""
     problems = enrolment_problems(trainee=trainee, item=item, on=on)
     if problems:
         raise EnrolmentError(problems[0], {f"enrol_{n}": p for n, p in enumerate(problems)})
@@ -376,9 +375,43 @@ def enrol(*, trainee: User, item_id: int, on: dt.date, purpose: CoursePurpose = 
         raise EnrolmentError.on_field(
             _("“%(item)s”暂无已发布的%(purpose)s课程。", item=item.name, purpose=purpose.label)
         )
-    existing = db.session.execute(
-        sa.select(Enrolment).where(Enrolment.trainee_id == trainee.id, Enrolment.course_id == course.id)
-    ).scalar_one_or_none()
+    return course
+
+
+def _enrolment_in(trainee: User, course: Course) -> Enrolment | None:
+    query = sa.select(Enrolment).where(Enrolment.trainee_id == trainee.id, Enrolment.course_id == course.id)
+    return db.session.execute(query).scalar_one_or_none()
+
+
+@dataclasses.dataclass(frozen=True)
+class EnrolmentStanding:
+    """Where a trainee stands with an item's course of one purpose: enrolled already, free to enrol, or not (why,
+    in Chinese): the rules `enrol` applies, for a page that offers the enrolment."""
+
+    enrolled: bool
+    problem: str = ""  # why the trainee cannot enrol ("" when enrolled or free to)
+
+    @property
+    def can_enrol(self) -> bool:
+        return not self.enrolled and not self.problem
+
+
+def enrolment_standing(*, trainee: User, item: Item, on: dt.date, purpose: CoursePurpose) -> EnrolmentStanding:
+    """Whether the trainee is enrolled in the item's course of that purpose, may enrol, or why not."""
+    if any(e.course.item_id == item.id and e.course.purpose is purpose for e in enrolments(trainee)):
+        return EnrolmentStanding(enrolled=True)
+    try:
+        _course_to_enrol(trainee=trainee, item=item, on=on, purpose=purpose)
+    except EnrolmentError as exc:
+        return EnrolmentStanding(enrolled=False, problem=exc.message)
+    return EnrolmentStanding(enrolled=False)
+
+
+def enrol(*, trainee: User, item_id: int, on: dt.date, purpose: CoursePurpose = CoursePurpose.INITIAL) -> Enrolment:
+    """Enrol the trainee in the item's published course of that purpose (initial training, or 复审 review)."""
+    item = get_item(item_id)
+    course = _course_to_enrol(trainee=trainee, item=item, on=on, purpose=purpose)
+    existing = _enrolment_in(trainee, course)
     if existing is not None:
         return existing
     now = utcnow()
