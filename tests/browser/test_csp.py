@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyotp
 import pytest
@@ -18,6 +18,9 @@ from werkzeug.serving import make_server
 from opcert.demo import DEMO_PASSWORD
 from tests.fixtures.site import ACCOUNTS, crawl, seed_site, start_urls, totp_secret
 from tests.fixtures.web import login
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -51,10 +54,31 @@ def chromium_path() -> str:
     return str(CHROMIUM)
 
 
+def read_through(app: Flask) -> WSGIApplication:
+    """The app, its answers read to the end and closed before werkzeug's server sends them.
+
+    When the browser resets a connection (it drops a favicon or an image it no longer needs), werkzeug's
+    development server raises from the drain loop in `run_wsgi`'s `finally` before it reaches the body's
+    `close()`, so a static file's handle is left to the garbage collector; under `filterwarnings = error` its
+    ResourceWarning fails whichever test is running then. gunicorn, which `make run` and production use, closes
+    the body. An answer held in a list has nothing left to close."""
+
+    def wsgi(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_url(app: Flask) -> Iterator[str]:
     """The app served over real HTTP on loopback while the test runs."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, read_through(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
