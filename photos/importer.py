@@ -321,7 +321,7 @@ class _Importer:
     def read(self, position: int, entry: Entry) -> _Work | None:
         """The entry's checked values and file bytes, or None after refusing it."""
         try:
-            number = parse_id_number(entry.id_number).number
+            number = parse_id_number(entry.id_number, today=local_today()).number
         except IdNumberError as exc:
             self.refuse(position, entry.label, str(exc.message))
             return None

@@ -20,6 +20,7 @@ from opcert.accounts.models import LoginThrottle, Organisation, User, UserSessio
 from opcert.audit.models import AuditEvent
 from opcert.db import paginate
 from opcert.extensions import db as _db
+from opcert.timeutil import local, utcnow
 from photos.models import Photo
 from tests.exams.bank.bank_data import catalogue_item, fill_bank
 from tests.exams.sessions import sessions_data
@@ -261,9 +262,9 @@ def test_a_session_in_year_one_is_refused_on_the_form(app) -> None:
         centre_id, room_id, item_id = centre.id, room.id, item.id
         user = staff(Role.CENTRE_STAFF, org=centre)
         account = user.login_name
+        soon = (local(utcnow()) + dt.timedelta(days=10)).strftime("%Y-%m-%dT%H:%M")
     client = app.test_client()
     assert login(client, account, PASSWORD).status_code == 302
-    soon = (dt.datetime.now() + dt.timedelta(days=10)).strftime("%Y-%m-%dT%H:%M")
     form = {
         "part": "theory",
         "item_ids": str(item_id),

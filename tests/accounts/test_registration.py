@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from opcert.accounts.models import User
 from opcert.extensions import db
+from opcert.timeutil import local_today
 from tests.factories import PASSWORD, id_number, trainee
 from tests.fixtures.web import login, submit, text
 
@@ -71,7 +72,8 @@ def test_bad_input_gets_a_chinese_message_and_writes_nothing(app, client, change
 
 
 def test_under_18_is_refused(app, client) -> None:
-    today = dt.date.today()
+    with app.app_context():
+        today = local_today()
     young = id_number(dt.date(today.year - 17, 1, 1))
     response = submit(client, "/register", form(id_number=young), page="/register")
     assert "未满18周岁" in text(response)

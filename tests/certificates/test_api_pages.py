@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from opcert.access import Role
 from opcert.certificates.api_models import ApiToken
 from opcert.extensions import db
+from opcert.timeutil import local_today
 from tests.certificates.api_data import call
 from tests.fixtures.web import logged_in_client, submit, text
 
@@ -20,7 +21,8 @@ SECRET_RE = re.compile(r'id="api-secret">(opc_[A-Za-z0-9_-]+)<')
 
 def test_an_administrator_creates_sees_once_and_revokes_a_token(app) -> None:
     admin = logged_in_client(app, Role.ADMIN)
-    expires = (dt.date.today() + dt.timedelta(days=90)).isoformat()
+    with app.app_context():
+        expires = (local_today() + dt.timedelta(days=90)).isoformat()
     response = submit(
         admin,
         "/admin/api-tokens",

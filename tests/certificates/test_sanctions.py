@@ -18,6 +18,7 @@ from opcert.certificates.sanctions_models import CertificateSanction, SanctionKi
 from opcert.errors import DomainError
 from opcert.extensions import db
 from opcert.notifications.services import list_notifications
+from opcert.timeutil import local_today
 from tests.certificates import certs_data as data
 from tests.certificates import sanctions_data as sd
 from tests.certificates.test_applications import POOL
@@ -204,6 +205,7 @@ def test_the_next_status_list_has_the_suspension_bit_and_loses_it_when_lifted(ap
         officer_id = sd.issuing_officer(app).id
         cid = data.issued(data.holder(), data.item()).id
         keyring = seal.keyring_from_json(json.dumps(seal.published_keys()))
+        today = local_today()
     assert not fetch_list(client, keyring).bit("suspension", cid)
 
     def act(kind: SanctionKind, ground: str, until: dt.date | None = None) -> None:
@@ -219,7 +221,7 @@ def test_the_next_status_list_has_the_suspension_bit_and_loses_it_when_lifted(ap
             )
             db.session.commit()
 
-    act(SanctionKind.SUSPEND, "violation", until=dt.date.today() + dt.timedelta(days=90))
+    act(SanctionKind.SUSPEND, "violation", until=today + dt.timedelta(days=90))
     suspended = fetch_list(client, keyring)
     assert suspended.bit("suspension", cid)
     assert not suspended.bit("revocation", cid)
@@ -263,7 +265,7 @@ def test_concurrent_suspensions_of_one_certificate_apply_once(app, database_url)
                 kind=SanctionKind.SUSPEND,
                 ground="violation",
                 text="同时办理",
-                until=dt.date.today() + dt.timedelta(days=30),
+                until=local_today() + dt.timedelta(days=30),
             )
         except DomainError:
             db.session.commit()

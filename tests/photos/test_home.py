@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from opcert.timeutil import local_today
 from photos import services
 from photos.models import PhotoSource
 from tests.factories import PASSWORD, trainee
@@ -39,7 +40,7 @@ def test_without_a_library_photo_the_trainee_is_asked_to_upload_one(app, db) -> 
 
 def test_a_library_photo_older_than_the_limit_is_named_as_the_reason(app, db) -> None:
     user = trainee()
-    old = dt.date.today() - dt.timedelta(days=365 * 4)
+    old = local_today() - dt.timedelta(days=365 * 4)
     services.store_photo(
         id_number=user.id_number, data=photo(GOOD), source=PhotoSource.UNIFIED_LIBRARY, captured_on=old
     )

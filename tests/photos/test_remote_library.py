@@ -36,7 +36,7 @@ BIN = Path(sys.executable).parent
 TOKEN = "loopback-library-token"
 KNOWN = id_number(dt.date(1988, 8, 8))  # the library has a photo for this person
 UNKNOWN = id_number(dt.date(1992, 2, 2))  # and none for this one
-CAPTURED_ON = dt.date.today() - dt.timedelta(days=30)
+CAPTURED_ON = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=30)  # the library's own record, a month old
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -334,7 +334,9 @@ def test_after_the_cache_time_the_library_is_asked_again(
     assert len(library_photos(app)) == 1  # same photo_id: the stored row and its template are reused
 
     # The person has a new photo in the library: a new photo_id is a new photo, and the old one is retired.
-    write_library(library_dir, [(KNOWN, faces_dir / "identities" / "deepface__dp01" / "2.jpg", dt.date.today())])
+    write_library(
+        library_dir, [(KNOWN, faces_dir / "identities" / "deepface__dp01" / "2.jpg", dt.datetime.now(dt.UTC).date())]
+    )
     case, second = reference(app, KNOWN)
     assert case is services.ReferenceCase.LIBRARY
     assert second != first

@@ -10,6 +10,7 @@ from flask import Flask
 from exams.sessions import bookings
 from exams.sessions.eligibility import IneligibleError, eligibility_problems
 from opcert.db import utcnow
+from opcert.timeutil import local_today
 from opcert.training import study
 from opcert.training.models import StudyFlag
 from opcert.training.services import training_shortfall
@@ -70,7 +71,7 @@ def test_a_flagged_account_cannot_book_until_reviewed(db) -> None:
     study_for(learner, course.lessons[0], 60 * 60, utcnow())
     db.session.add(StudyFlag(trainee_id=learner.id, failures=3))
     db.session.commit()
-    problems = training_shortfall(learner, course.item, dt.date.today())
+    problems = training_shortfall(learner, course.item, local_today())
     assert problems == ["学习期间人脸核验多次未通过，账号待培训机构或管理员复核，复核前不能预约考试。"]
 
 
@@ -78,4 +79,4 @@ def test_the_setting_turns_the_check_off(app: Flask, db, monkeypatch) -> None:
     monkeypatch.setitem(app.config, "TRAINING_REQUIRED", False)
     item = data.small_item()
     learner = sessions_data.eligible()
-    assert eligibility_problems(trainee=learner, item=item, exam_day=dt.date.today() + dt.timedelta(days=10)) == []
+    assert eligibility_problems(trainee=learner, item=item, exam_day=local_today() + dt.timedelta(days=10)) == []

@@ -70,8 +70,9 @@ def check_character(first17: str) -> str:
     return CHECK_CHARS[total % 11]
 
 
-def parse_id_number(raw: str, *, today: dt.date | None = None) -> IdNumber:
-    """Validate an ID number; raise IdNumberError naming the first rule it breaks."""
+def parse_id_number(raw: str, *, today: dt.date) -> IdNumber:
+    """Validate an ID number; raise IdNumberError naming the first rule it breaks. `today` is the deployment's
+    date (`timeutil.local_today`), not the machine's: a birth date after it is refused."""
     number = normalise(raw or "")
     if not number:
         raise IdNumberError("empty")
@@ -87,7 +88,7 @@ def parse_id_number(raw: str, *, today: dt.date | None = None) -> IdNumber:
         raise IdNumberError("birth_date") from None
     if birth.year < 1900:
         raise IdNumberError("birth_date")
-    if birth > (today or dt.date.today()):
+    if birth > today:
         raise IdNumberError("future")
     if check_character(number[:17]) != number[17]:
         raise IdNumberError("check")

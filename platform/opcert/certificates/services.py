@@ -39,7 +39,7 @@ from opcert.certificates.sources import ExamRecord
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
-from opcert.timeutil import local
+from opcert.timeutil import local, local_today
 
 FINAL_STATUSES = frozenset({CertificateStatus.REVOKED, CertificateStatus.CANCELLED})
 # No longer in force: a new first-issue application may be made (once any bar is over) and issues again.
@@ -83,7 +83,7 @@ def _holder_for(user: User) -> CertificateHolder:
     if not user.id_number:
         raise CertificateError(_("只有以居民身份证号码注册的学员才能取得证书。"))
     try:
-        parsed = parse_id_number(user.id_number)
+        parsed = parse_id_number(user.id_number, today=local_today())
     except IdNumberError as exc:
         raise CertificateError(str(exc.message)) from None
     insert_once(

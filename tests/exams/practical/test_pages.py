@@ -24,6 +24,7 @@ from opcert.accounts.models import User
 from opcert.audit.models import AuditEvent
 from opcert.db import utcnow
 from opcert.extensions import db
+from opcert.timeutil import local_today
 from tests.exams.practical import practical_data as pd
 from tests.exams.sessions import sessions_data as data
 from tests.factories import PASSWORD, staff, trainee
@@ -148,7 +149,7 @@ def test_the_candidate_sees_published_results_and_the_next_step(app: Flask, worl
     assert "请申请特种作业操作证" in page
     assert "请申请特种作业操作证" in text(client.get("/"))
     with app.app_context():
-        later = dt.date.today() + dt.timedelta(days=10)
+        later = local_today() + dt.timedelta(days=10)
         assert results.qualification(world.candidate_id, world.item_id, later) is not None
 
 

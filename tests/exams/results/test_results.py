@@ -16,7 +16,7 @@ from exams.sessions.models import ExamPart
 from opcert.access import Role
 from opcert.documents import DocumentSignatureError
 from opcert.notifications.models import Notification
-from opcert.timeutil import local
+from opcert.timeutil import local, local_today
 from tests.exams.practical import practical_data as pd
 from tests.exams.sessions import sessions_data as data
 from tests.factories import staff
@@ -45,7 +45,7 @@ def record(user, item, session, score, part=ExamPart.THEORY):
 
 
 def standing(user, item, part=ExamPart.THEORY, on=None):
-    on = on or dt.date.today()
+    on = on or local_today()
     return services.part_standing(person_id=user.id, item_id=item.id, part=part, on=on).standing
 
 
@@ -75,11 +75,11 @@ def test_one_makeup_then_retraining_then_a_new_round(db, world) -> None:
     first = record(user, item, s["theory"], 60)
     assert first.attempt == 1
     assert standing(user, item) is Standing.MAKEUP
-    assert "补考" in services.next_step(person_id=user.id, item=item, on=dt.date.today())
+    assert "补考" in services.next_step(person_id=user.id, item=item, on=local_today())
     makeup = record(user, item, s["makeup"], 70)
     assert makeup.attempt == 2
     assert standing(user, item) is Standing.RETRAINING
-    assert "重新参加培训" in services.next_step(person_id=user.id, item=item, on=dt.date.today())
+    assert "重新参加培训" in services.next_step(person_id=user.id, item=item, on=local_today())
     with pytest.raises(ResultError, match="须重新参加培训"):
         record(user, item, s["third"], 95)
     # Booking is blocked too, with the reason.
@@ -88,7 +88,7 @@ def test_one_makeup_then_retraining_then_a_new_round(db, world) -> None:
         bookings.book_seat(trainee=user, session_id=later.id, item_id=None)
     assert any("重新参加培训" in reason for reason in refused.value.reasons.values())
     db.session.rollback()
-    services.record_retraining(person_id=user.id, item_id=item.id, completed_on=dt.date.today())
+    services.record_retraining(person_id=user.id, item_id=item.id, completed_on=local_today())
     assert standing(user, item) is Standing.NOT_TAKEN
     again = record(user, item, s["third"], 95)
     assert (again.training_round, again.attempt, again.passed) == (1, 1, True)
@@ -99,7 +99,7 @@ def test_retraining_is_refused_when_none_is_due(db, world) -> None:
     user = pd.candidate()
     record(user, item, s["theory"], 60)
     with pytest.raises(ResultError, match="无需重新培训"):
-        services.record_retraining(person_id=user.id, item_id=item.id, completed_on=dt.date.today())
+        services.record_retraining(person_id=user.id, item_id=item.id, completed_on=local_today())
 
 
 def test_practical_booking_needs_a_valid_theory_pass(db, world) -> None:
@@ -186,7 +186,7 @@ def test_the_daily_command_publishes_only_what_is_due(db, world, runner) -> None
     db.session.commit()
     result = runner.invoke(args=["exams", "publish-results"])
     assert "published 0" in result.output
-    row.publish_by = dt.date.today() - dt.timedelta(days=1)
+    row.publish_by = local_today() - dt.timedelta(days=1)
     db.session.commit()
     result = runner.invoke(args=["exams", "publish-results"])
     assert "published 1" in result.output
@@ -257,11 +257,11 @@ def test_retraining_for_the_practical_keeps_a_theory_pass_still_valid(db, world)
         failed = pd.session(centre, item, ExamPart.PRACTICAL, starts_in=dt.timedelta(days=days))
         record(user, item, failed, 50, part=ExamPart.PRACTICAL)
     assert standing(user, item, ExamPart.PRACTICAL) is Standing.RETRAINING
-    services.record_retraining(person_id=user.id, item_id=item.id, completed_on=dt.date.today())
+    services.record_retraining(person_id=user.id, item_id=item.id, completed_on=local_today())
     assert standing(user, item, ExamPart.PRACTICAL) is Standing.NOT_TAKEN
     assert standing(user, item) is Standing.PASSED, "the theory pass is still within its 12 months"
-    assert "理论考试已合格" in services.next_step(person_id=user.id, item=item, on=dt.date.today())
-    assert services.booking_problem(person_id=user.id, item=item, part=ExamPart.PRACTICAL, on=dt.date.today()) is None
+    assert "理论考试已合格" in services.next_step(person_id=user.id, item=item, on=local_today())
+    assert services.booking_problem(person_id=user.id, item=item, part=ExamPart.PRACTICAL, on=local_today()) is None
     with pytest.raises(ResultError, match="无需再考"):
         record(user, item, s["third"], 95)
     passed = record(user, item, s["practical"], 88, part=ExamPart.PRACTICAL)
@@ -279,7 +279,7 @@ def test_the_next_step_does_not_give_away_an_unpublished_result(db, world) -> No
     practical = pd.session(centre, item, ExamPart.PRACTICAL, starts_in=dt.timedelta(days=-1))
     record(user, item, practical, 50, part=ExamPart.PRACTICAL)
     db.session.commit()
-    [(_item, step)] = services.my_next_steps(person_id=user.id, on=dt.date.today())
+    [(_item, step)] = services.my_next_steps(person_id=user.id, on=local_today())
     assert "补考" not in step
     assert "理论考试已合格" in step
     services.publish_results(session_id=practical.id)
@@ -287,7 +287,7 @@ def test_the_next_step_does_not_give_away_an_unpublished_result(db, world) -> No
         sa.select(Notification.body).where(Notification.user_id == user.id).order_by(Notification.id)
     ).scalars()
     assert "实际操作考试不合格：请预约补考" in list(told)[-1], "the latest notice (rows have no order without ORDER BY)"
-    [(_item, step)] = services.my_next_steps(person_id=user.id, on=dt.date.today())
+    [(_item, step)] = services.my_next_steps(person_id=user.id, on=local_today())
     assert "请预约补考" in step
 
 
@@ -297,11 +297,11 @@ def test_retraining_cannot_be_completed_in_the_future_or_before_the_failed_makeu
     record(user, item, s["theory"], 50)
     makeup = record(user, item, s["makeup"], 50)
     db.session.commit()
-    today = dt.date.today()
+    today = local_today()
     for day, message in ((today + dt.timedelta(days=1), "不能晚于今天"), (makeup.exam_date, "须在补考之后")):
         with pytest.raises(ResultError, match=message):
             services.record_retraining(person_id=user.id, item_id=item.id, completed_on=day, today=today)
-    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    tomorrow = (local_today() + dt.timedelta(days=1)).isoformat()
     refused = runner.invoke(args=["exams", "record-retraining", user.id_number, item.code, "--on", tomorrow])
     assert refused.exit_code != 0
     assert "不能晚于今天" in refused.output
