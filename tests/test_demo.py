@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask
 
+from exams.demo import SECOND_CANDIDATE_ID
 from opcert.demo import TRAINEE_ID
 from photos import services as photos
 from photos.models import PhotoSource
@@ -25,6 +26,12 @@ def test_demo_puts_the_trainees_photo_in_the_library_once_and_the_page_says_no_u
         assert status.case is photos.ReferenceCase.LIBRARY
         assert status.photo is not None
         assert status.photo.source is PhotoSource.UNIFIED_LIBRARY
+        second = photos.reference_status(SECOND_CANDIDATE_ID)
+        assert second.case is photos.ReferenceCase.LIBRARY, "李四's home shows 证件照片 done too"
+        assert second.photo is not None
+        assert second.photo.sha256 != status.photo.sha256, "another person's photo"
+    assert "李四's library photo loaded from" in first.output
+    assert "李四's library photo: present" in again.output
 
     client = app.test_client()
     assert login(client, TRAINEE_ID, "Demo2026pass").status_code == 302

@@ -27,6 +27,8 @@ _OLD_DEMO_TOTP = {"OPCERTDEMOADMIN2", "OPCERTDEMOOFFICR"}
 TRAINEE_ID = "310101199003074511"
 # A photo of the shared test set beside the project (read where it is, never copied into the project).
 SHARED_DEMO_PHOTO = Path("shared/faces/identities/deepface__dp01/1.jpg")
+# 李四's (exams/demo.py), another person of that set: his home shows 证件照片 done, and the desk can match his face.
+SHARED_SECOND_PHOTO = Path("shared/faces/identities/deepface__dp02/1.jpg")
 
 
 @dataclasses.dataclass
@@ -96,27 +98,25 @@ def _save_demo_session(
     return planning.save_session(centre=centre, session=None, plan=plan, now=planned).id
 
 
-def _demo_photo_file() -> Path | None:
-    """The demo trainee's library photo: DEMO_PHOTO_PATH, else a photo of ../shared/faces when that folder exists."""
-    configured = current_app.config.get("DEMO_PHOTO_PATH")
-    candidates = [Path(configured)] if configured else [Path(__file__).resolve().parents[3] / SHARED_DEMO_PHOTO]
+def _demo_photo_file(shared: Path, configured: str | None = None) -> Path | None:
+    """A demo library photo: the configured file, else a photo of ../shared/faces when that folder exists."""
+    candidates = [Path(configured)] if configured else [Path(__file__).resolve().parents[3] / shared]
     return next((path for path in candidates if path.is_file()), None)
 
 
-def _demo_library_photo(id_number: str) -> str:
-    """Put the demo trainee's photo in the embedded unified library, so 减照片 (no upload) is what a newcomer sees."""
+def _demo_library_photo(id_number: str, who: str, path: Path | None, hint: str = "") -> str:
+    """Put a demo trainee's photo in the embedded unified library, so 减照片 (no upload) is what a newcomer sees."""
     from photos import services as photos
     from photos.models import PhotoSource
 
     if current_app.config["PHOTO_LIBRARY"] != "embedded":
-        return "remote photo library configured: no demo photo loaded"
+        return f"remote photo library configured: no demo photo loaded for {who}"
     if photos.reference_status(id_number).case is photos.ReferenceCase.LIBRARY:
-        return "demo trainee's library photo: present"
-    path = _demo_photo_file()
+        return f"{who}'s library photo: present"
     if path is None:
-        return "no demo photo found (set OPCERT_DEMO_PHOTO_PATH): the demo trainee will be asked to upload one"
+        return f"no demo photo found{hint}: {who} will be asked to upload one"
     photos.store_photo(id_number=id_number, data=path.read_bytes(), source=PhotoSource.UNIFIED_LIBRARY)
-    return f"demo trainee's library photo loaded from {path}"
+    return f"{who}'s library photo loaded from {path}"
 
 
 def load_demo(notes: list[str] | None = None) -> list[DemoAccount]:
@@ -156,7 +156,9 @@ def load_demo(notes: list[str] | None = None) -> list[DemoAccount]:
     if accounts.find_user_by_login(TRAINEE_ID) is None:
         accounts.register_trainee(real_name="张三", id_number=TRAINEE_ID, mobile="13900000001", password=DEMO_PASSWORD)
     out.append(DemoAccount(Role.TRAINEE.value, TRAINEE_ID, DEMO_PASSWORD, None))
-    notes.append(_demo_library_photo(TRAINEE_ID))
+    configured = current_app.config.get("DEMO_PHOTO_PATH")
+    photo = _demo_photo_file(SHARED_DEMO_PHOTO, configured)
+    notes.append(_demo_library_photo(TRAINEE_ID, "demo trainee", photo, " (set OPCERT_DEMO_PHOTO_PATH)"))
     notes.append(_demo_practice_bank())
     db.session.flush()
     notes.append(_demo_training(school))
@@ -164,8 +166,18 @@ def load_demo(notes: list[str] | None = None) -> list[DemoAccount]:
     notes.append(_demo_authority(bureau))
     notes.append(_demo_certificate(centre))
     notes.append(_demo_exam_day(centre))
+    notes.append(_demo_second_candidate_photo())
     db.session.flush()
     return out
+
+
+def _demo_second_candidate_photo() -> str:
+    """李四 (created by the exam-day demo) finds his photo in the library too."""
+    from exams.demo import SECOND_CANDIDATE_ID
+
+    if accounts.find_user_by_login(SECOND_CANDIDATE_ID) is None:
+        return "no second demo candidate: no photo for 李四"
+    return _demo_library_photo(SECOND_CANDIDATE_ID, "李四", _demo_photo_file(SHARED_SECOND_PHOTO))
 
 
 def _demo_exam_day(centre: Organisation) -> str:
