@@ -158,7 +158,7 @@ def load_demo(notes: list[str] | None = None) -> list[DemoAccount]:
     out.append(DemoAccount(Role.TRAINEE.value, TRAINEE_ID, DEMO_PASSWORD, None))
     configured = current_app.config.get("DEMO_PHOTO_PATH")
     photo = _demo_photo_file(SHARED_DEMO_PHOTO, configured)
-    notes.append(_demo_library_photo(TRAINEE_ID, "demo trainee", photo, " (set OPCERT_DEMO_PHOTO_PATH)"))
+    notes.append(_demo_library_photo(TRAINEE_ID, "张三 (demo trainee)", photo, " (set OPCERT_DEMO_PHOTO_PATH)"))
     notes.append(_demo_practice_bank())
     db.session.flush()
     notes.append(_demo_training(school))

@@ -11,7 +11,6 @@ import gc
 import socket
 import struct
 import sys
-from collections.abc import Iterator
 from urllib.parse import urlsplit
 from urllib.request import urlopen
 
@@ -23,12 +22,11 @@ RESETS = 100
 
 
 @pytest.fixture
-def unraisable(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def unraisable(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """What the garbage collector could not raise while the test ran (an unclosed file's ResourceWarning)."""
     seen: list[str] = []
     monkeypatch.setattr(sys, "unraisablehook", lambda u: seen.append(repr(u.exc_value or u.object)))
-    yield seen
-    gc.collect()
+    return seen
 
 
 def _ask_then_reset(port: int, path: str) -> None:

@@ -39,7 +39,7 @@ from opcert.certificates.sources import ExamRecord
 from opcert.db import utcnow
 from opcert.errors import DomainError, NotFoundError
 from opcert.extensions import db
-from opcert.timeutil import local, local_today
+from opcert.timeutil import local
 
 FINAL_STATUSES = frozenset({CertificateStatus.REVOKED, CertificateStatus.CANCELLED})
 # No longer in force: a new first-issue application may be made (once any bar is over) and issues again.
@@ -79,11 +79,11 @@ def insert_once(model: type[Any], values: dict[str, Any]) -> bool:
     return db.session.execute(statement).scalar() is not None
 
 
-def _holder_for(user: User) -> CertificateHolder:
+def _holder_for(user: User, today: dt.date) -> CertificateHolder:
     if not user.id_number:
         raise CertificateError(_("只有以居民身份证号码注册的学员才能取得证书。"))
     try:
-        parsed = parse_id_number(user.id_number, today=local_today())
+        parsed = parse_id_number(user.id_number, today=today)
     except IdNumberError as exc:
         raise CertificateError(str(exc.message)) from None
     insert_once(
@@ -137,8 +137,8 @@ def issue_certificate(
     """Issue the person's certificate for the item, or return the one already issued (idempotent)."""
     keyring = seal.load_keyring()  # first: a key created on first use is then in force at `now`
     now = (now or utcnow()).replace(microsecond=0)
-    holder = _holder_for(user)
     today = local(now).date()
+    holder = _holder_for(user, today)
     config = current_app.config
     created = insert_once(
         Certificate,
