@@ -36,7 +36,9 @@ BIN = Path(sys.executable).parent
 TOKEN = "loopback-library-token"
 KNOWN = id_number(dt.date(1988, 8, 8))  # the library has a photo for this person
 UNKNOWN = id_number(dt.date(1992, 2, 2))  # and none for this one
-CAPTURED_ON = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=30)  # the library's own record, a month old
+# The outside library's own dates, by the UTC date (no app context here for local_today()). UTC is never ahead of
+# Asia/Shanghai, so neither a month ago nor "today" is ever in the platform's future.
+CAPTURED_ON = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=30)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
